@@ -1,0 +1,65 @@
+## tests/: unit tests (TAP, one program per module, mirroring its path),
+## fuzz targets (replaying their seed corpus unless built with libFuzzer),
+## capture cross-checks (tests/pcap) and, later, system tests (tests/sys).
+
+check_LIBRARIES = tests/libtap.a
+tests_libtap_a_SOURCES = tests/tap/tap.c tests/tap/tap.h
+TAP_LDADD = tests/libtap.a $(LDADD)
+TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/tap
+
+# ---- unit tests
+unit_tests = \
+	tests/unit/include/test_wire \
+	tests/unit/dhcpd/test_frame \
+	tests/unit/dhcpd/test_dhcp_options \
+	tests/unit/dhcpd/test_dhcp_parse \
+	tests/unit/dhcpd/test_dhcp_build
+check_PROGRAMS += $(unit_tests)
+TESTS += $(unit_tests)
+
+tests_unit_include_test_wire_SOURCES = tests/unit/include/test_wire.c
+tests_unit_include_test_wire_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_include_test_wire_LDADD = $(TAP_LDADD)
+tests_unit_dhcpd_test_frame_SOURCES = tests/unit/dhcpd/test_frame.c
+tests_unit_dhcpd_test_frame_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_dhcpd_test_frame_LDADD = $(TAP_LDADD)
+tests_unit_dhcpd_test_dhcp_options_SOURCES = tests/unit/dhcpd/test_dhcp_options.c
+tests_unit_dhcpd_test_dhcp_options_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_dhcpd_test_dhcp_options_LDADD = $(TAP_LDADD)
+tests_unit_dhcpd_test_dhcp_parse_SOURCES = tests/unit/dhcpd/test_dhcp_parse.c
+tests_unit_dhcpd_test_dhcp_parse_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_dhcpd_test_dhcp_parse_LDADD = $(TAP_LDADD)
+tests_unit_dhcpd_test_dhcp_build_SOURCES = tests/unit/dhcpd/test_dhcp_build.c
+tests_unit_dhcpd_test_dhcp_build_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_dhcpd_test_dhcp_build_LDADD = $(TAP_LDADD)
+
+# ---- fuzz targets
+# Each defines LLVMFuzzerTestOneInput.  With --with-fuzzer they link libFuzzer;
+# otherwise tests/fuzz/replay_main.c, which runs the seed corpus (and the
+# frames of ../shared/pcaps when present) through the target as a test.
+fuzz_targets = tests/fuzz/fuzz_packet
+check_PROGRAMS += $(fuzz_targets)
+if FUZZER
+FUZZ_MAIN =
+FUZZ_LINK = -fsanitize=fuzzer
+else
+FUZZ_MAIN = tests/fuzz/replay_main.c
+FUZZ_LINK =
+TESTS += $(fuzz_targets)
+endif
+tests_fuzz_fuzz_packet_SOURCES = tests/fuzz/fuzz_packet.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_packet_CPPFLAGS = $(AM_CPPFLAGS) $(PCAP_CFLAGS) \
+	-DRD_FUZZ_CORPUS='"$(abs_top_srcdir)/tests/fuzz/corpus/packet"'
+tests_fuzz_fuzz_packet_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK)
+EXTRA_DIST += tests/fuzz/corpus
+
+# ---- capture cross-checks
+# pcap_check decodes every DHCP frame of a capture and prints the fields in
+# the same layout as `tshark -T fields`; the scripts compare the two.
+check_PROGRAMS += tests/pcap/pcap_check
+tests_pcap_pcap_check_SOURCES = tests/pcap/pcap_check.c
+tests_pcap_pcap_check_CPPFLAGS = $(AM_CPPFLAGS) $(PCAP_CFLAGS)
+pcap_tests = tests/pcap/test_captures.sh
+dist_check_SCRIPTS += $(pcap_tests)
+TESTS += $(pcap_tests)
+EXTRA_DIST += tests/pcap

@@ -114,6 +114,19 @@ static inline uint32_t rd_wire_read_u32(rd_wire_t *w)
 	return p ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3] : 0;
 }
 
+/*! Little-endian reads, for file formats (pcapng) rather than the network. */
+static inline uint16_t rd_wire_read_u16le(rd_wire_t *w)
+{
+	const uint8_t *p = rd_wire__take(w, 2);
+	return p ? (uint16_t)(p[1] << 8 | p[0]) : 0;
+}
+
+static inline uint32_t rd_wire_read_u32le(rd_wire_t *w)
+{
+	const uint8_t *p = rd_wire__take(w, 4);
+	return p ? (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0] : 0;
+}
+
 /*! Copy n bytes out; on a short buffer dst is zero-filled. */
 static inline void rd_wire_read_bytes(rd_wire_t *w, void *dst, size_t n)
 {

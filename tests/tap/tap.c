@@ -44,6 +44,7 @@ int tap_failures(void)
 	return tap_failed;
 }
 
+static bool tap_result(bool cond, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static bool tap_result(bool cond, const char *fmt, va_list ap)
 {
 	tap_run++;

@@ -5,10 +5,11 @@ librackdhcp_a_SOURCES += \
 	dhcpd/dhcp_options.c \
 	dhcpd/dhcp_parse.c \
 	dhcpd/dhcp_print.c \
-	dhcpd/dhcp_build.c
+	dhcpd/dhcp_build.c \
+	dhcpd/capture.c
 
 # rackdhcp-dump: decode the DHCP packets of a capture (pcap or pcapng) and
 # print them; the demo uses it until the daemon exists.
 bin_PROGRAMS += dhcpd/rackdhcp-dump
 dhcpd_rackdhcp_dump_SOURCES = dhcpd/dump_main.c
-dhcpd_rackdhcp_dump_CPPFLAGS = $(AM_CPPFLAGS) $(PCAP_CFLAGS)
+dhcpd_rackdhcp_dump_CPPFLAGS = $(AM_CPPFLAGS)

@@ -3,4 +3,5 @@ noinst_HEADERS = \
 	include/rackdhcp/error.h \
 	include/rackdhcp/wire.h \
 	include/rackdhcp/frame.h \
-	include/rackdhcp/dhcp.h
+	include/rackdhcp/dhcp.h \
+	include/rackdhcp/capture.h

@@ -27,6 +27,7 @@ int rd_capture_parse(int linktype, const uint8_t *data, size_t len, unsigned fla
 {
 	rd_wire_t w = rd_wire_init_const(data, len);
 
+	rd_diag_clear(d);
 	switch (linktype) {
 	case DLT_EN10MB:
 		return rd_frame_parse_eth(data, len, flags, out, d);
@@ -39,8 +40,7 @@ int rd_capture_parse(int linktype, const uint8_t *data, size_t len, unsigned fla
 			return rd_diag_set(d, RD_EUNSUPPORTED, "cooked capture protocol 0x%04x is not IPv4", proto);
 		size_t rest = rd_wire_available(&w);
 		const uint8_t *ip = rd_wire_view(&w, rest);
-		int r = rd_frame_parse_ipv4(ip, rest, flags, out, d);
-		return r;
+		return rd_frame_parse_ipv4(ip, rest, flags, out, d);
 	}
 	case DLT_RAW:
 #ifdef DLT_IPV4
@@ -258,8 +258,7 @@ int rd_capture_foreach(const char *path, rd_capture_cb cb, void *ctx, char *err,
 		 * ourselves instead. */
 		snprintf(err, errlen, "%s: %s", path, pcap_geterr(p));
 		pcap_close(p);
-		ret = pcapng_foreach(path, cb, ctx, err, errlen);
-		return ret;
+		return pcapng_foreach(path, cb, ctx, err, errlen);
 	}
 	if (r == -1) {
 		snprintf(err, errlen, "%s: frame %u: %s", path, f.number + 1, pcap_geterr(p));

@@ -243,7 +243,7 @@ int rd_dhcp_parse(const uint8_t *buf, size_t len, rd_dhcp_t *msg, rd_diag_t *d)
 		return rd_diag_set(d, RD_ETOOBIG, "payload of %zu bytes, the limit is %d",
 				   len, RD_DHCP_MAX_LEN);
 	if (len < RD_DHCP_FIXED_LEN)
-		return rd_diag_set(d, RD_ETRUNC, "truncated: %zu bytes, BOOTP header needs %d",
+		return rd_diag_set(d, RD_ETRUNC, "%zu bytes, a BOOTP header needs %d",
 				   len, RD_DHCP_FIXED_LEN);
 
 	msg->op = rd_wire_read_u8(&w);

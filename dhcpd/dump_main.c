@@ -26,9 +26,10 @@ static const char usage[] =
 "\n"
 "Options:\n"
 "  -v, --verbose      print every header field and option, decoded\n"
-"  -c, --checksums    verify UDP checksums too (off by default: captures\n"
-"                     taken on the sending host often hold unfinished\n"
-"                     checksums that the NIC fills in later)\n"
+"  -c, --checksums    verify the IPv4 header and UDP checksums (off by\n"
+"                     default: captures taken on the sending host often\n"
+"                     hold checksums the NIC had not filled in yet; the\n"
+"                     server itself always checks the IPv4 header)\n"
 "  -q, --quiet        print only frames the codec refuses\n"
 "  -h, --help         show this help and exit\n"
 "  -V, --version      show the version and exit\n"
@@ -109,11 +110,11 @@ int main(int argc, char **argv)
 		perror("rackdhcp-dump");
 		return 2;
 	}
-	c->flags = RD_FRAME_NO_UDP_CSUM;
+	c->flags = RD_FRAME_NO_UDP_CSUM | RD_FRAME_NO_IP_CSUM;
 	while ((opt = getopt_long(argc, argv, "vcqhV", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'v': c->verbose = true; break;
-		case 'c': c->flags &= ~(unsigned)RD_FRAME_NO_UDP_CSUM; break;
+		case 'c': c->flags = 0; break;
 		case 'q': c->quiet = true; break;
 		case 'h': fputs(usage, stdout); free(c); return 0;
 		case 'V': puts(PACKAGE_STRING); free(c); return 0;

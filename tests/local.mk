@@ -11,6 +11,7 @@ TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/tap
 unit_tests = \
 	tests/unit/include/test_wire \
 	tests/unit/dhcpd/test_frame \
+	tests/unit/dhcpd/test_capture \
 	tests/unit/dhcpd/test_dhcp_options \
 	tests/unit/dhcpd/test_dhcp_parse \
 	tests/unit/dhcpd/test_dhcp_build
@@ -23,6 +24,9 @@ tests_unit_include_test_wire_LDADD = $(TAP_LDADD)
 tests_unit_dhcpd_test_frame_SOURCES = tests/unit/dhcpd/test_frame.c
 tests_unit_dhcpd_test_frame_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_dhcpd_test_frame_LDADD = $(TAP_LDADD)
+tests_unit_dhcpd_test_capture_SOURCES = tests/unit/dhcpd/test_capture.c
+tests_unit_dhcpd_test_capture_CPPFLAGS = $(TEST_CPPFLAGS) $(PCAP_CFLAGS)
+tests_unit_dhcpd_test_capture_LDADD = $(TAP_LDADD)
 tests_unit_dhcpd_test_dhcp_options_SOURCES = tests/unit/dhcpd/test_dhcp_options.c
 tests_unit_dhcpd_test_dhcp_options_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_dhcpd_test_dhcp_options_LDADD = $(TAP_LDADD)

@@ -259,7 +259,7 @@ static void test_header_errors(void)
 	size_t len = build_discover(&pk);
 
 	is_int(parse(&pk, 120), RD_ETRUNC, "120 bytes: truncated");
-	is_str(dg.reason, "truncated: 120 bytes, BOOTP header needs 236", "header reason");
+	is_str(dg.reason, "120 bytes, a BOOTP header needs 236", "header reason");
 	is_int(parse(&pk, 0), RD_ETRUNC, "0 bytes: truncated");
 	is_int(rd_dhcp_parse(NULL, 0, &msg, &dg), RD_ETRUNC, "NULL empty buffer: truncated");
 	is_int(rd_dhcp_parse(NULL, 10, &msg, &dg), RD_EINVAL, "NULL buffer with length");

@@ -189,6 +189,7 @@ static void run_corpus(const char *dir, bool required)
 	free_list(v, n);
 }
 
+#ifndef RD_FUZZ_NO_CAPTURES
 static void run_captures(const char *dir)
 {
 	char **v;
@@ -198,12 +199,11 @@ static void run_captures(const char *dir)
 	free_list(v, n);
 }
 
-int main(int argc, char **argv)
+/* Every frame of the shared public captures (targets whose input is a frame). */
+static void run_shared_captures(void)
 {
-	run_corpus(RD_FUZZ_CORPUS, true);
-
-	const char *shared = getenv("RD_SHARED_PCAPS");
 	struct stat st;
+	const char *shared = getenv("RD_SHARED_PCAPS");
 	if (shared && *shared && stat(shared, &st) == 0 && S_ISDIR(st.st_mode)) {
 		run_captures(shared);
 		size_t len = strlen(shared) + sizeof("/derived");
@@ -217,6 +217,17 @@ int main(int argc, char **argv)
 		printf("ok %u - shared captures # SKIP RD_SHARED_PCAPS (%s) is not a directory\n",
 		       ++test_no, shared ? shared : "unset");
 	}
+}
+#endif
+
+int main(int argc, char **argv)
+{
+	run_corpus(RD_FUZZ_CORPUS, true);
+
+	struct stat st;
+#ifndef RD_FUZZ_NO_CAPTURES
+	run_shared_captures();
+#endif
 
 	for (int i = 1; i < argc; i++) {
 		if (stat(argv[i], &st) != 0) {

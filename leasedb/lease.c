@@ -13,6 +13,9 @@ static rd_lease_t *lease_alloc(const uint8_t *cid, size_t cid_len, const char *h
 {
 	if (cid_len > RD_LEASE_MAX_CLIENT_ID || host_len > RD_LEASE_MAX_HOSTNAME)
 		return NULL;
+	/* A length without bytes is a caller bug; refuse rather than memcpy(NULL). */
+	if ((cid_len && !cid) || (host_len && !host))
+		return NULL;
 	rd_lease_t *l = calloc(1, sizeof(*l) + cid_len + host_len);
 	if (!l)
 		return NULL;
@@ -39,6 +42,8 @@ rd_lease_t *rd_lease_new(uint32_t addr, const uint8_t *cid, size_t cid_len,
 rd_lease_t *rd_lease_dup(const rd_lease_t *o, const uint8_t *cid, size_t cid_len,
 			 const char *host, size_t host_len)
 {
+	if (!o)
+		return NULL;
 	rd_lease_t *l = lease_alloc(cid, cid_len, host, host_len);
 	if (!l)
 		return NULL;
@@ -66,6 +71,8 @@ void rd_lease_free(rd_lease_t *l)
 
 size_t rd_lease_key(const rd_lease_t *l, uint8_t *key)
 {
+	if (!l || !key)
+		return 0;
 	if (l->flags & RD_LEASE_F_KEY_CID) {
 		memcpy(key, l->data, l->cid_len);
 		return l->cid_len;

@@ -1,2 +1,5 @@
-## leasedb/: the RCU lease table and its SQLite store (issue 3).  Nothing is
-## built here yet; the fragment exists so the folder's sources join the one graph.
+## leasedb/: lease versions, the RCU lease table and its SQLite store.
+librackdhcp_a_SOURCES += \
+	leasedb/lease.c \
+	leasedb/table.c \
+	leasedb/store.c

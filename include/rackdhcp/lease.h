@@ -57,7 +57,7 @@ enum {
 typedef struct rd_lease {
 	/* owned by the lease table; zero in a lease that is not published */
 	struct cds_lfht_node addr_node;    /*!< index by address */
-	struct cds_lfht_node client_node;  /*!< index by client key (not for FREE/BACKUP) */
+	struct cds_lfht_node client_node;  /*!< index by client key (every version that has one) */
 	struct rcu_head rcu;               /*!< deferred free after replacement */
 
 	uint64_t seq;        /*!< version number, strictly increasing per table */
@@ -73,8 +73,9 @@ typedef struct rd_lease {
 } rd_lease_t;
 
 /*!
- * A new unpublished lease for addr, with client-id and hostname copied into
- * its tail (either may be NULL/0).  NULL on allocation failure.
+ * A new unpublished lease for addr, in state FREE, with client-id and
+ * hostname copied into its tail (either may be NULL/0).  NULL on allocation
+ * failure, a length over 255, or a non-zero length with a NULL pointer.
  */
 rd_lease_t *rd_lease_new(uint32_t addr, const uint8_t *cid, size_t cid_len,
 			 const char *host, size_t host_len);
@@ -82,7 +83,8 @@ rd_lease_t *rd_lease_new(uint32_t addr, const uint8_t *cid, size_t cid_len,
 /*!
  * A mutable copy of l with its client-id and hostname replaced (pass
  * l's own to keep them: rd_lease_cid(l), l->cid_len, ...).  Table links are
- * cleared.  NULL on allocation failure.
+ * cleared; seq is copied (the table restamps it on publish).  NULL if l is
+ * NULL, or as for rd_lease_new.
  */
 rd_lease_t *rd_lease_dup(const rd_lease_t *l, const uint8_t *cid, size_t cid_len,
 			 const char *host, size_t host_len);
@@ -96,7 +98,7 @@ static inline const char *rd_lease_host(const rd_lease_t *l) { return (const cha
 /*!
  * The lease's client key: the client-id when RD_LEASE_F_KEY_CID is set, else
  * htype followed by chaddr[0..hlen).  Writes up to RD_LEASE_KEY_MAX bytes and
- * returns the length (0: no client, e.g. FREE).
+ * returns the length (0: no client, e.g. FREE, or l/key NULL).
  */
 size_t rd_lease_key(const rd_lease_t *l, uint8_t *key);
 

@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * table.h — the in-memory lease table: every published lease version, found
+ * by address or by client, plus lock-free allocation of free addresses.
+ *
+ * Indexes.  Two liburcu lock-free hash tables (cds_lfht):
+ *   - by address: exactly one current version per address, in any state;
+ *   - by client key (rd_lease_key(): client-id, else htype+chaddr): every
+ *     current version that HAS a key, whatever its state.  An EXPIRED,
+ *     RELEASED or even FREE lease keeps its client so that the client finds
+ *     "its previous address" again (RFC 2131 §4.3.1).  One key may have
+ *     several leases (several subnets, or an old expired address beside a new
+ *     active one), so the client index holds duplicates and the lookup takes
+ *     a subnet (net/mask) and picks the best match in it.
+ * The address index is the authority.  The client index follows it a few
+ * instructions later: a by-client reader racing a change may still see the
+ * previous version (never one that was not published).
+ *
+ * Versions.  Published leases are immutable.  A change is a new version
+ * (rd_lease_dup + edit) swapped in by rd_table_replace(), a compare-and-swap
+ * on the address: it succeeds only if `old` is still the current version.
+ * The table stamps each published version with a strictly increasing seq,
+ * so the store and the failover peer can order writes.  Replaced versions
+ * are freed with call_rcu() after a grace period.
+ *
+ * Allocation.  Each pool (a range registered with rd_table_add_pool) has an
+ * atomic bitmap, one bit per address: SET = "not available for a new
+ * allocation".  A bit is set by an in-flight claim (rd_table_claim*) and by
+ * publishing a version that keeps the address taken: ACTIVE, ABANDONED,
+ * BACKUP (owned by the failover secondary; failover will get its own claim
+ * path), or any version flagged RD_LEASE_F_RESERVED.  Publishing FREE,
+ * EXPIRED, RELEASED or RESET clears it.  Claims CAS 64-bit words, so two
+ * concurrent claims never return the same address and no lock is taken.
+ * A second bitmap marks addresses whose current lease still names a
+ * previous client; rd_table_claim() prefers addresses without one (never
+ * used or truly free) and only then takes a previous client's expired or
+ * released address, so returning clients usually get theirs back.
+ * The bitmap is the allocator's fast path, not the final arbiter: a claimed
+ * address may still hold an EXPIRED lease of another client, and a publish
+ * by someone else (failover peer, expiry) can clear a claimed bit.  The
+ * engine therefore reads rd_table_by_addr() after claiming and publishes
+ * with rd_table_replace(), whose CAS decides.
+ *
+ * Expiry.  rd_table_expire() turns ACTIVE leases with ends <= now into
+ * EXPIRED versions.  The table tracks the earliest `ends` of any ACTIVE
+ * lease, so a call when nothing is due costs one atomic load; when
+ * something is due it scans the address index once (about 10-20 ms per
+ * million leases) and recomputes the earliest end.  A time wheel can
+ * replace the scan later without changing the API.
+ *
+ * Threading / RCU contract.
+ *   - Every thread that calls any rd_table_* function other than
+ *     rd_table_new (rd_table_free included: it unlinks every version) must
+ *     have called rcu_register_thread().
+ *   - Pointers returned by lookups are valid only inside the caller's
+ *     rcu_read_lock() section; copy what you need or finish before
+ *     rcu_read_unlock().
+ *   - rd_table_replace() must be called inside the same read-side section in
+ *     which `old` was looked up (else `old` may have been freed and reused,
+ *     and the pointer comparison would be meaningless).
+ *   - Writers to the same address are serialised by a striped mutex (held
+ *     for a few hash-table operations); readers, lookups and claims never
+ *     take a lock.  rd_table_add_pool() takes a table mutex (configuration
+ *     time only).  rd_table_expire() calls are serialised internally.
+ *   - Never call synchronize_rcu() inside a read section; the table never
+ *     does (it uses call_rcu()).
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rackdhcp/error.h"
+#include "rackdhcp/lease.h"
+
+/*! rd_table_replace lost the race / rd_table_claim_addr: address already taken. */
+#define RD_ECONFLICT (-EAGAIN)
+/*! rd_table_claim: no available address in the range. */
+#define RD_ENOADDR (-EADDRNOTAVAIL)
+/*! The address is in no registered pool. */
+#define RD_ENOPOOL (-ENOENT)
+
+typedef struct rd_table rd_table_t;
+
+/*! Per-pool counts, a snapshot (each field is read atomically, not the set). */
+typedef struct rd_table_pool_stats {
+	uint32_t start, end;       /*!< the pool's range, inclusive */
+	void *tag;                 /*!< as given to rd_table_add_pool */
+	uint64_t size;             /*!< end - start + 1 */
+	uint64_t unavailable;      /*!< bits set: taken, claimed in flight, or BACKUP */
+	uint64_t leases;           /*!< published versions in the pool */
+	uint64_t by_state[8];      /*!< published versions per enum rd_binding_state */
+} rd_table_pool_stats_t;
+
+/*!
+ * A new, empty table sized for about `expected` leases (the hash tables grow
+ * and shrink on their own; the hint only avoids resizing while loading).
+ * NULL on allocation failure.
+ */
+rd_table_t *rd_table_new(size_t expected);
+
+/*!
+ * Free the table and every lease version in it, after flushing pending
+ * call_rcu callbacks.  The caller guarantees no other thread uses it any more.
+ * NULL is a no-op.
+ */
+void rd_table_free(rd_table_t *t);
+
+/*!
+ * Register the pool [start, end] (host order, inclusive) for allocation.
+ * Pools must not overlap.  Leases already in the table inside the range are
+ * accounted (bitmap and stats).  RD_EINVAL on a bad or overlapping range,
+ * RD_ENOMEM.
+ */
+int rd_table_add_pool(rd_table_t *t, uint32_t start, uint32_t end, void *tag);
+
+/*!
+ * Publish newv at newv->addr in place of old (compare-and-swap):
+ *   old == NULL: succeeds only if no version exists at that address;
+ *   old != NULL: succeeds only if old is still the current version there.
+ * newv == NULL removes old (old must not be NULL).
+ * On success the table owns newv, stamps newv->seq (strictly increasing),
+ * updates both indexes, the pool bitmap and stats, and frees old after a
+ * grace period; returns 0.  On RD_ECONFLICT nothing changed and newv still
+ * belongs to the caller.  RD_EINVAL if old and newv differ in address.
+ * Call inside rcu_read_lock (see the contract above).
+ */
+int rd_table_replace(rd_table_t *t, const rd_lease_t *old, rd_lease_t *newv);
+
+/*!
+ * Bulk insert for start-up (the SQLite loader): no CAS, replaces whatever is
+ * at l->addr.  Keeps l->seq if non-zero (and moves the table's counter past
+ * it), else stamps a new one.  The table owns l afterwards.  0 or RD_EINVAL.
+ */
+int rd_table_load(rd_table_t *t, rd_lease_t *l);
+
+/*! The current version at addr, or NULL.  Inside rcu_read_lock. */
+const rd_lease_t *rd_table_by_addr(rd_table_t *t, uint32_t addr);
+
+/*!
+ * The client's lease in subnet (net, mask): among current versions with this
+ * key and (addr & mask) == (net & mask), the ACTIVE one if any, else any
+ * other state except ABANDONED, else ABANDONED; newest seq within a rank.
+ * mask 0 means any subnet.  NULL if none.  Inside rcu_read_lock.
+ */
+const rd_lease_t *rd_table_by_client(rd_table_t *t, const uint8_t *key, size_t key_len,
+				     uint32_t net, uint32_t mask);
+
+/*! Callback for iteration; return non-zero to stop (that value is returned). */
+typedef int (*rd_table_iter_cb)(void *ctx, const rd_lease_t *l);
+
+/*!
+ * Call cb for every current version with this client key (all subnets).
+ * Returns 0 or cb's first non-zero value.  Inside rcu_read_lock.
+ */
+int rd_table_foreach_client(rd_table_t *t, const uint8_t *key, size_t key_len,
+			    rd_table_iter_cb cb, void *ctx);
+
+/*!
+ * Call cb for every current version (address-index order, i.e. unordered).
+ * Takes the read lock itself; cb may call rd_table_replace.  Returns 0 or
+ * cb's first non-zero value.
+ */
+int rd_table_foreach(rd_table_t *t, rd_table_iter_cb cb, void *ctx);
+
+/*! Number of current versions (exact when no writer is running). */
+size_t rd_table_count(rd_table_t *t);
+
+/*!
+ * Claim an available address in [start, end] (clipped to the pools it
+ * overlaps): first `hint` if it is in range and available, else scanning
+ * from the pool's rotating cursor, preferring addresses with no previous
+ * client.  On success *addr is set and its bit is held until a publish or
+ * rd_table_unclaim clears it.  RD_ENOADDR when nothing is available,
+ * RD_ENOPOOL if the range overlaps no pool.  Lock-free.
+ */
+int rd_table_claim(rd_table_t *t, uint32_t start, uint32_t end, uint32_t hint, uint32_t *addr);
+
+/*!
+ * Claim this exact address (requested or previous address).  0, RD_ECONFLICT
+ * if it is not available, RD_ENOPOOL if it is in no pool.
+ */
+int rd_table_claim_addr(rd_table_t *t, uint32_t addr);
+
+/*!
+ * Give back a claim that was not published (the reply was abandoned).  If
+ * the current version at addr keeps the address taken (e.g. someone
+ * published ACTIVE meanwhile) the bit stays set.  0 or RD_ENOPOOL.
+ */
+int rd_table_unclaim(rd_table_t *t, uint32_t addr);
+
+/*! Snapshot of the pool containing addr.  0 or RD_ENOPOOL. */
+int rd_table_pool_stats(rd_table_t *t, uint32_t addr, rd_table_pool_stats_t *out);
+
+/*! Reports one expiry: oldv (ACTIVE) was replaced by newv (EXPIRED).  Inside rcu_read_lock. */
+typedef void (*rd_table_expire_cb)(void *ctx, const rd_lease_t *oldv, const rd_lease_t *newv);
+
+/*!
+ * Move every ACTIVE lease with ends <= now to EXPIRED (a new version with the
+ * same client, cltt/times untouched), reporting each through cb (may be NULL)
+ * so the caller can persist it.  A lease renewed concurrently is skipped
+ * (its CAS fails).  Returns the number of leases expired.  Calls are
+ * serialised; cheap when nothing is due.
+ */
+size_t rd_table_expire(rd_table_t *t, uint32_t now, rd_table_expire_cb cb, void *ctx);

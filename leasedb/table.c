@@ -1,0 +1,825 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * table.c — the RCU lease table (see table.h for the contract).
+ *
+ * Readers (lookups, iteration) and claims are lock-free.  Writers to one
+ * address are serialised by one of RD_TABLE_STRIPES mutexes, chosen by the
+ * address: the address index alone could be CAS-updated with cds_lfht_replace,
+ * but the client index, the pool bitmap and the per-pool counters must follow
+ * the same order of versions, and two racing writers on one address could
+ * otherwise delete a client-index node before it was added (and leave a
+ * freed version indexed).  The mutex is held for a handful of hash-table
+ * operations, never across I/O, and writers to different addresses almost
+ * never share one.
+ *
+ * Order inside a write, chosen for what a concurrent reader may see:
+ *   1. set the pool bit if the new version takes the address (so a claimer
+ *      never sees "available" while the taking version is visible);
+ *   2. swap the address index (the authority);
+ *   3. add the new version to the client index, then delete the old one
+ *      (so a by-client reader may see both for an instant, picks the newer,
+ *      and never sees a version that was not published);
+ *   4. clear the pool bit if the new version frees the address;
+ *   5. call_rcu the old version.
+ */
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "rackdhcp/table.h"
+
+#define RD_TABLE_STRIPES 256
+
+struct rd_pool {
+	uint32_t start, end;
+	uint32_t nwords;
+	uint32_t cursor;           /* atomic: offset where the next scan starts */
+	void *tag;
+	uint64_t leases;           /* atomic */
+	uint64_t by_state[8];      /* atomic */
+	uint64_t *busy;            /* atomic words: 1 = not available for allocation */
+	uint64_t *prev;            /* atomic words: 1 = current lease names a client */
+};
+
+/* The sorted pool array, replaced copy-on-write by rd_table_add_pool. */
+struct rd_pool_set {
+	struct rcu_head rcu;
+	size_t n;
+	struct rd_pool *pool[];
+};
+
+struct rd_table {
+	struct cds_lfht *by_addr;
+	struct cds_lfht *by_client;
+	uint64_t seq;              /* atomic: last seq handed out */
+	uint64_t count;            /* atomic: current versions */
+	uint64_t seed;             /* hash seed, so clients cannot choose collisions offline */
+	uint32_t next_expiry;      /* atomic: no ACTIVE lease ends before this */
+	struct rd_pool_set *pools; /* RCU-published */
+	pthread_mutex_t pool_lock;
+	pthread_mutex_t expire_lock;
+	pthread_mutex_t stripe[RD_TABLE_STRIPES];
+};
+
+struct client_key {
+	const uint8_t *key;
+	size_t len;
+};
+
+/* ---------------------------------------------------------------- hashing */
+
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebULL;
+	x ^= x >> 31;
+	return x;
+}
+
+static unsigned long addr_hash(const rd_table_t *t, uint32_t addr)
+{
+	return (unsigned long)mix64(t->seed ^ addr);
+}
+
+static unsigned long key_hash(const rd_table_t *t, const uint8_t *k, size_t len)
+{
+	uint64_t h = mix64(t->seed ^ (len * 0x9e3779b97f4a7c15ULL));
+	uint64_t w;
+
+	while (len >= 8) {
+		memcpy(&w, k, 8);
+		h = mix64(h ^ w) + 0x9e3779b97f4a7c15ULL;
+		k += 8;
+		len -= 8;
+	}
+	w = 0;
+	if (len)
+		memcpy(&w, k, len);
+	return (unsigned long)mix64(h ^ w);
+}
+
+static pthread_mutex_t *stripe_of(rd_table_t *t, uint32_t addr)
+{
+	/* Low bits first: neighbouring addresses land on different stripes. */
+	return &t->stripe[(addr ^ (addr >> 8) ^ (addr >> 16)) % RD_TABLE_STRIPES];
+}
+
+/* ---------------------------------------------------------------- lease helpers */
+
+/* liburcu's cds_lfht_for_each_entry applies container_of to the final NULL,
+ * which UBSan rightly flags; walk nodes and convert only real ones. */
+#define for_each_addr_node(t, iter, node)					\
+	for (cds_lfht_first((t)->by_addr, (iter));				\
+	     ((node) = cds_lfht_iter_get_node(iter)) != NULL;			\
+	     cds_lfht_next((t)->by_addr, (iter)))
+
+static rd_lease_t *addr_lease(struct cds_lfht_node *node)
+{
+	return caa_container_of(node, rd_lease_t, addr_node);
+}
+
+static int addr_match(struct cds_lfht_node *node, const void *key)
+{
+	const rd_lease_t *l = caa_container_of(node, rd_lease_t, addr_node);
+
+	return l->addr == *(const uint32_t *)key;
+}
+
+/* Compare the lease's key with k without copying it out (rd_lease_key's rules). */
+static bool lease_key_eq(const rd_lease_t *l, const uint8_t *k, size_t len)
+{
+	if (l->flags & RD_LEASE_F_KEY_CID)
+		return l->cid_len == len && len && memcmp(l->data, k, len) == 0;
+	if (l->hlen == 0 || l->hlen > sizeof(l->chaddr) || len != (size_t)l->hlen + 1)
+		return false;
+	return k[0] == l->htype && memcmp(l->chaddr, k + 1, l->hlen) == 0;
+}
+
+static int client_match(struct cds_lfht_node *node, const void *key)
+{
+	const rd_lease_t *l = caa_container_of(node, rd_lease_t, client_node);
+	const struct client_key *ck = key;
+
+	return lease_key_eq(l, ck->key, ck->len);
+}
+
+/* Does this version keep its address out of normal allocation? */
+static bool lease_takes(const rd_lease_t *l)
+{
+	if (l->flags & RD_LEASE_F_RESERVED)
+		return true;
+	return l->state == RD_LEASE_ACTIVE || l->state == RD_LEASE_ABANDONED ||
+	       l->state == RD_LEASE_BACKUP;
+}
+
+static void lease_free_rcu(struct rcu_head *head)
+{
+	free(caa_container_of(head, rd_lease_t, rcu));
+}
+
+static void lease_retire(rd_lease_t *l)
+{
+	call_rcu(&l->rcu, lease_free_rcu);
+}
+
+/* Published versions are const to readers; the table owns and frees them. */
+static rd_lease_t *lease_mut(const rd_lease_t *l)
+{
+	return (rd_lease_t *)(uintptr_t)l;
+}
+
+static void atomic_min32(uint32_t *p, uint32_t v)
+{
+	uint32_t cur = __atomic_load_n(p, __ATOMIC_RELAXED);
+
+	while (v < cur && !__atomic_compare_exchange_n(p, &cur, v, false,
+						       __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+		;
+}
+
+/* ---------------------------------------------------------------- pools */
+
+/* The pool holding addr, or NULL.  Pools live until rd_table_free, so the
+ * pointer outlives the read section; only the array is RCU-protected. */
+static struct rd_pool *pool_find(rd_table_t *t, uint32_t addr)
+{
+	struct rd_pool *found = NULL;
+
+	rcu_read_lock();
+	struct rd_pool_set *set = rcu_dereference(t->pools);
+	if (set) {
+		size_t lo = 0, hi = set->n;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			struct rd_pool *p = set->pool[mid];
+			if (addr < p->start) {
+				hi = mid;
+			} else if (addr > p->end) {
+				lo = mid + 1;
+			} else {
+				found = p;
+				break;
+			}
+		}
+	}
+	rcu_read_unlock();
+	return found;
+}
+
+static void bit_set(uint64_t *words, uint32_t off)
+{
+	__atomic_fetch_or(&words[off >> 6], 1ULL << (off & 63), __ATOMIC_ACQ_REL);
+}
+
+static void bit_clear(uint64_t *words, uint32_t off)
+{
+	__atomic_fetch_and(&words[off >> 6], ~(1ULL << (off & 63)), __ATOMIC_ACQ_REL);
+}
+
+/* Set one clear bit; false if it was already set. */
+static bool bit_claim(uint64_t *words, uint32_t off)
+{
+	uint64_t bit = 1ULL << (off & 63);
+
+	return !(__atomic_fetch_or(&words[off >> 6], bit, __ATOMIC_ACQ_REL) & bit);
+}
+
+/*
+ * Claim a clear busy bit with offset in [a, b], word by word.  The CAS
+ * retries only when another claimer changed the same word; each retry
+ * re-reads the word, so two claimers can never both win one bit.
+ */
+static bool pool_scan(struct rd_pool *p, uint32_t a, uint32_t b, bool avoid_prev, uint32_t *off)
+{
+	for (uint32_t w = a >> 6; w <= b >> 6; w++) {
+		uint64_t mask = ~0ULL;
+		if (w == a >> 6)
+			mask &= ~0ULL << (a & 63);
+		if (w == b >> 6)
+			mask &= ~0ULL >> (63 - (b & 63));
+		uint64_t cur = __atomic_load_n(&p->busy[w], __ATOMIC_ACQUIRE);
+		for (;;) {
+			uint64_t cand = ~cur & mask;
+			if (avoid_prev)
+				cand &= ~__atomic_load_n(&p->prev[w], __ATOMIC_RELAXED);
+			if (!cand)
+				break;
+			uint64_t bit = cand & (~cand + 1);
+			if (__atomic_compare_exchange_n(&p->busy[w], &cur, cur | bit, false,
+							__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+				*off = w * 64 + (uint32_t)__builtin_ctzll(bit);
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+/* Claim in pool offsets [lo, hi], starting at the pool's rotating cursor. */
+static bool pool_claim(struct rd_pool *p, uint32_t lo, uint32_t hi, bool avoid_prev, uint32_t *off)
+{
+	uint32_t c = __atomic_load_n(&p->cursor, __ATOMIC_RELAXED);
+
+	if (c < lo || c > hi)
+		c = lo;
+	bool got = pool_scan(p, c, hi, avoid_prev, off) ||
+		   (c > lo && pool_scan(p, lo, c - 1, avoid_prev, off));
+	if (got)
+		__atomic_store_n(&p->cursor, *off + 1, __ATOMIC_RELAXED);
+	return got;
+}
+
+/* Bring the pool's bits and counters from version oldv to newv (either may
+ * be NULL).  Runs under the address's stripe lock.  `taking` = step 1. */
+static void pool_account_pre(struct rd_pool *p, const rd_lease_t *newv)
+{
+	if (p && newv && lease_takes(newv))
+		bit_set(p->busy, newv->addr - p->start);
+}
+
+static void pool_account_post(struct rd_pool *p, const rd_lease_t *oldv, const rd_lease_t *newv,
+			      bool new_has_key)
+{
+	if (!p)
+		return;
+	uint32_t off = (newv ? newv->addr : oldv->addr) - p->start;
+
+	if (oldv) {
+		__atomic_fetch_sub(&p->leases, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_sub(&p->by_state[oldv->state & 7], 1, __ATOMIC_RELAXED);
+	}
+	if (newv) {
+		__atomic_fetch_add(&p->leases, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&p->by_state[newv->state & 7], 1, __ATOMIC_RELAXED);
+	}
+	if (newv && new_has_key)
+		bit_set(p->prev, off);
+	else
+		bit_clear(p->prev, off);
+	if (!newv || !lease_takes(newv))
+		bit_clear(p->busy, off);
+}
+
+/* ---------------------------------------------------------------- life cycle */
+
+static unsigned long pow2_at_least(size_t n)
+{
+	unsigned long v = 64;
+
+	while (v < n && v < (1UL << 30))
+		v <<= 1;
+	return v;
+}
+
+rd_table_t *rd_table_new(size_t expected)
+{
+	rd_table_t *t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	if (getrandom(&t->seed, sizeof(t->seed), GRND_NONBLOCK) != (ssize_t)sizeof(t->seed))
+		t->seed = mix64((uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)t);
+	t->next_expiry = UINT32_MAX;
+	pthread_mutex_init(&t->pool_lock, NULL);
+	pthread_mutex_init(&t->expire_lock, NULL);
+	for (size_t i = 0; i < RD_TABLE_STRIPES; i++)
+		pthread_mutex_init(&t->stripe[i], NULL);
+
+	/* Both tables start at the expected size so a bulk load does not
+	 * resize; accounting lets them shrink back if most leases go away. */
+	unsigned long init = pow2_at_least(expected);
+	int flags = CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING;
+	t->by_addr = cds_lfht_new(init, 64, 0, flags, NULL);
+	t->by_client = cds_lfht_new(init, 64, 0, flags, NULL);
+	if (!t->by_addr || !t->by_client) {
+		if (t->by_addr)
+			cds_lfht_destroy(t->by_addr, NULL);
+		if (t->by_client)
+			cds_lfht_destroy(t->by_client, NULL);
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+static void pool_free(struct rd_pool *p)
+{
+	free(p->busy);
+	free(p->prev);
+	free(p);
+}
+
+void rd_table_free(rd_table_t *t)
+{
+	struct cds_lfht_iter iter;
+	rd_lease_t *l;
+	struct cds_lfht_node *node;
+	uint8_t key[RD_LEASE_KEY_MAX];
+
+	if (!t)
+		return;
+	/* Unlink everything (cds_lfht_destroy wants empty tables).  The
+	 * versions are collected and freed after cds_lfht_destroy has stopped
+	 * the table's resize worker, which may still walk the chains; no other
+	 * reader exists.  If the array cannot grow, fall back to call_rcu. */
+	size_t n = 0, cap = (size_t)__atomic_load_n(&t->count, __ATOMIC_RELAXED) + 16;
+	rd_lease_t **dead = malloc(cap * sizeof(*dead));
+	rcu_read_lock();
+	for_each_addr_node(t, &iter, node) {
+		l = addr_lease(node);
+		cds_lfht_del(t->by_addr, &l->addr_node);
+		if (rd_lease_key(l, key))
+			cds_lfht_del(t->by_client, &l->client_node);
+		if (dead && n == cap) {
+			rd_lease_t **grown = realloc(dead, 2 * cap * sizeof(*dead));
+			if (grown) {
+				dead = grown;
+				cap *= 2;
+			}
+		}
+		if (dead && n < cap)
+			dead[n++] = l;
+		else
+			lease_retire(l);
+	}
+	rcu_read_unlock();
+	cds_lfht_destroy(t->by_addr, NULL);
+	cds_lfht_destroy(t->by_client, NULL);
+	for (size_t i = 0; i < n; i++)
+		free(dead[i]);
+	free(dead);
+	/* Replaced versions and pool arrays still queued on call_rcu. */
+	rcu_barrier();
+
+	struct rd_pool_set *set = t->pools;
+	if (set) {
+		for (size_t i = 0; i < set->n; i++)
+			pool_free(set->pool[i]);
+		free(set);
+	}
+	for (size_t i = 0; i < RD_TABLE_STRIPES; i++)
+		pthread_mutex_destroy(&t->stripe[i]);
+	pthread_mutex_destroy(&t->pool_lock);
+	pthread_mutex_destroy(&t->expire_lock);
+	free(t);
+}
+
+static void pool_set_free_rcu(struct rcu_head *head)
+{
+	free(caa_container_of(head, struct rd_pool_set, rcu));
+}
+
+int rd_table_add_pool(rd_table_t *t, uint32_t start, uint32_t end, void *tag)
+{
+	if (!t || start > end)
+		return RD_EINVAL;
+	uint64_t size = (uint64_t)end - start + 1;
+	if (size > (1ULL << 31))   /* a /1 pool is a configuration error, not a pool */
+		return RD_EINVAL;
+
+	struct rd_pool *p = calloc(1, sizeof(*p));
+	if (!p)
+		return RD_ENOMEM;
+	p->start = start;
+	p->end = end;
+	p->tag = tag;
+	p->nwords = (uint32_t)((size + 63) / 64);
+	p->busy = calloc(p->nwords, sizeof(uint64_t));
+	p->prev = calloc(p->nwords, sizeof(uint64_t));
+	if (!p->busy || !p->prev) {
+		pool_free(p);
+		return RD_ENOMEM;
+	}
+	/* Bits past the end of the pool are permanently "taken". */
+	if (size % 64)
+		p->busy[p->nwords - 1] = ~0ULL << (size % 64);
+
+	pthread_mutex_lock(&t->pool_lock);
+	struct rd_pool_set *old = t->pools;
+	size_t n = old ? old->n : 0, at = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct rd_pool *q = old->pool[i];
+		if (!(end < q->start || start > q->end)) {
+			pthread_mutex_unlock(&t->pool_lock);
+			pool_free(p);
+			return RD_EINVAL;
+		}
+		if (q->start < start)
+			at = i + 1;
+	}
+	struct rd_pool_set *set = malloc(sizeof(*set) + (n + 1) * sizeof(set->pool[0]));
+	if (!set) {
+		pthread_mutex_unlock(&t->pool_lock);
+		pool_free(p);
+		return RD_ENOMEM;
+	}
+	set->n = n + 1;
+	for (size_t i = 0, j = 0; i < n + 1; i++)
+		set->pool[i] = i == at ? p : old->pool[j++];
+
+	/* Leases already in the range must be accounted exactly once: with
+	 * every stripe held no writer runs, so none is counted both by the
+	 * scan and by its own publish. */
+	bool scan = __atomic_load_n(&t->count, __ATOMIC_RELAXED) != 0;
+	if (scan)
+		for (size_t i = 0; i < RD_TABLE_STRIPES; i++)
+			pthread_mutex_lock(&t->stripe[i]);
+	rcu_assign_pointer(t->pools, set);
+	if (scan) {
+		struct cds_lfht_iter iter;
+		rd_lease_t *l;
+		struct cds_lfht_node *node;
+		uint8_t key[RD_LEASE_KEY_MAX];
+
+		rcu_read_lock();
+		for_each_addr_node(t, &iter, node) {
+		l = addr_lease(node);
+			if (l->addr < start || l->addr > end)
+				continue;
+			pool_account_pre(p, l);
+			pool_account_post(p, NULL, l, rd_lease_key(l, key) != 0);
+		}
+		rcu_read_unlock();
+		for (size_t i = RD_TABLE_STRIPES; i-- > 0;)
+			pthread_mutex_unlock(&t->stripe[i]);
+	}
+	pthread_mutex_unlock(&t->pool_lock);
+	if (old)
+		call_rcu(&old->rcu, pool_set_free_rcu);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- writes */
+
+/* Stamp a new seq; a loaded seq moves the counter past it instead. */
+static void seq_stamp(rd_table_t *t, rd_lease_t *l, bool keep)
+{
+	if (keep && l->seq) {
+		uint64_t cur = __atomic_load_n(&t->seq, __ATOMIC_RELAXED);
+		while (cur < l->seq && !__atomic_compare_exchange_n(&t->seq, &cur, l->seq, false,
+								    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+			;
+		return;
+	}
+	l->seq = __atomic_add_fetch(&t->seq, 1, __ATOMIC_RELAXED);
+}
+
+/* Steps 3-5 of a write, common to replace and load.  Stripe lock held. */
+static void publish_tail(rd_table_t *t, struct rd_pool *p, const rd_lease_t *oldv, rd_lease_t *newv)
+{
+	uint8_t key[RD_LEASE_KEY_MAX];
+	bool new_key = false;
+
+	if (newv) {
+		size_t len = rd_lease_key(newv, key);
+		if (len) {
+			cds_lfht_add(t->by_client, key_hash(t, key, len), &newv->client_node);
+			new_key = true;
+		}
+		if (newv->state == RD_LEASE_ACTIVE && newv->ends)
+			atomic_min32(&t->next_expiry, newv->ends);
+	}
+	if (oldv && rd_lease_key(oldv, key))
+		cds_lfht_del(t->by_client, &lease_mut(oldv)->client_node);
+	if (!oldv)
+		__atomic_fetch_add(&t->count, 1, __ATOMIC_RELAXED);
+	else if (!newv)
+		__atomic_fetch_sub(&t->count, 1, __ATOMIC_RELAXED);
+	pool_account_post(p, oldv, newv, new_key);
+	if (oldv)
+		lease_retire(lease_mut(oldv));
+}
+
+int rd_table_replace(rd_table_t *t, const rd_lease_t *old, rd_lease_t *newv)
+{
+	if (!t || (!old && !newv) || (old && newv && old->addr != newv->addr))
+		return RD_EINVAL;
+	uint32_t addr = newv ? newv->addr : old->addr;
+	unsigned long hash = addr_hash(t, addr);
+	pthread_mutex_t *m = stripe_of(t, addr);
+	struct cds_lfht_iter iter;
+	int ret = 0;
+
+	pthread_mutex_lock(m);
+	rcu_read_lock();
+	cds_lfht_lookup(t->by_addr, hash, addr_match, &addr, &iter);
+	struct cds_lfht_node *node = cds_lfht_iter_get_node(&iter);
+	const rd_lease_t *cur = node ? caa_container_of(node, rd_lease_t, addr_node) : NULL;
+	if (cur != old) {
+		ret = RD_ECONFLICT;
+		goto out;
+	}
+	struct rd_pool *p = pool_find(t, addr);
+	if (newv) {
+		seq_stamp(t, newv, false);
+		memset(&newv->addr_node, 0, sizeof(newv->addr_node));
+		memset(&newv->client_node, 0, sizeof(newv->client_node));
+		pool_account_pre(p, newv);
+		if (old)
+			ret = cds_lfht_replace(t->by_addr, &iter, hash, addr_match, &addr, &newv->addr_node);
+		else if (cds_lfht_add_unique(t->by_addr, hash, addr_match, &addr,
+					     &newv->addr_node) != &newv->addr_node)
+			ret = RD_ECONFLICT;
+	} else {
+		ret = cds_lfht_del(t->by_addr, &lease_mut(old)->addr_node);
+	}
+	/* Cannot fail while we hold the stripe: only we write this address. */
+	if (ret) {
+		ret = RD_ECONFLICT;
+		goto out;
+	}
+	publish_tail(t, p, old, newv);
+out:
+	rcu_read_unlock();
+	pthread_mutex_unlock(m);
+	return ret;
+}
+
+int rd_table_load(rd_table_t *t, rd_lease_t *l)
+{
+	if (!t || !l)
+		return RD_EINVAL;
+	uint32_t addr = l->addr;
+	pthread_mutex_t *m = stripe_of(t, addr);
+
+	pthread_mutex_lock(m);
+	rcu_read_lock();
+	struct rd_pool *p = pool_find(t, addr);
+	seq_stamp(t, l, true);
+	memset(&l->addr_node, 0, sizeof(l->addr_node));
+	memset(&l->client_node, 0, sizeof(l->client_node));
+	pool_account_pre(p, l);
+	struct cds_lfht_node *node = cds_lfht_add_replace(t->by_addr, addr_hash(t, addr),
+							  addr_match, &addr, &l->addr_node);
+	publish_tail(t, p, node ? caa_container_of(node, rd_lease_t, addr_node) : NULL, l);
+	rcu_read_unlock();
+	pthread_mutex_unlock(m);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- reads */
+
+const rd_lease_t *rd_table_by_addr(rd_table_t *t, uint32_t addr)
+{
+	struct cds_lfht_iter iter;
+
+	cds_lfht_lookup(t->by_addr, addr_hash(t, addr), addr_match, &addr, &iter);
+	struct cds_lfht_node *node = cds_lfht_iter_get_node(&iter);
+	return node ? caa_container_of(node, rd_lease_t, addr_node) : NULL;
+}
+
+/* ACTIVE beats a previous binding, which beats an ABANDONED one. */
+static int client_rank(const rd_lease_t *l)
+{
+	if (l->state == RD_LEASE_ACTIVE)
+		return 2;
+	return l->state == RD_LEASE_ABANDONED ? 0 : 1;
+}
+
+const rd_lease_t *rd_table_by_client(rd_table_t *t, const uint8_t *key, size_t key_len,
+				     uint32_t net, uint32_t mask)
+{
+	struct client_key ck = { key, key_len };
+	struct cds_lfht_iter iter;
+	const rd_lease_t *best = NULL;
+
+	if (!key || !key_len)
+		return NULL;
+	cds_lfht_lookup(t->by_client, key_hash(t, key, key_len), client_match, &ck, &iter);
+	for (struct cds_lfht_node *node = cds_lfht_iter_get_node(&iter); node;
+	     cds_lfht_next_duplicate(t->by_client, client_match, &ck, &iter),
+	     node = cds_lfht_iter_get_node(&iter)) {
+		const rd_lease_t *l = caa_container_of(node, rd_lease_t, client_node);
+		if ((l->addr & mask) != (net & mask))
+			continue;
+		if (!best || client_rank(l) > client_rank(best) ||
+		    (client_rank(l) == client_rank(best) && l->seq > best->seq))
+			best = l;
+	}
+	return best;
+}
+
+int rd_table_foreach_client(rd_table_t *t, const uint8_t *key, size_t key_len,
+			    rd_table_iter_cb cb, void *ctx)
+{
+	struct client_key ck = { key, key_len };
+	struct cds_lfht_iter iter;
+
+	if (!key || !key_len)
+		return 0;
+	cds_lfht_lookup(t->by_client, key_hash(t, key, key_len), client_match, &ck, &iter);
+	for (struct cds_lfht_node *node = cds_lfht_iter_get_node(&iter); node;
+	     cds_lfht_next_duplicate(t->by_client, client_match, &ck, &iter),
+	     node = cds_lfht_iter_get_node(&iter)) {
+		int r = cb(ctx, caa_container_of(node, rd_lease_t, client_node));
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+int rd_table_foreach(rd_table_t *t, rd_table_iter_cb cb, void *ctx)
+{
+	struct cds_lfht_iter iter;
+	rd_lease_t *l;
+	struct cds_lfht_node *node;
+	int r = 0;
+
+	rcu_read_lock();
+	for_each_addr_node(t, &iter, node) {
+		l = addr_lease(node);
+		r = cb(ctx, l);
+		if (r)
+			break;
+	}
+	rcu_read_unlock();
+	return r;
+}
+
+size_t rd_table_count(rd_table_t *t)
+{
+	return (size_t)__atomic_load_n(&t->count, __ATOMIC_RELAXED);
+}
+
+/* ---------------------------------------------------------------- claims */
+
+int rd_table_claim(rd_table_t *t, uint32_t start, uint32_t end, uint32_t hint, uint32_t *addr)
+{
+	if (!t || !addr || start > end)
+		return RD_EINVAL;
+	int ret = RD_ENOPOOL;
+
+	rcu_read_lock();
+	struct rd_pool_set *set = rcu_dereference(t->pools);
+	size_t first = 0, n = set ? set->n : 0;
+	while (first < n && set->pool[first]->end < start)
+		first++;
+	if (first < n && set->pool[first]->start <= end)
+		ret = RD_ENOADDR;
+
+	/* The caller's hint (previous or requested address) wins if free,
+	 * even if it names a previous client: it is usually that client. */
+	if (ret == RD_ENOADDR && hint >= start && hint <= end) {
+		for (size_t i = first; i < n && set->pool[i]->start <= end; i++) {
+			struct rd_pool *p = set->pool[i];
+			if (hint >= p->start && hint <= p->end && bit_claim(p->busy, hint - p->start)) {
+				*addr = hint;
+				ret = 0;
+			}
+		}
+	}
+	/* Pass 1 avoids addresses that still name a previous client. */
+	for (int pass = 0; pass < 2 && ret == RD_ENOADDR; pass++) {
+		for (size_t i = first; i < n && set->pool[i]->start <= end; i++) {
+			struct rd_pool *p = set->pool[i];
+			uint32_t lo = (start > p->start ? start : p->start) - p->start;
+			uint32_t hi = (end < p->end ? end : p->end) - p->start;
+			uint32_t off;
+			if (pool_claim(p, lo, hi, pass == 0, &off)) {
+				*addr = p->start + off;
+				ret = 0;
+				break;
+			}
+		}
+	}
+	rcu_read_unlock();
+	return ret;
+}
+
+int rd_table_claim_addr(rd_table_t *t, uint32_t addr)
+{
+	struct rd_pool *p = t ? pool_find(t, addr) : NULL;
+
+	if (!p)
+		return RD_ENOPOOL;
+	return bit_claim(p->busy, addr - p->start) ? 0 : RD_ECONFLICT;
+}
+
+int rd_table_unclaim(rd_table_t *t, uint32_t addr)
+{
+	struct rd_pool *p = t ? pool_find(t, addr) : NULL;
+
+	if (!p)
+		return RD_ENOPOOL;
+	rcu_read_lock();
+	const rd_lease_t *cur = rd_table_by_addr(t, addr);
+	if (!cur || !lease_takes(cur))
+		bit_clear(p->busy, addr - p->start);
+	rcu_read_unlock();
+	return 0;
+}
+
+int rd_table_pool_stats(rd_table_t *t, uint32_t addr, rd_table_pool_stats_t *out)
+{
+	struct rd_pool *p = t ? pool_find(t, addr) : NULL;
+
+	if (!p || !out)
+		return RD_ENOPOOL;
+	memset(out, 0, sizeof(*out));
+	out->start = p->start;
+	out->end = p->end;
+	out->tag = p->tag;
+	out->size = (uint64_t)p->end - p->start + 1;
+	for (uint32_t w = 0; w < p->nwords; w++)
+		out->unavailable += (uint64_t)__builtin_popcountll(__atomic_load_n(&p->busy[w], __ATOMIC_RELAXED));
+	out->unavailable -= (uint64_t)p->nwords * 64 - out->size;   /* the padding bits */
+	out->leases = __atomic_load_n(&p->leases, __ATOMIC_RELAXED);
+	for (size_t i = 0; i < 8; i++)
+		out->by_state[i] = __atomic_load_n(&p->by_state[i], __ATOMIC_RELAXED);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- expiry */
+
+size_t rd_table_expire(rd_table_t *t, uint32_t now, rd_table_expire_cb cb, void *ctx)
+{
+	struct cds_lfht_iter iter;
+	rd_lease_t *l;
+	struct cds_lfht_node *node;
+	size_t n = 0;
+
+	pthread_mutex_lock(&t->expire_lock);
+	if (now < __atomic_load_n(&t->next_expiry, __ATOMIC_ACQUIRE)) {
+		pthread_mutex_unlock(&t->expire_lock);
+		return 0;
+	}
+	/* Reset before scanning: a lease published during the scan lowers
+	 * next_expiry itself, one published before is seen by the scan. */
+	__atomic_store_n(&t->next_expiry, UINT32_MAX, __ATOMIC_SEQ_CST);
+	uint32_t min = UINT32_MAX;
+
+	rcu_read_lock();
+	for_each_addr_node(t, &iter, node) {
+		l = addr_lease(node);
+		if (l->state != RD_LEASE_ACTIVE || l->ends == 0)   /* 0: infinite */
+			continue;
+		if (l->ends > now) {
+			if (l->ends < min)
+				min = l->ends;
+			continue;
+		}
+		rd_lease_t *nv = rd_lease_dup(l, rd_lease_cid(l), l->cid_len,
+					      rd_lease_host(l), l->host_len);
+		if (!nv) {
+			if (l->ends < min)
+				min = l->ends;   /* retry on the next call */
+			continue;
+		}
+		nv->state = RD_LEASE_EXPIRED;
+		if (rd_table_replace(t, l, nv) == 0) {
+			n++;
+			if (cb)
+				cb(ctx, l, nv);
+		} else {
+			rd_lease_free(nv);   /* renewed meanwhile: the renewal set next_expiry */
+		}
+	}
+	rcu_read_unlock();
+	atomic_min32(&t->next_expiry, min);
+	pthread_mutex_unlock(&t->expire_lock);
+	return n;
+}

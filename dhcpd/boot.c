@@ -141,8 +141,6 @@ void rd_boot_request_from(rd_boot_request_t *r, const rd_dhcp_t *m)
 		for (size_t i = 0; i < len; i++) {
 			if (v[i] == RD_OPT_PATH_PREFIX)
 				r->prl_path_prefix = true;
-			else if (v[i] == RD_OPT_BOOTFILE)
-				r->prl_bootfile = true;
 		}
 	}
 }
@@ -343,8 +341,9 @@ static int apply_row(const row_t *w, const rd_boot_request_t *r, const char *bas
 	if (out->path_prefix[0])
 		out->send_path_prefix = r->prl_path_prefix ||
 					(w->prefix_force && r->has_prl);
-	/* ISC mirrors `filename` into option 67 only when the client asks. */
-	out->send_bootfile = out->file[0] && r->prl_bootfile;
+	/* No option 67: ISC 4.4.3 as MAAS configures it puts the filename in the
+	 * file field only, even for clients whose PRL asks for 67 (seen live in
+	 * tests/sys/isc_diff.sh). */
 	if (w->http_client)
 		out->vendor_class_reply = "HTTPClient";
 	if (w->method == RD_BOOT_ONIE)
@@ -405,11 +404,6 @@ int rd_boot_apply(const rd_boot_reply_t *b, rd_dhcp_builder_t *reply)
 		return 0;
 	if (b->file[0]) {
 		rc = rd_dhcp_builder_set_file(reply, b->file);
-		if (rc < 0)
-			return rc;
-	}
-	if (b->send_bootfile && b->file[0]) {
-		rc = rd_dhcp_builder_set(reply, RD_OPT_BOOTFILE, b->file, strlen(b->file), 0);
 		if (rc < 0)
 			return rc;
 	}

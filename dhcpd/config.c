@@ -36,6 +36,7 @@
 #include <sys/un.h>
 #include <yaml.h>
 
+#include "rackdhcp/boot.h"
 #include "rackdhcp/config.h"
 #include "rackdhcp/error.h"
 #include "rackdhcp/rcu.h"
@@ -547,7 +548,7 @@ static const char *check_ifname(const char *s)
 
 static const char *check_boot_arch(const char *s)
 {
-	return rd_config_boot_arch_index(s) < 0 ?
+	return rd_boot_method_from_name(s) < 0 ?
 		"is not a boot method (ipxe, onie, pxe, uefi_amd64_tftp, uefi_amd64_http, uefi_ebc_tftp, "
 		"uefi_arm64_tftp, uefi_arm64_http, open-firmware_ppc64el, powernv, s390x, s390x_partition, "
 		"windows)" : NULL;
@@ -581,35 +582,6 @@ static int get_abs_path(struct ctx *x, yaml_node_t *n, const char *path, const c
 }
 
 /* ------------------------------------------------------------------ names */
-
-static const char *const boot_arch_names[RD_BOOT_ARCH_COUNT] = {
-	[RD_BOOT_IPXE] = "ipxe",
-	[RD_BOOT_ONIE] = "onie",
-	[RD_BOOT_PXE] = "pxe",
-	[RD_BOOT_UEFI_AMD64_TFTP] = "uefi_amd64_tftp",
-	[RD_BOOT_UEFI_AMD64_HTTP] = "uefi_amd64_http",
-	[RD_BOOT_UEFI_EBC_TFTP] = "uefi_ebc_tftp",
-	[RD_BOOT_UEFI_ARM64_TFTP] = "uefi_arm64_tftp",
-	[RD_BOOT_UEFI_ARM64_HTTP] = "uefi_arm64_http",
-	[RD_BOOT_OPEN_FIRMWARE_PPC64EL] = "open-firmware_ppc64el",
-	[RD_BOOT_POWERNV] = "powernv",
-	[RD_BOOT_S390X] = "s390x",
-	[RD_BOOT_S390X_PARTITION] = "s390x_partition",
-	[RD_BOOT_WINDOWS] = "windows",
-};
-
-int rd_config_boot_arch_index(const char *name)
-{
-	for (int i = 0; i < RD_BOOT_ARCH_COUNT; i++)
-		if (!strcmp(name, boot_arch_names[i]))
-			return i;
-	return -1;
-}
-
-const char *rd_config_boot_arch_name(int arch)
-{
-	return arch >= 0 && arch < RD_BOOT_ARCH_COUNT ? boot_arch_names[arch] : "?";
-}
 
 const char *rd_config_durability_name(enum rd_cfg_durability d)
 {
@@ -1120,12 +1092,16 @@ static int parse_subnet(struct ctx *x, yaml_node_t *n, const char *path, size_t 
 			return x->rc;
 	}
 	for (size_t i = 0; i < s->n_disabled_boot_architectures; i++)
-		s->disabled_boot_mask |= 1u << rd_config_boot_arch_index(s->disabled_boot_architectures[i]);
+		s->disabled_boot_mask |= RD_BOOT_BIT(rd_boot_method_from_name(s->disabled_boot_architectures[i]));
 
 	/* Client-requested lease times are clamped to [min, max]; both default
 	 * to lease_time, so by default every client gets lease_time, as with
 	 * MAAS's default-lease-time = max-lease-time = 600. */
-	s->min_lease_time = s->max_lease_time = s->lease_time;
+	/* Defaults as ISC dhcpd with MAAS's default-lease-time = max-lease-time:
+	 * a client asking for longer gets lease_time, one asking for less gets
+	 * at least ISC's built-in minimum of 300 s (measured live). */
+	s->max_lease_time = s->lease_time;
+	s->min_lease_time = s->lease_time < 300 ? s->lease_time : 300;
 	if ((v[SK_MIN_LEASE] && get_u32(x, v[SK_MIN_LEASE], path, "min_lease_time", 1, UINT32_MAX - 1,
 					&s->min_lease_time)) ||
 	    (v[SK_MAX_LEASE] && get_u32(x, v[SK_MAX_LEASE], path, "max_lease_time", 1, UINT32_MAX - 1,

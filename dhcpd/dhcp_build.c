@@ -456,7 +456,7 @@ int rd_dhcp_build(const rd_dhcp_builder_t *b, const uint8_t *prl, size_t prl_len
 		  size_t max_msg, uint8_t *out, size_t cap, unsigned *dropped, rd_diag_t *d)
 {
 	struct layout L;
-	uint8_t placed[32] = { 0 }, incl[32] = { 0 };
+	uint8_t placed[32] = { 0 }, incl[32] = { 0 }, avail[32], inprl[32] = { 0 };
 	uint8_t prio[256];
 	unsigned nprio = 0, ndrop = 0;
 	uint8_t fail = 0;
@@ -495,13 +495,25 @@ int rd_dhcp_build(const rd_dhcp_builder_t *b, const uint8_t *prl, size_t prl_len
 		return rd_wire_ok(&w) ? RD_DHCP_MIN_LEN : w.error;
 	}
 
+	/* What is on offer: every option set, less the RD_BOPT_IF_REQUESTED ones
+	 * a client with a parameter request list did not ask for. */
+	memcpy(avail, b->present, sizeof(avail));
+	for (size_t i = 0; i < prl_len; i++)
+		bit_set(inprl, prl[i]);
+	for (unsigned i = 0; prl_len && i < b->count; i++) {
+		uint8_t c = b->order[i];
+		if ((b->bflags[c] & RD_BOPT_IF_REQUESTED) && !(b->bflags[c] & RD_BOPT_REQUIRED) &&
+		    !bit_get(inprl, c))
+			bit_clear(avail, c);
+	}
+
 	L.file_free = field_empty(b->file, sizeof(b->file));
 	L.sname_free = field_empty(b->sname, sizeof(b->sname));
 
 	/* Wire order: 53, 54, prl order, add order, 82. */
 	static const uint8_t first[] = { RD_OPT_MESSAGE_TYPE, RD_OPT_SERVER_ID };
 	for (unsigned i = 0; i < sizeof(first); i++) {
-		if (bit_get(b->present, first[i])) {
+		if (bit_get(avail, first[i])) {
 			L.seq[L.nseq++] = first[i];
 			bit_set(placed, first[i]);
 		}
@@ -511,23 +523,23 @@ int rd_dhcp_build(const rd_dhcp_builder_t *b, const uint8_t *prl, size_t prl_len
 	for (size_t i = 0; i < prl_len; i++) {
 		uint8_t c = prl[i];
 		if (c == RD_OPT_PAD || c == RD_OPT_END || c == RD_OPT_OVERLOAD ||
-		    bit_get(placed, c) || !bit_get(b->present, c))
+		    bit_get(placed, c) || !bit_get(avail, c))
 			continue;
 		L.seq[L.nseq++] = c;
 		bit_set(placed, c);
 	}
 	for (unsigned i = 0; i < b->count; i++) {
 		uint8_t c = b->order[i];
-		if (bit_get(placed, c))
+		if (bit_get(placed, c) || !bit_get(avail, c))
 			continue;
 		L.seq[L.nseq++] = c;
 		bit_set(placed, c);
 	}
-	if (bit_get(b->present, RD_OPT_AGENT_INFO))
+	if (bit_get(avail, RD_OPT_AGENT_INFO))
 		L.seq[L.nseq++] = RD_OPT_AGENT_INFO;
 
 	/* The usual case: everything fits. */
-	memcpy(incl, b->present, sizeof(incl));
+	memcpy(incl, avail, sizeof(incl));
 	bit_clear(incl, RD_OPT_OVERLOAD);
 	r = layout_fit(&L, incl, &fail);
 	if (r != RD_ETOOBIG)
@@ -538,7 +550,7 @@ int rd_dhcp_build(const rd_dhcp_builder_t *b, const uint8_t *prl, size_t prl_len
 	for (size_t i = 0; i < prl_len; i++) {
 		uint8_t c = prl[i];
 		if (c == RD_OPT_PAD || c == RD_OPT_END || c == RD_OPT_OVERLOAD ||
-		    bit_get(placed, c) || !bit_get(b->present, c) ||
+		    bit_get(placed, c) || !bit_get(avail, c) ||
 		    (b->bflags[c] & RD_BOPT_REQUIRED))
 			continue;
 		prio[nprio++] = c;
@@ -546,7 +558,7 @@ int rd_dhcp_build(const rd_dhcp_builder_t *b, const uint8_t *prl, size_t prl_len
 	}
 	for (unsigned i = 0; i < b->count; i++) {
 		uint8_t c = b->order[i];
-		if (bit_get(placed, c) || (b->bflags[c] & RD_BOPT_REQUIRED))
+		if (bit_get(placed, c) || !bit_get(avail, c) || (b->bflags[c] & RD_BOPT_REQUIRED))
 			continue;
 		prio[nprio++] = c;
 		bit_set(placed, c);

@@ -4,4 +4,12 @@ noinst_HEADERS = \
 	include/rackdhcp/wire.h \
 	include/rackdhcp/frame.h \
 	include/rackdhcp/dhcp.h \
-	include/rackdhcp/capture.h
+	include/rackdhcp/capture.h \
+	include/rackdhcp/rcu.h \
+	include/rackdhcp/lease.h \
+	include/rackdhcp/table.h \
+	include/rackdhcp/store.h \
+	include/rackdhcp/config.h \
+	include/rackdhcp/boot.h \
+	include/rackdhcp/engine.h \
+	include/rackdhcp/replay.h

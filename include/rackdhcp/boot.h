@@ -113,7 +113,6 @@ typedef struct {
 
 	bool has_prl;                           /*!< option 55 present */
 	bool prl_path_prefix;                   /*!< 55 lists 210 */
-	bool prl_bootfile;                      /*!< 55 lists 67 */
 } rd_boot_request_t;
 
 /*! Fill r from a parsed request (r is cleared first). */
@@ -141,7 +140,6 @@ typedef struct {
 	char path_prefix[RD_BOOT_PREFIX_MAX]; /*!< option 210 value, "" = none */
 	bool path_prefix_force;         /*!< method forces 210 into the PRL (pxe) */
 	bool send_path_prefix;          /*!< 210 goes into the reply */
-	bool send_bootfile;             /*!< option 67 (= file) goes into the reply */
 	const char *vendor_class_reply; /*!< option 60 to send ("HTTPClient") or NULL */
 	uint8_t vivso_len;              /*!< option 125 value length, 0 = none (onie) */
 	uint8_t vivso[RD_BOOT_VIVSO_MAX];

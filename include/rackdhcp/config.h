@@ -67,28 +67,6 @@ enum rd_cfg_role {
 	RD_FO_SECONDARY,
 };
 
-/*!
- * Network-boot methods, in MAAS's boot-method registry order (the order of
- * its if/elsif chain); `disabled_boot_architectures` names these.  Bit i of
- * rd_cfg_subnet_t.disabled_boot_mask is method i.
- */
-enum rd_cfg_boot_arch {
-	RD_BOOT_IPXE = 0,
-	RD_BOOT_ONIE,
-	RD_BOOT_PXE,
-	RD_BOOT_UEFI_AMD64_TFTP,
-	RD_BOOT_UEFI_AMD64_HTTP,
-	RD_BOOT_UEFI_EBC_TFTP,
-	RD_BOOT_UEFI_ARM64_TFTP,
-	RD_BOOT_UEFI_ARM64_HTTP,
-	RD_BOOT_OPEN_FIRMWARE_PPC64EL,
-	RD_BOOT_POWERNV,
-	RD_BOOT_S390X,
-	RD_BOOT_S390X_PARTITION,
-	RD_BOOT_WINDOWS,
-	RD_BOOT_ARCH_COUNT
-};
-
 typedef struct {
 	unsigned line, col;         /*!< of the `server` mapping (0: section absent) */
 	char **interfaces;          /*!< names (< IFNAMSIZ); none: every interface with an address in a served subnet */
@@ -169,7 +147,7 @@ struct rd_cfg_subnet {
 	uint16_t boot_http_port;
 	char **disabled_boot_architectures; /*!< as written */
 	size_t n_disabled_boot_architectures;
-	uint32_t disabled_boot_mask;        /*!< bit (1u << enum rd_cfg_boot_arch) */
+	uint32_t disabled_boot_mask;        /*!< RD_BOOT_BIT(enum rd_boot_method) of each, see boot.h */
 	rd_cfg_pool_t *pools;               /*!< file order, non-overlapping */
 	size_t n_pools;
 	rd_cfg_reservation_t *reservations; /*!< file order */
@@ -269,11 +247,6 @@ void rd_config_publish(rd_config_t *c);
 
 /*! Generation of the last published snapshot (0: none yet). */
 uint64_t rd_config_generation(void);
-
-/*! Index of a boot method name, or -1 if unknown. */
-int rd_config_boot_arch_index(const char *name);
-/*! Name of a boot method (enum rd_cfg_boot_arch), "?" if out of range. */
-const char *rd_config_boot_arch_name(int arch);
 
 const char *rd_config_durability_name(enum rd_cfg_durability d);
 const char *rd_config_log_level_name(enum rd_cfg_log_level l);

@@ -253,6 +253,12 @@ size_t rd_dhcp_dump(const rd_dhcp_t *m, const char *indent, char *out, size_t ca
 /* Builder option flags. */
 enum {
 	RD_BOPT_REQUIRED = 1 << 0,  /*!< never dropped for space; the build fails instead */
+	/*!
+	 * Sent only if the client's parameter request list names it (when the
+	 * client sent one at all), as ISC dhcpd does for configured options:
+	 * a PXE ROM gets what it asked for, not every option of the subnet.
+	 */
+	RD_BOPT_IF_REQUESTED = 1 << 1,
 };
 
 /*! A reply (or any message) under construction. */
@@ -307,7 +313,9 @@ int rd_dhcp_builder_set_file(rd_dhcp_builder_t *b, const char *s);
  *
  * Order: 53, then 54, then the codes of prl (the client's option 55, may be
  * NULL) in the client's order, then the other options in add order, with 82
- * (relay agent information) always last, as RFC 3046 requires.
+ * (relay agent information) always last, as RFC 3046 requires.  With a
+ * non-empty prl, RD_BOPT_IF_REQUESTED options it does not name are left out
+ * (not counted in *dropped).
  *
  * Size: the message is kept within max_msg bytes of DHCP payload (the
  * caller passes the client's option 57 minus IP/UDP headers, or 0 for the

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rackdhcp/boot.h"
 #include "rackdhcp/config.h"
 #include "rackdhcp/error.h"
 #include "rackdhcp/rcu.h"
@@ -115,7 +116,7 @@ static void test_full(void)
 	ok(s->n_ntp_servers == 1 && s->ntp_servers[0] == IP(192, 0, 2, 1), "ntp_servers");
 	is_int(s->mtu, 1500, "mtu");
 	is_int(s->lease_time, 600, "lease_time");
-	is_int(s->min_lease_time, 600, "min_lease_time defaults to lease_time");
+	is_int(s->min_lease_time, 300, "min_lease_time defaults to ISC's 300 s");
 	is_int(s->max_lease_time, 600, "max_lease_time defaults to lease_time");
 	is_int(s->pxe_lease_time, 30, "pxe_lease_time default");
 	is_int(s->decline_hold_time, 86400, "decline_hold_time default");
@@ -226,7 +227,7 @@ static void test_defaults(void)
 	ok(s->domain_name == NULL && s->n_domain_search == 0, "default: no domain");
 	is_int(s->mtu, 0, "default mtu: not sent");
 	is_int(s->lease_time, 600, "default lease_time 600");
-	is_int(s->min_lease_time, 600, "default min_lease_time");
+	is_int(s->min_lease_time, 300, "default min_lease_time: ISC's 300 s");
 	is_int(s->max_lease_time, 600, "default max_lease_time");
 	is_int(s->pxe_lease_time, 30, "default pxe_lease_time 30");
 	is_int(s->decline_hold_time, 86400, "default decline_hold_time 86400");
@@ -285,7 +286,7 @@ static void test_defaults(void)
 	ok(!s->ignore_client_ids, "ignore_client_ids false");
 	is_int(s->mtu, 9000, "mtu 9000");
 	is_int((long long)s->disabled_boot_mask,
-	       (1 << RD_BOOT_PXE) | (1 << RD_BOOT_WINDOWS) | (1 << RD_BOOT_UEFI_EBC_TFTP), "boot mask");
+	       RD_BOOT_BIT(RD_BOOT_PXE) | RD_BOOT_BIT(RD_BOOT_WINDOWS) | RD_BOOT_BIT(RD_BOOT_UEFI_EBC_TFTP), "boot mask");
 	ok(c->server.durability == RD_DURABILITY_RELAXED, "durability relaxed");
 	ok(c->server.log_level == RD_LOG_DEBUG, "log_level debug");
 	is_str(c->server.metrics_host, "::1", "metrics IPv6 host");
@@ -631,9 +632,9 @@ int main(void)
 	test_many_reservations();
 	test_contrib();
 	test_rcu();
-	ok(strcmp(rd_config_boot_arch_name(RD_BOOT_OPEN_FIRMWARE_PPC64EL), "open-firmware_ppc64el") == 0 &&
-	   rd_config_boot_arch_index("s390x_partition") == RD_BOOT_S390X_PARTITION &&
-	   rd_config_boot_arch_index("bios") == -1, "boot method names");
+	ok(strcmp(rd_boot_method_name(RD_BOOT_OFW_PPC64EL), "open-firmware_ppc64el") == 0 &&
+	   rd_boot_method_from_name("s390x_partition") == RD_BOOT_S390X_PARTITION &&
+	   rd_boot_method_from_name("bios") < 0, "boot method names are the ones config accepts");
 	ok(!strcmp(rd_config_durability_name(RD_DURABILITY_RELAXED), "relaxed") &&
 	   !strcmp(rd_config_log_level_name(RD_LOG_WARNING), "warning") &&
 	   !strcmp(rd_config_role_name(RD_FO_SECONDARY), "secondary"), "enum names");

@@ -1,0 +1,276 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * replay.c — `rackdhcpd --replay` (see replay.h).
+ *
+ * One pass over the capture: every IPv4 UDP frame to port 67 carrying a
+ * BOOTREQUEST goes through the codec and the engine with now = the frame's
+ * timestamp; the engine's lease change is published in an in-memory table
+ * at once (replay has no durability to wait for), and the answer is framed
+ * and written to the output capture one microsecond after its request.
+ * Frames from servers in the capture are ignored: we answer in their place.
+ *
+ * Runs on the calling thread, which must be registered with RCU.
+ */
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rackdhcp/capture.h"
+#include "rackdhcp/config.h"
+#include "rackdhcp/engine.h"
+#include "rackdhcp/replay.h"
+#include "rackdhcp/table.h"
+
+struct replay {
+	const rd_replay_opts_t *o;
+	rd_replay_stats_t *st;
+	rd_config_t *cfg;
+	rd_table_t *table;
+	uint32_t link_addr, link_mask;
+	pcap_t *dead;
+	pcap_dumper_t *dump;
+	rd_dhcp_t req;
+	rd_engine_out_t out;
+	uint8_t payload[RD_DHCP_MAX_LEN];
+	uint8_t frame[RD_DHCP_MAX_LEN + 64];
+};
+
+static void fmt_ip(uint32_t a, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
+}
+
+static void fmt_mac(const uint8_t *m, uint8_t len, char *buf, size_t cap)
+{
+	size_t n = 0;
+	buf[0] = '\0';
+	for (uint8_t i = 0; i < len && i < 16 && n + 4 <= cap; i++)
+		n += (size_t)snprintf(buf + n, cap - n, i ? ":%02x" : "%02x", m[i]);
+}
+
+/*
+ * Our address on the capture's link: --link-address, else the first
+ * subnet's next_server, else its first usable address.  It must lie in a
+ * configured subnet, whose mask becomes the link's.
+ */
+static int replay_link(const rd_config_t *cfg, uint32_t given, uint32_t *addr, uint32_t *mask,
+		       char *err, size_t errlen)
+{
+	char ip[16];
+	if (cfg->n_subnets == 0) {
+		snprintf(err, errlen, "%s: no subnets configured: nothing to answer", cfg->filename);
+		return RD_EINVAL;
+	}
+	uint32_t a = given;
+	if (!a)
+		a = cfg->subnets[0].next_server ? cfg->subnets[0].next_server : cfg->subnets[0].network + 1;
+	const rd_cfg_subnet_t *s = rd_config_subnet_for(cfg, a);
+	if (!s) {
+		fmt_ip(a, ip, sizeof(ip));
+		snprintf(err, errlen, "link address %s is in no configured subnet", ip);
+		return RD_EINVAL;
+	}
+	*addr = a;
+	*mask = s->mask;
+	return 0;
+}
+
+/* A table with every configured pool registered. */
+static rd_table_t *replay_table(const rd_config_t *cfg)
+{
+	rd_table_t *t = rd_table_new(1024);
+	for (size_t i = 0; t && i < cfg->n_subnets; i++) {
+		const rd_cfg_subnet_t *s = &cfg->subnets[i];
+		for (size_t p = 0; p < s->n_pools; p++) {
+			if (rd_table_add_pool(t, s->pools[p].start, s->pools[p].end, (void *)&s->pools[p]) < 0) {
+				rd_table_free(t);
+				return NULL;
+			}
+		}
+	}
+	return t;
+}
+
+/* Wrap the built reply in a frame addressed as the engine decided and write it. */
+static int write_answer(struct replay *r, const rd_capture_frame_t *f, const rd_frame_t *in, size_t plen)
+{
+	const rd_engine_dest_t *d = &r->out.dest;
+	rd_frame_hdr_t h = {
+		.ip_src = r->link_addr,
+		.ip_dst = d->broadcast ? 0xffffffffu : d->ip,
+		.sport = RD_DHCP_SERVER_PORT,
+		.dport = d->port,
+		.vlan = in->eth.vlan,
+		.vlan_tci = in->eth.vlan_tci,
+	};
+	memcpy(h.eth_src, r->o->server_mac, RD_ETH_ALEN);
+	if (d->broadcast)
+		memset(h.eth_dst, 0xff, RD_ETH_ALEN);
+	else if (d->to_relay)
+		memcpy(h.eth_dst, in->eth.src, RD_ETH_ALEN);   /* the relay sent us the request */
+	else
+		memcpy(h.eth_dst, d->mac, d->mac_len < RD_ETH_ALEN ? d->mac_len : RD_ETH_ALEN);
+	int n = rd_frame_build(r->frame, sizeof(r->frame), &h, r->payload, plen);
+	if (n < 0)
+		return n;
+	if (r->dump) {
+		int64_t t = f->ts_usec + 1;
+		struct pcap_pkthdr ph = {
+			.ts = { .tv_sec = (time_t)(t / 1000000), .tv_usec = (suseconds_t)(t % 1000000) },
+			.caplen = (bpf_u_int32)n,
+			.len = (bpf_u_int32)n,
+		};
+		pcap_dump((u_char *)r->dump, &ph, r->frame);
+	}
+	return 0;
+}
+
+static int on_frame(void *ctx, const rd_capture_frame_t *f)
+{
+	struct replay *r = ctx;
+	rd_frame_t fr;
+	rd_diag_t d;
+	char mac[64], ip[16];
+
+	r->st->frames++;
+	if (rd_capture_parse(f->linktype, f->data, f->caplen, RD_FRAME_NO_UDP_CSUM, &fr, &d) < 0)
+		return 0;
+	if (fr.udp.dport != RD_DHCP_SERVER_PORT)
+		return 0;
+	if (rd_dhcp_parse(fr.payload, fr.payload_len, &r->req, &d) < 0) {
+		r->st->refused++;
+		if (!r->o->quiet)
+			fprintf(r->o->out, "%5u  refused: %s: %s\n", f->number, rd_strerror(d.code), d.reason);
+		return 0;
+	}
+	if (r->req.op != RD_BOOTREQUEST)
+		return 0;
+	r->st->requests++;
+
+	uint32_t now = (uint32_t)(f->ts_usec / 1000000);
+	rd_table_expire(r->table, now, NULL, NULL);
+
+	rd_engine_in_t in = {
+		.now = now,
+		.cfg = r->cfg,
+		.table = r->table,
+		.link_addr = r->link_addr,
+		.link_mask = r->link_mask,
+		.src_addr = fr.ip.src,
+		.via_unicast = fr.ip.dst != 0xffffffffu,
+	};
+	fmt_mac(r->req.chaddr, r->req.hlen, mac, sizeof(mac));
+	rcu_read_lock();
+	int ret = rd_engine_process(&in, &r->req, &r->out);
+	if (ret < 0) {
+		rcu_read_unlock();
+		return ret;
+	}
+	const char *qtype = rd_dhcp_msgtype_name(r->req.msgtype);
+	if (r->out.action == RD_ENGINE_DROP) {
+		rd_engine_abort(r->table, &r->out);
+		rcu_read_unlock();
+		r->st->dropped++;
+		if (!r->o->quiet)
+			fprintf(r->o->out, "%5u  %s %s -> (no answer: %s)\n", f->number, qtype, mac, r->out.reason);
+		return 0;
+	}
+	/* REPLY or COMMIT: publish the lease change first (the daemon makes
+	 * it durable here too, before answering). */
+	if (r->out.new_lease) {
+		ret = rd_table_replace(r->table, r->out.old_lease, r->out.new_lease);
+		if (ret < 0) {
+			/* Impossible in a single-threaded replay unless the engine is wrong. */
+			rd_engine_abort(r->table, &r->out);
+			rcu_read_unlock();
+			fprintf(r->o->out, "%5u  %s %s -> lease change refused by the table: %s\n", f->number,
+				qtype, mac, rd_strerror(ret));
+			r->st->dropped++;
+			return 0;
+		}
+		r->out.new_lease = NULL;   /* the table owns it now */
+		r->out.claimed = 0;
+	}
+	if (r->out.action == RD_ENGINE_COMMIT) {
+		rcu_read_unlock();
+		r->st->dropped++;
+		if (!r->o->quiet)
+			fprintf(r->o->out, "%5u  %s %s -> (no answer: %s)\n", f->number, qtype, mac, r->out.reason);
+		return 0;
+	}
+	rcu_read_unlock();
+
+	rd_diag_clear(&d);
+	int plen = rd_dhcp_build(&r->out.reply, r->out.prl, r->out.prl_len, r->out.max_msg, r->payload,
+				 sizeof(r->payload), NULL, &d);
+	if (plen < 0 || write_answer(r, f, &fr, (size_t)plen) < 0) {
+		fprintf(r->o->out, "%5u  %s %s -> cannot build the answer: %s\n", f->number, qtype, mac,
+			plen < 0 ? d.reason : "frame too large");
+		r->st->dropped++;
+		return 0;
+	}
+	r->st->replies++;
+	if (!r->o->quiet) {
+		uint8_t type = 0;
+		size_t tl;
+		const uint8_t *t = NULL;
+		for (uint16_t i = 0; i < r->out.reply.count && !t; i++)
+			if (r->out.reply.order[i] == RD_OPT_MESSAGE_TYPE)
+				t = r->out.reply.buf + r->out.reply.off[RD_OPT_MESSAGE_TYPE];
+		tl = t ? r->out.reply.len[RD_OPT_MESSAGE_TYPE] : 0;
+		if (tl == 1)
+			type = t[0];
+		fmt_ip(r->out.reply.yiaddr, ip, sizeof(ip));
+		fprintf(r->o->out, "%5u  %s %s -> %s %s (%s)\n", f->number, qtype, mac,
+			rd_dhcp_msgtype_name(type), ip, r->out.reason);
+	}
+	return 0;
+}
+
+int rd_replay_run(const rd_replay_opts_t *o, rd_replay_stats_t *st, char *err, size_t errlen)
+{
+	struct replay *r = calloc(1, sizeof(*r));
+	int ret;
+
+	memset(st, 0, sizeof(*st));
+	if (!r) {
+		snprintf(err, errlen, "out of memory");
+		return RD_ENOMEM;
+	}
+	r->o = o;
+	r->st = st;
+	ret = rd_config_load(o->config, &r->cfg, err, errlen);
+	if (ret < 0)
+		goto out;
+	ret = replay_link(r->cfg, o->link_addr, &r->link_addr, &r->link_mask, err, errlen);
+	if (ret < 0)
+		goto out;
+	r->table = replay_table(r->cfg);
+	if (!r->table) {
+		snprintf(err, errlen, "cannot create the lease table");
+		ret = RD_ENOMEM;
+		goto out;
+	}
+	if (o->output) {
+		r->dead = pcap_open_dead(DLT_EN10MB, 65535);
+		r->dump = r->dead ? pcap_dump_open(r->dead, o->output) : NULL;
+		if (!r->dump) {
+			snprintf(err, errlen, "%s: cannot write: %s", o->output,
+				 r->dead ? pcap_geterr(r->dead) : "out of memory");
+			ret = RD_EINVAL;
+			goto out;
+		}
+	}
+	ret = rd_capture_foreach(o->input, on_frame, r, err, errlen);
+out:
+	if (r->dump)
+		pcap_dump_close(r->dump);
+	if (r->dead)
+		pcap_close(r->dead);
+	if (r->table)
+		rd_table_free(r->table);
+	rd_config_free(r->cfg);
+	free(r);
+	return ret < 0 ? ret : 0;
+}

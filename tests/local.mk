@@ -14,7 +14,13 @@ unit_tests = \
 	tests/unit/dhcpd/test_capture \
 	tests/unit/dhcpd/test_dhcp_options \
 	tests/unit/dhcpd/test_dhcp_parse \
-	tests/unit/dhcpd/test_dhcp_build
+	tests/unit/dhcpd/test_dhcp_build \
+	tests/unit/dhcpd/test_config \
+	tests/unit/dhcpd/test_boot \
+	tests/unit/dhcpd/test_engine \
+	tests/unit/leasedb/test_lease \
+	tests/unit/leasedb/test_table \
+	tests/unit/leasedb/test_store
 check_PROGRAMS += $(unit_tests)
 TESTS += $(unit_tests)
 
@@ -36,12 +42,30 @@ tests_unit_dhcpd_test_dhcp_parse_LDADD = $(TAP_LDADD)
 tests_unit_dhcpd_test_dhcp_build_SOURCES = tests/unit/dhcpd/test_dhcp_build.c
 tests_unit_dhcpd_test_dhcp_build_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_dhcpd_test_dhcp_build_LDADD = $(TAP_LDADD)
+tests_unit_dhcpd_test_config_SOURCES = tests/unit/dhcpd/test_config.c
+tests_unit_dhcpd_test_config_CPPFLAGS = $(TEST_CPPFLAGS) $(RD_DEP_CFLAGS)
+tests_unit_dhcpd_test_config_LDADD = $(TAP_LDADD)
+tests_unit_dhcpd_test_engine_SOURCES = tests/unit/dhcpd/test_engine.c
+tests_unit_dhcpd_test_engine_CPPFLAGS = $(TEST_CPPFLAGS) $(RD_DEP_CFLAGS)
+tests_unit_dhcpd_test_engine_LDADD = $(TAP_LDADD)
+tests_unit_dhcpd_test_boot_SOURCES = tests/unit/dhcpd/test_boot.c
+tests_unit_dhcpd_test_boot_CPPFLAGS = $(TEST_CPPFLAGS) $(RD_DEP_CFLAGS)
+tests_unit_dhcpd_test_boot_LDADD = $(TAP_LDADD)
+tests_unit_leasedb_test_lease_SOURCES = tests/unit/leasedb/test_lease.c
+tests_unit_leasedb_test_lease_CPPFLAGS = $(TEST_CPPFLAGS) $(RD_DEP_CFLAGS)
+tests_unit_leasedb_test_lease_LDADD = $(TAP_LDADD)
+tests_unit_leasedb_test_table_SOURCES = tests/unit/leasedb/test_table.c
+tests_unit_leasedb_test_table_CPPFLAGS = $(TEST_CPPFLAGS) $(RD_DEP_CFLAGS)
+tests_unit_leasedb_test_table_LDADD = $(TAP_LDADD)
+tests_unit_leasedb_test_store_SOURCES = tests/unit/leasedb/test_store.c
+tests_unit_leasedb_test_store_CPPFLAGS = $(TEST_CPPFLAGS) $(RD_DEP_CFLAGS)
+tests_unit_leasedb_test_store_LDADD = $(TAP_LDADD)
 
 # ---- fuzz targets
 # Each defines LLVMFuzzerTestOneInput.  With --with-fuzzer they link libFuzzer;
 # otherwise tests/fuzz/replay_main.c, which runs the seed corpus (and the
 # frames of ../shared/pcaps when present) through the target as a test.
-fuzz_targets = tests/fuzz/fuzz_packet
+fuzz_targets = tests/fuzz/fuzz_packet tests/fuzz/fuzz_config tests/fuzz/fuzz_lease_row
 check_PROGRAMS += $(fuzz_targets)
 if FUZZER
 FUZZ_MAIN =
@@ -55,6 +79,14 @@ tests_fuzz_fuzz_packet_SOURCES = tests/fuzz/fuzz_packet.c $(FUZZ_MAIN)
 tests_fuzz_fuzz_packet_CPPFLAGS = $(AM_CPPFLAGS) $(PCAP_CFLAGS) \
 	-DRD_FUZZ_CORPUS='"$(abs_top_srcdir)/tests/fuzz/corpus/packet"'
 tests_fuzz_fuzz_packet_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK)
+tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz_config.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_config_CPPFLAGS = $(AM_CPPFLAGS) $(RD_DEP_CFLAGS) \
+	-DRD_FUZZ_CORPUS='"$(abs_top_srcdir)/tests/fuzz/corpus/config"' -DRD_FUZZ_NO_CAPTURES
+tests_fuzz_fuzz_config_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK)
+tests_fuzz_fuzz_lease_row_SOURCES = tests/fuzz/fuzz_lease_row.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_lease_row_CPPFLAGS = $(AM_CPPFLAGS) $(RD_DEP_CFLAGS) \
+	-DRD_FUZZ_CORPUS='"$(abs_top_srcdir)/tests/fuzz/corpus/lease_row"' -DRD_FUZZ_NO_CAPTURES
+tests_fuzz_fuzz_lease_row_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK)
 EXTRA_DIST += tests/fuzz/corpus
 
 # ---- capture cross-checks
@@ -63,7 +95,14 @@ EXTRA_DIST += tests/fuzz/corpus
 check_PROGRAMS += tests/pcap/pcap_check
 tests_pcap_pcap_check_SOURCES = tests/pcap/pcap_check.c
 tests_pcap_pcap_check_CPPFLAGS = $(AM_CPPFLAGS) $(PCAP_CFLAGS)
-pcap_tests = tests/pcap/test_captures.sh
+pcap_tests = tests/pcap/test_captures.sh tests/pcap/test_scenarios.sh
 dist_check_SCRIPTS += $(pcap_tests)
 TESTS += $(pcap_tests)
 EXTRA_DIST += tests/pcap
+
+# ---- system tests: real programs in network namespaces the test creates
+# (root needed; skipped otherwise).  tests/sys/lib.sh holds the helpers.
+sys_tests = tests/sys/isc_diff.sh
+dist_check_SCRIPTS += $(sys_tests) tests/sys/isc_diff.py
+TESTS += $(sys_tests)
+EXTRA_DIST += tests/sys/lib.sh tests/sys/isc_diff docs/isc-differences.md

@@ -41,12 +41,16 @@
  * engine therefore reads rd_table_by_addr() after claiming and publishes
  * with rd_table_replace(), whose CAS decides.
  *
- * Expiry.  rd_table_expire() turns ACTIVE leases with ends <= now into
- * EXPIRED versions.  The table tracks the earliest `ends` of any ACTIVE
- * lease, so a call when nothing is due costs one atomic load; when
- * something is due it scans the address index once (about 10-20 ms per
- * million leases) and recomputes the earliest end.  A time wheel can
- * replace the scan later without changing the API.
+ * Expiry.  rd_table_expire() turns ACTIVE leases with ends <= now (ends 0 =
+ * infinite, never) into EXPIRED versions.  Publishing an ACTIVE version
+ * pushes (ends, addr) on a per-stripe min-heap, under the stripe mutex the
+ * writer already holds; expiry pops the due entries and checks each against
+ * the current version (renewed or released leases leave stale entries that
+ * cost one lookup when their time comes, ~8 bytes each meanwhile).  A global
+ * "earliest end" gate makes a call with nothing due one atomic load.  A full
+ * scan of the table is only the fallback after a heap allocation failure:
+ * walking 1 M leases in hash order costs ~0.5 s here (cache misses), far too
+ * slow to do every second.
  *
  * Threading / RCU contract.
  *   - Every thread that calls any rd_table_* function other than
@@ -60,8 +64,10 @@
  *     and the pointer comparison would be meaningless).
  *   - Writers to the same address are serialised by a striped mutex (held
  *     for a few hash-table operations); readers, lookups and claims never
- *     take a lock.  rd_table_add_pool() takes a table mutex (configuration
- *     time only).  rd_table_expire() calls are serialised internally.
+ *     take a lock.  rd_table_add_pool() takes a table mutex, and, when the
+ *     table already holds leases, every stripe while it accounts them
+ *     (configuration time only; ThreadSanitizer needs detect_deadlocks=0
+ *     for its 256 held locks).  rd_table_expire() calls are serialised.
  *   - Never call synchronize_rcu() inside a read section; the table never
  *     does (it uses call_rcu()).
  */

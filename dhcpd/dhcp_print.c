@@ -473,6 +473,15 @@ size_t rd_dhcp_summary(const rd_dhcp_t *m, char *out, size_t cap)
 			pb_ip(&b, addrs[i]);
 		}
 	}
+	/* The boot file name is what an operator debugging PXE looks for. */
+	if (!(m->overload & RD_OVERLOAD_FILE) && m->file[0]) {
+		rd_wire_t w = rd_wire_init_const(m->file, sizeof(m->file));
+		size_t n = 0;
+		while (n < sizeof(m->file) && m->file[n])
+			n++;
+		pb_printf(&b, " file ");
+		pb_str(&b, &w, n);
+	}
 	if (m->opt_count) {
 		pb_printf(&b, " opts ");
 		for (unsigned i = 0; i < m->opt_count; i++)

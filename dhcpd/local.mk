@@ -9,7 +9,8 @@ librackdhcp_a_SOURCES += \
 	dhcpd/capture.c \
 	dhcpd/config.c \
 	dhcpd/boot.c \
-	dhcpd/engine.c
+	dhcpd/engine.c \
+	dhcpd/replay.c
 
 # rackdhcp-dump: decode the DHCP packets of a capture (pcap or pcapng) and
 # print them; the demo uses it until the daemon exists.
@@ -19,5 +20,5 @@ dhcpd_rackdhcp_dump_CPPFLAGS = $(AM_CPPFLAGS)
 
 # rackdhcpd: the server.  Today: --check-config and --replay.
 sbin_PROGRAMS += dhcpd/rackdhcpd
-dhcpd_rackdhcpd_SOURCES = dhcpd/main.c dhcpd/replay.c
+dhcpd_rackdhcpd_SOURCES = dhcpd/main.c
 dhcpd_rackdhcpd_CPPFLAGS = $(AM_CPPFLAGS) $(RD_DEP_CFLAGS)

@@ -23,6 +23,8 @@ import struct
 import sys
 
 from scapy.all import Dot1Q, Ether, IP, UDP, Raw, wrpcap  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dhcpwire import ip4, ips, mac, opt, u8, u16, u32  # noqa: E402,F401
 
 COOKIE = b"\x63\x82\x53\x63"
 BCAST_MAC = "ff:ff:ff:ff:ff:ff"
@@ -30,38 +32,6 @@ SERVER_MAC = "02:00:5e:00:00:01"
 RELAY_MAC = "02:00:5e:00:00:02"
 SERVER = "192.0.2.1"
 RELAY = "198.51.100.1"
-
-
-def ip4(a):
-    return bytes(int(x) for x in a.split("."))
-
-
-def mac(m):
-    return bytes(int(x, 16) for x in m.split(":"))
-
-
-def opt(code, value):
-    """One option TLV (value <= 255 bytes)."""
-    if isinstance(value, str):
-        value = value.encode()
-    assert len(value) <= 255
-    return bytes([code, len(value)]) + value
-
-
-def u8(v):
-    return struct.pack("!B", v)
-
-
-def u16(v):
-    return struct.pack("!H", v)
-
-
-def u32(v):
-    return struct.pack("!I", v)
-
-
-def ips(*addrs):
-    return b"".join(ip4(a) for a in addrs)
 
 
 def dhcp(op, xid, chaddr, options=b"", ciaddr="0.0.0.0", yiaddr="0.0.0.0",

@@ -39,6 +39,8 @@ import sys
 from decimal import Decimal
 
 from scapy.all import Ether, IP, UDP, Raw, wrpcap  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dhcpwire import ip4, ips, mac, opt, u8, u16, u32  # noqa: E402,F401
 
 COOKIE = b"\x63\x82\x53\x63"
 BCAST_MAC = "ff:ff:ff:ff:ff:ff"
@@ -49,33 +51,6 @@ RELAY = "198.51.100.1"
 T0 = 1700000000                      # 2023-11-14 22:13:20 UTC
 
 # ---------------------------------------------------------------- encoding
-
-
-def ip4(a):
-    return bytes(int(x) for x in a.split("."))
-
-
-def mac(m):
-    return bytes(int(x, 16) for x in m.split(":"))
-
-
-def opt(code, value):
-    if isinstance(value, str):
-        value = value.encode()
-    assert len(value) <= 255
-    return bytes([code, len(value)]) + value
-
-
-def u8(v):
-    return struct.pack("!B", v)
-
-
-def u16(v):
-    return struct.pack("!H", v)
-
-
-def ips(*addrs):
-    return b"".join(ip4(a) for a in addrs)
 
 
 def dhcp(xid, chaddr, options, ciaddr="0.0.0.0", giaddr="0.0.0.0", flags=0, secs=0, hops=0):

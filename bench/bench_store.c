@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #include "rackdhcp/store.h"
-#include "rackdhcp/table.h"
+#include "rackdhcp/leasedb.h"
 #include "rackdhcp/rcu.h"
 
 #define PRODUCERS 4
@@ -176,11 +176,6 @@ static int keep(void *ctx, rd_lease_t *l)
 	return s->n > LOAD_LEASES ? -1 : 0;
 }
 
-static int into_table(void *ctx, rd_lease_t *l)
-{
-	return rd_table_load(ctx, l);
-}
-
 static void bench_load(void)
 {
 	char path[300], err[512];
@@ -231,10 +226,10 @@ static void bench_load(void)
 		fprintf(stderr, "%s\n", t ? err : "no table");
 		exit(1);
 	}
-	rc = rd_store_load(st, into_table, t, &ls2);
+	rc = rd_leasedb_load(st, t, &ls2);
 	t1 = now();
 	rd_store_close(st);
-	printf("start-up: open + check + load %zu leases into the lease table: %.2f s (rc %d, table holds %zu)\n",
+	printf("start-up: open + check + load %zu leases into the lease table (reader and inserter overlapped): %.2f s (rc %d, table holds %zu)\n",
 	       ls2.loaded, t1 - t0, rc, rd_table_count(t));
 	rd_table_free(t);
 	rcu_unregister_thread();

@@ -9,6 +9,7 @@ noinst_HEADERS = \
 	include/rackdhcp/lease.h \
 	include/rackdhcp/table.h \
 	include/rackdhcp/store.h \
+	include/rackdhcp/leasedb.h \
 	include/rackdhcp/config.h \
 	include/rackdhcp/boot.h \
 	include/rackdhcp/engine.h \

@@ -2,4 +2,5 @@
 librackdhcp_a_SOURCES += \
 	leasedb/lease.c \
 	leasedb/table.c \
-	leasedb/store.c
+	leasedb/store.c \
+	leasedb/load.c

@@ -20,7 +20,8 @@ unit_tests = \
 	tests/unit/dhcpd/test_engine \
 	tests/unit/leasedb/test_lease \
 	tests/unit/leasedb/test_table \
-	tests/unit/leasedb/test_store
+	tests/unit/leasedb/test_store \
+	tests/unit/leasedb/test_load
 check_PROGRAMS += $(unit_tests)
 TESTS += $(unit_tests)
 
@@ -60,6 +61,10 @@ tests_unit_leasedb_test_table_LDADD = $(TAP_LDADD)
 tests_unit_leasedb_test_store_SOURCES = tests/unit/leasedb/test_store.c
 tests_unit_leasedb_test_store_CPPFLAGS = $(TEST_CPPFLAGS) $(RD_DEP_CFLAGS)
 tests_unit_leasedb_test_store_LDADD = $(TAP_LDADD)
+
+tests_unit_leasedb_test_load_SOURCES = tests/unit/leasedb/test_load.c
+tests_unit_leasedb_test_load_CPPFLAGS = $(TEST_CPPFLAGS) $(RD_DEP_CFLAGS)
+tests_unit_leasedb_test_load_LDADD = $(TAP_LDADD)
 
 # ---- fuzz targets
 # Each defines LLVMFuzzerTestOneInput.  With --with-fuzzer they link libFuzzer;

@@ -453,27 +453,50 @@ static int get_ipv4(struct ctx *x, yaml_node_t *n, const char *path, const char 
 	return 0;
 }
 
+/*
+ * Start reading a list: its items, and an arena array of as many elements
+ * of elem bytes (NULL for an empty list).  *count is 0 on any failure.
+ */
+static int list_begin(struct ctx *x, yaml_node_t *n, const char *path, const char *key, size_t elem,
+		      yaml_node_item_t **items, void **mem, size_t *count)
+{
+	size_t cnt;
+
+	*count = 0;
+	*mem = NULL;
+	if (get_seq(x, n, path, key, items, &cnt))
+		return x->rc;
+	if (cnt && !(*mem = arena_array(x->cfg, cnt, elem)))
+		return fail_nomem(x);
+	*count = cnt;
+	return 0;
+}
+
+/* Item i of a list read with list_begin, and its path for messages. */
+static yaml_node_t *list_item(struct ctx *x, yaml_node_t *n, const char *path, const char *key,
+			      const yaml_node_item_t *items, size_t i, char *p, size_t plen)
+{
+	yaml_node_t *it = node(x, items[i]);
+	if (!it)
+		fail(x, n, path, key, "broken YAML document");
+	else
+		item_path(p, plen, path, key, i);
+	return it;
+}
+
 static int get_ipv4_list(struct ctx *x, yaml_node_t *n, const char *path, const char *key,
 			 uint32_t **out, size_t *count)
 {
 	yaml_node_item_t *items;
-	size_t cnt;
+	void *mem;
 	char p[192];
 
-	if (get_seq(x, n, path, key, &items, &cnt))
+	if (list_begin(x, n, path, key, sizeof(**out), &items, &mem, count))
 		return x->rc;
-	*count = cnt;
-	*out = NULL;
-	if (!cnt)
-		return 0;
-	*out = arena_array(x->cfg, cnt, sizeof(**out));
-	if (!*out)
-		return fail_nomem(x);
-	for (size_t i = 0; i < cnt; i++) {
-		yaml_node_t *it = node(x, items[i]);
-		if (!it)
-			return fail(x, n, path, key, "broken YAML document");
-		if (get_ipv4(x, it, item_path(p, sizeof(p), path, key, i), NULL, &(*out)[i]))
+	*out = mem;
+	for (size_t i = 0; i < *count; i++) {
+		yaml_node_t *it = list_item(x, n, path, key, items, i, p, sizeof(p));
+		if (!it || get_ipv4(x, it, p, NULL, &(*out)[i]))
 			return x->rc;
 	}
 	return 0;
@@ -486,24 +509,15 @@ static int get_str_list(struct ctx *x, yaml_node_t *n, const char *path, const c
 			str_check_fn check, char ***out, size_t *count)
 {
 	yaml_node_item_t *items;
-	size_t cnt;
+	void *mem;
 	char p[192];
 
-	if (get_seq(x, n, path, key, &items, &cnt))
+	if (list_begin(x, n, path, key, sizeof(**out), &items, &mem, count))
 		return x->rc;
-	*count = cnt;
-	*out = NULL;
-	if (!cnt)
-		return 0;
-	*out = arena_array(x->cfg, cnt, sizeof(**out));
-	if (!*out)
-		return fail_nomem(x);
-	for (size_t i = 0; i < cnt; i++) {
-		yaml_node_t *it = node(x, items[i]);
-		if (!it)
-			return fail(x, n, path, key, "broken YAML document");
-		item_path(p, sizeof(p), path, key, i);
-		if (get_str(x, it, p, NULL, maxlen, &(*out)[i]))
+	*out = mem;
+	for (size_t i = 0; i < *count; i++) {
+		yaml_node_t *it = list_item(x, n, path, key, items, i, p, sizeof(p));
+		if (!it || get_str(x, it, p, NULL, maxlen, &(*out)[i]))
 			return x->rc;
 		const char *why = check ? check((*out)[i]) : NULL;
 		if (why)

@@ -752,23 +752,17 @@ static int parse_failovers(struct ctx *x, yaml_node_t *n)
 {
 	rd_config_t *c = x->cfg;
 	yaml_node_item_t *items;
+	void *mem;
 	size_t cnt;
 	char p[192];
 
-	if (get_seq(x, n, "", "failover", &items, &cnt))
+	if (list_begin(x, n, "", "failover", sizeof(*c->failovers), &items, &mem, &cnt))
 		return x->rc;
-	if (!cnt)
-		return 0;
-	c->failovers = arena_array(c, cnt, sizeof(*c->failovers));
-	if (!c->failovers)
-		return fail_nomem(x);
+	c->failovers = mem;
 	for (size_t i = 0; i < cnt; i++) {
-		yaml_node_t *it = node(x, items[i]), *name_node = NULL;
+		yaml_node_t *it = list_item(x, n, "", "failover", items, i, p, sizeof(p)), *name_node = NULL;
 		rd_cfg_failover_t *f = &c->failovers[i];
-		if (!it)
-			return fail(x, n, "", "failover", "broken YAML document");
-		item_path(p, sizeof(p), "", "failover", i);
-		if (parse_failover(x, it, p, f, &name_node))
+		if (!it || parse_failover(x, it, p, f, &name_node))
 			return x->rc;
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(c->failovers[j].name, f->name))
@@ -1131,21 +1125,16 @@ static int parse_subnet(struct ctx *x, yaml_node_t *n, const char *path, size_t 
 			    "max_lease_time %u is below lease_time %u", s->max_lease_time, s->lease_time);
 
 	yaml_node_item_t *items;
+	void *mem;
 	size_t cnt;
-	if (get_seq(x, v[SK_POOLS], path, "pools", &items, &cnt))
+	if (list_begin(x, v[SK_POOLS], path, "pools", sizeof(*s->pools), &items, &mem, &cnt))
 		return x->rc;
-	if (cnt) {
-		s->pools = arena_array(c, cnt, sizeof(*s->pools));
-		if (!s->pools)
-			return fail_nomem(x);
-		for (size_t i = 0; i < cnt; i++) {
-			yaml_node_t *it = node(x, items[i]);
-			if (!it)
-				return fail(x, n, path, "pools", "broken YAML document");
-			if (parse_pool(x, it, item_path(p, sizeof(p), path, "pools", i), s, &s->pools[i]))
-				return x->rc;
-			s->n_pools = i + 1;
-		}
+	s->pools = mem;
+	for (size_t i = 0; i < cnt; i++) {
+		yaml_node_t *it = list_item(x, v[SK_POOLS], path, "pools", items, i, p, sizeof(p));
+		if (!it || parse_pool(x, it, p, s, &s->pools[i]))
+			return x->rc;
+		s->n_pools = i + 1;   /* counted as we go: overlap checks see the earlier pools */
 	}
 	return parse_reservations(x, v[SK_RESERVATIONS], path, s);
 }
@@ -1154,22 +1143,17 @@ static int parse_subnets(struct ctx *x, yaml_node_t *n)
 {
 	rd_config_t *c = x->cfg;
 	yaml_node_item_t *items;
+	void *mem;
 	size_t cnt;
 	char p[192];
 
-	if (get_seq(x, n, "", "subnets", &items, &cnt))
+	if (list_begin(x, n, "", "subnets", sizeof(*c->subnets), &items, &mem, &cnt))
 		return x->rc;
-	if (!cnt)
-		return 0;
-	c->subnets = arena_array(c, cnt, sizeof(*c->subnets));
-	if (!c->subnets)
-		return fail_nomem(x);
+	c->subnets = mem;
 	for (size_t i = 0; i < cnt; i++) {
-		yaml_node_t *it = node(x, items[i]);
-		if (!it)
-			return fail(x, n, "", "subnets", "broken YAML document");
-		/* counted first: lookups during the walk see the earlier subnets */
-		if (parse_subnet(x, it, item_path(p, sizeof(p), "", "subnets", i), i))
+		yaml_node_t *it = list_item(x, n, "", "subnets", items, i, p, sizeof(p));
+		/* counted as we go: lookups during the walk see the earlier subnets */
+		if (!it || parse_subnet(x, it, p, i))
 			return x->rc;
 		c->n_subnets = i + 1;
 	}

@@ -13,4 +13,13 @@ noinst_HEADERS = \
 	include/rackdhcp/config.h \
 	include/rackdhcp/boot.h \
 	include/rackdhcp/engine.h \
-	include/rackdhcp/replay.h
+	include/rackdhcp/replay.h \
+	include/rackdhcp/log.h \
+	include/rackdhcp/daemon.h \
+	include/rackdhcp/worker.h \
+	include/rackdhcp/io.h \
+	include/rackdhcp/netmon.h \
+	include/rackdhcp/ratelimit.h \
+	include/rackdhcp/privs.h \
+	include/rackdhcp/control.h \
+	include/rackdhcp/metrics.h

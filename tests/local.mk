@@ -21,7 +21,11 @@ unit_tests = \
 	tests/unit/leasedb/test_lease \
 	tests/unit/leasedb/test_table \
 	tests/unit/leasedb/test_store \
-	tests/unit/leasedb/test_load
+	tests/unit/leasedb/test_load \
+	tests/unit/dhcpd/test_netmon \
+	tests/unit/dhcpd/test_ratelimit \
+	tests/unit/dhcpd/test_privs \
+	tests/unit/dhcpd/test_control
 check_PROGRAMS += $(unit_tests)
 TESTS += $(unit_tests)
 
@@ -66,11 +70,25 @@ tests_unit_leasedb_test_load_SOURCES = tests/unit/leasedb/test_load.c
 tests_unit_leasedb_test_load_CPPFLAGS = $(TEST_CPPFLAGS) $(RD_DEP_CFLAGS)
 tests_unit_leasedb_test_load_LDADD = $(TAP_LDADD)
 
+tests_unit_dhcpd_test_netmon_SOURCES = tests/unit/dhcpd/test_netmon.c
+tests_unit_dhcpd_test_netmon_CPPFLAGS = $(TEST_CPPFLAGS) $(RD_DEP_CFLAGS)
+tests_unit_dhcpd_test_netmon_LDADD = $(TAP_LDADD)
+tests_unit_dhcpd_test_ratelimit_SOURCES = tests/unit/dhcpd/test_ratelimit.c
+tests_unit_dhcpd_test_ratelimit_CPPFLAGS = $(TEST_CPPFLAGS) $(RD_DEP_CFLAGS)
+tests_unit_dhcpd_test_ratelimit_LDADD = $(TAP_LDADD)
+tests_unit_dhcpd_test_privs_SOURCES = tests/unit/dhcpd/test_privs.c
+tests_unit_dhcpd_test_privs_CPPFLAGS = $(TEST_CPPFLAGS) $(RD_DEP_CFLAGS)
+tests_unit_dhcpd_test_privs_LDADD = $(TAP_LDADD)
+tests_unit_dhcpd_test_control_SOURCES = tests/unit/dhcpd/test_control.c
+tests_unit_dhcpd_test_control_CPPFLAGS = $(TEST_CPPFLAGS) $(RD_DEP_CFLAGS)
+tests_unit_dhcpd_test_control_LDADD = $(TAP_LDADD)
+
 # ---- fuzz targets
 # Each defines LLVMFuzzerTestOneInput.  With --with-fuzzer they link libFuzzer;
 # otherwise tests/fuzz/replay_main.c, which runs the seed corpus (and the
 # frames of ../shared/pcaps when present) through the target as a test.
-fuzz_targets = tests/fuzz/fuzz_packet tests/fuzz/fuzz_config tests/fuzz/fuzz_lease_row
+fuzz_targets = tests/fuzz/fuzz_packet tests/fuzz/fuzz_config tests/fuzz/fuzz_lease_row \
+	tests/fuzz/fuzz_control tests/fuzz/fuzz_frame_path
 check_PROGRAMS += $(fuzz_targets)
 if FUZZER
 FUZZ_MAIN =
@@ -92,6 +110,14 @@ tests_fuzz_fuzz_lease_row_SOURCES = tests/fuzz/fuzz_lease_row.c $(FUZZ_MAIN)
 tests_fuzz_fuzz_lease_row_CPPFLAGS = $(AM_CPPFLAGS) $(RD_DEP_CFLAGS) \
 	-DRD_FUZZ_CORPUS='"$(abs_top_srcdir)/tests/fuzz/corpus/lease_row"' -DRD_FUZZ_NO_CAPTURES
 tests_fuzz_fuzz_lease_row_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK)
+tests_fuzz_fuzz_control_SOURCES = tests/fuzz/fuzz_control.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_control_CPPFLAGS = $(AM_CPPFLAGS) $(RD_DEP_CFLAGS) \
+	-DRD_FUZZ_CORPUS='"$(abs_top_srcdir)/tests/fuzz/corpus/control"' -DRD_FUZZ_NO_CAPTURES
+tests_fuzz_fuzz_control_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK)
+tests_fuzz_fuzz_frame_path_SOURCES = tests/fuzz/fuzz_frame_path.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_frame_path_CPPFLAGS = $(AM_CPPFLAGS) $(RD_DEP_CFLAGS) $(PCAP_CFLAGS) \
+	-DRD_FUZZ_CORPUS='"$(abs_top_srcdir)/tests/fuzz/corpus/packet"'
+tests_fuzz_fuzz_frame_path_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK)
 EXTRA_DIST += tests/fuzz/corpus
 
 # ---- capture cross-checks

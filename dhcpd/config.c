@@ -1164,12 +1164,72 @@ static int parse_subnets(struct ctx *x, yaml_node_t *n)
 
 enum {
 	VK_INTERFACES, VK_STATE_DIR, VK_CONTROL_SOCKET, VK_WORKERS, VK_DURABILITY, VK_USER, VK_METRICS,
-	VK_LOG_LEVEL, VK_PIDFILE, VK_COUNT
+	VK_LOG_LEVEL, VK_PIDFILE, VK_RATE_LIMIT, VK_COUNT
 };
 static const char *const server_keys[VK_COUNT] = {
 	"interfaces", "state_dir", "control_socket", "workers", "durability", "user", "metrics",
-	"log_level", "pidfile",
+	"log_level", "pidfile", "rate_limit",
 };
+
+enum { LK_PER_CLIENT, LK_GLOBAL, LK_NEW_CLIENTS, LK_COUNT };
+static const char *const limit_keys[LK_COUNT] = { "per_client", "global", "new_clients" };
+
+enum { BK_RATE, BK_BURST, BK_COUNT };
+static const char *const bucket_keys[BK_COUNT] = { "rate", "burst" };
+
+/*
+ * One limit of server.rate_limit.  Each key left out keeps its default,
+ * except that a burst left out next to a given rate is 2 * rate: someone who
+ * writes a rate means a bucket in proportion to it, not the default's.
+ */
+static int parse_one_limit(struct ctx *x, yaml_node_t *n, const char *name, rd_rate_t *r)
+{
+	yaml_node_t *v[BK_COUNT];
+	char path[64];
+
+	if (!n)
+		return 0;
+	if (map_collect(x, n, "server.rate_limit", name, bucket_keys, BK_COUNT, v))
+		return x->rc;
+	snprintf(path, sizeof(path), "server.rate_limit.%s", name);
+	if (v[BK_RATE]) {
+		if (get_u32(x, v[BK_RATE], path, "rate", 0, RD_CFG_MAX_RATE, &r->rate))
+			return x->rc;
+		r->burst = 2 * r->rate;
+	}
+	if (v[BK_BURST]) {
+		if (get_u32(x, v[BK_BURST], path, "burst", 0, UINT32_MAX, &r->burst))
+			return x->rc;
+		/* A burst alone on a limit that is off by default does nothing:
+		 * almost certainly a forgotten rate, so say so. */
+		if (!v[BK_RATE] && !r->rate)
+			return fail(x, v[BK_BURST], path, "burst",
+				    "has no effect without a rate (%s is unlimited by default); give rate too", name);
+		if (r->rate && !r->burst)
+			return fail(x, v[BK_BURST], path, "burst",
+				    "must be at least 1 while rate is %u%s (rate 0 turns the limit off)", r->rate,
+				    v[BK_RATE] ? "" : ", the default");
+	}
+	return 0;
+}
+
+static int parse_rate_limit(struct ctx *x, yaml_node_t *n, rd_ratelimit_cfg_t *rl)
+{
+	yaml_node_t *v[LK_COUNT];
+
+	rl->per_client = (rd_rate_t){ RD_CFG_DEFAULT_RL_CLIENT_RATE, RD_CFG_DEFAULT_RL_CLIENT_BURST };
+	rl->global = (rd_rate_t){ RD_CFG_DEFAULT_RL_GLOBAL_RATE, RD_CFG_DEFAULT_RL_GLOBAL_BURST };
+	rl->new_clients = (rd_rate_t){ RD_CFG_DEFAULT_RL_NEW_RATE, RD_CFG_DEFAULT_RL_NEW_BURST };
+	if (!n)
+		return 0;
+	if (map_collect(x, n, "server", "rate_limit", limit_keys, LK_COUNT, v))
+		return x->rc;
+	if (parse_one_limit(x, v[LK_PER_CLIENT], "per_client", &rl->per_client) ||
+	    parse_one_limit(x, v[LK_GLOBAL], "global", &rl->global) ||
+	    parse_one_limit(x, v[LK_NEW_CLIENTS], "new_clients", &rl->new_clients))
+		return x->rc;
+	return 0;
+}
 
 static int parse_metrics(struct ctx *x, yaml_node_t *n, rd_cfg_server_t *sv)
 {
@@ -1241,7 +1301,8 @@ static int parse_server(struct ctx *x, yaml_node_t *n)
 	    (v[VK_WORKERS] && get_u32(x, v[VK_WORKERS], "server", "workers", 1, RD_CFG_MAX_WORKERS,
 				      &sv->workers)) ||
 	    (v[VK_USER] && get_str(x, v[VK_USER], "server", "user", 32, &sv->user)) ||
-	    (v[VK_METRICS] && parse_metrics(x, v[VK_METRICS], sv)))
+	    (v[VK_METRICS] && parse_metrics(x, v[VK_METRICS], sv)) ||
+	    parse_rate_limit(x, v[VK_RATE_LIMIT], &sv->rate_limit))
 		return x->rc;
 	if (v[VK_DURABILITY]) {
 		if (get_enum(x, v[VK_DURABILITY], "server", "durability", durabilities, 2, &e))

@@ -27,6 +27,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rackdhcp/ratelimit.h"
+
 typedef struct rd_config rd_config_t;
 typedef struct rd_cfg_failover rd_cfg_failover_t;
 typedef struct rd_cfg_subnet rd_cfg_subnet_t;
@@ -47,6 +49,20 @@ typedef struct rd_cfg_subnet rd_cfg_subnet_t;
 #define RD_CFG_DEFAULT_MAX_UNACKED       10
 #define RD_CFG_DEFAULT_LB_MAX_SECONDS    3
 #define RD_CFG_DEFAULT_POLL_INTERVAL     30
+/*!
+ * server.rate_limit defaults, requests per second and bucket sizes.  PXE
+ * firmware and DHCP clients retransmit every few seconds, so 10/s per client
+ * only ever stops a client gone wrong or a forged flood; the new-clients
+ * limit bounds how fast a random-MAC flood can take addresses while letting
+ * several racks of machines power on at once.  An omitted burst is 2 * rate.
+ */
+#define RD_CFG_DEFAULT_RL_CLIENT_RATE    10
+#define RD_CFG_DEFAULT_RL_CLIENT_BURST   20
+#define RD_CFG_DEFAULT_RL_GLOBAL_RATE    0      /*!< unlimited */
+#define RD_CFG_DEFAULT_RL_GLOBAL_BURST   0
+#define RD_CFG_DEFAULT_RL_NEW_RATE       1000
+#define RD_CFG_DEFAULT_RL_NEW_BURST      2000
+#define RD_CFG_MAX_RATE                  10000000u
 /*! Largest file rd_config_load reads (a rack with many thousand hosts is < 2 MiB). */
 #define RD_CFG_MAX_FILE_SIZE             (16u << 20)
 
@@ -81,6 +97,11 @@ typedef struct {
 	char *metrics;              /*!< "host:port" as written; NULL: no metrics listener */
 	char *metrics_host;         /*!< host part, IPv6 brackets removed */
 	uint16_t metrics_port;
+	/*!
+	 * Request rate limits (rate 0: off; burst >= 1 whenever rate > 0),
+	 * ready for rd_ratelimit_new / rd_ratelimit_set.
+	 */
+	rd_ratelimit_cfg_t rate_limit;
 } rd_cfg_server_t;
 
 struct rd_cfg_failover {

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * test_config.c — tests of dhcpd/config.c: the full example parses to the
- * expected values, absent keys get their documented defaults, every
- * validation rule refuses with the right FILE:LINE:COL and field, YAML
- * syntax errors carry their line, the lookups find what they should, the
- * shipped contrib/rackdhcpd.yaml loads, and RCU publication stays coherent
- * with a reader thread running.  Single-threaded except the RCU test.
+ * expected values, absent keys get their documented defaults (the
+ * server.rate_limit ones included), every validation rule refuses with the
+ * right FILE:LINE:COL and field, YAML syntax errors carry their line, the
+ * lookups find what they should, the shipped contrib/rackdhcpd.yaml loads,
+ * and RCU publication stays coherent with a reader thread running.
+ * Single-threaded except the RCU test.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "rackdhcp/boot.h"
 #include "rackdhcp/config.h"
 #include "rackdhcp/error.h"
+#include "rackdhcp/ratelimit.h"
 #include "rackdhcp/rcu.h"
 #include "tap.h"
 
@@ -199,6 +201,12 @@ static void test_defaults(void)
 		is_int((long long)c->n_failovers, 0, "empty: no failover");
 		ok(!c->region.present, "empty: no region");
 		is_str(c->server.state_dir, RD_CFG_DEFAULT_STATE_DIR, "empty: default state_dir");
+		ok(c->server.rate_limit.per_client.rate == RD_CFG_DEFAULT_RL_CLIENT_RATE &&
+		   c->server.rate_limit.per_client.burst == RD_CFG_DEFAULT_RL_CLIENT_BURST &&
+		   c->server.rate_limit.global.rate == RD_CFG_DEFAULT_RL_GLOBAL_RATE &&
+		   c->server.rate_limit.new_clients.rate == RD_CFG_DEFAULT_RL_NEW_RATE &&
+		   c->server.rate_limit.new_clients.burst == RD_CFG_DEFAULT_RL_NEW_BURST,
+		   "empty: default rate limits");
 		rd_config_free(c);
 	}
 
@@ -219,6 +227,11 @@ static void test_defaults(void)
 	ok(sv->log_level == RD_LOG_INFO, "default log_level info");
 	ok(sv->user == NULL, "default user: none");
 	ok(sv->metrics == NULL && sv->metrics_host == NULL && sv->metrics_port == 0, "default metrics: off");
+	ok(sv->rate_limit.per_client.rate == 10 && sv->rate_limit.per_client.burst == 20,
+	   "default rate_limit.per_client 10/s burst 20");
+	ok(sv->rate_limit.global.rate == 0 && sv->rate_limit.global.burst == 0, "default rate_limit.global: unlimited");
+	ok(sv->rate_limit.new_clients.rate == 1000 && sv->rate_limit.new_clients.burst == 2000,
+	   "default rate_limit.new_clients 1000/s burst 2000");
 	ok(!c->region.present, "null region: absent");
 	is_int(c->region.poll_interval, 30, "default poll_interval");
 
@@ -306,6 +319,7 @@ struct bad_case {
 };
 
 #define SUB "subnets:\n  - cidr: 192.0.2.0/24\n"
+#define RL "server:\n  rate_limit:\n"
 #define FO_HEAD "failover:\n  - name: a\n    role: primary\n    address: 10.0.0.1\n    peer_address: 10.0.0.2\n"
 
 static const struct bad_case bad_cases[] = {
@@ -397,6 +411,30 @@ static const struct bad_case bad_cases[] = {
 	{ SUB "    ignore_client_ids: maybe\n", "3:24", "subnets[0].ignore_client_ids", "is not true or false" },
 	{ SUB "    boot_http_port: 0\n", "3:21", "subnets[0].boot_http_port", "out of range" },
 	{ SUB "    decline_hold_time: 0\n", "3:24", "subnets[0].decline_hold_time", "out of range" },
+	/* server.rate_limit */
+	{ RL "    per_client: {rate: 10000001}\n", "3:24", "server.rate_limit.per_client.rate",
+	  "10000001 is out of range (0..10000000)" },
+	{ RL "    per_client: {rate: -1}\n", "3:24", "server.rate_limit.per_client.rate",
+	  "'-1' is not a whole number (0..10000000)" },
+	{ RL "    global: {rate: 1.5}\n", "3:20", "server.rate_limit.global.rate", "'1.5' is not a whole number" },
+	{ RL "    per_client:\n      rate: 5\n      burst: 0\n", "5:14", "server.rate_limit.per_client.burst",
+	  "must be at least 1 while rate is 5 (rate 0 turns the limit off)" },
+	{ RL "    per_client: {burst: 0}\n", "3:25", "server.rate_limit.per_client.burst",
+	  "must be at least 1 while rate is 10, the default" },
+	{ RL "    global: {burst: 100}\n", "3:21", "server.rate_limit.global.burst",
+	  "has no effect without a rate (global is unlimited by default)" },
+	{ RL "    new_clients: {rate: 1, burst: 4294967296}\n", "3:35", "server.rate_limit.new_clients.burst",
+	  "4294967296 is out of range (0..4294967295)" },
+	{ RL "    per_client: {rate: 5, brust: 9}\n", "3:27", "server.rate_limit.per_client.brust",
+	  "unknown key (did you mean 'burst'?); valid keys: rate, burst" },
+	{ RL "    per_clients: {rate: 5}\n", "3:5", "server.rate_limit.per_clients",
+	  "unknown key (did you mean 'per_client'?); valid keys: per_client, global, new_clients" },
+	{ "server:\n  rate_limit: 10\n", "2:15", "server.rate_limit", "expected a mapping of keys, found a scalar" },
+	{ RL "    new_clients: [10, 20]\n", "3:18", "server.rate_limit.new_clients",
+	  "expected a mapping of keys, found a list" },
+	{ RL "    global: {rate: 1, rate: 2}\n", "3:23", "server.rate_limit.global.rate", "key given twice" },
+	{ RL "    per_client: {rate: 5}\n    per_client: {rate: 6}\n", "4:5", "server.rate_limit.per_client",
+	  "key given twice" },
 	/* server */
 	{ "server:\n  durability: fast\n", "2:15", "server.durability", "'fast' is not one of sync | relaxed" },
 	{ "server:\n  workers: 0\n", "2:12", "server.workers", "0 is out of range (1..256)" },
@@ -429,6 +467,71 @@ static const struct bad_case bad_cases[] = {
 	  "anchors and aliases" },
 	{ "server:\n  workers: 2\n---\nserver:\n  workers: 3\n", "4:1", "syntax", "second YAML document" },
 };
+
+static void test_rate_limit(void)
+{
+	rd_config_t *c = parse_ok("server:\n"
+				  "  workers: 4\n"
+				  "  rate_limit:\n"
+				  "    per_client: {rate: 10, burst: 20}\n"
+				  "    global: {rate: 0, burst: 0}\n"
+				  "    new_clients: {rate: 1000, burst: 2000}\n", "rate_limit as documented");
+	if (c) {
+		const rd_ratelimit_cfg_t *rl = &c->server.rate_limit;
+		ok(rl->per_client.rate == 10 && rl->per_client.burst == 20, "per_client 10/20");
+		ok(rl->global.rate == 0 && rl->global.burst == 0, "global 0/0");
+		ok(rl->new_clients.rate == 1000 && rl->new_clients.burst == 2000, "new_clients 1000/2000");
+		is_int(c->server.workers, 4, "the other server keys still read");
+		rd_config_free(c);
+	}
+
+	c = parse_ok("server:\n"
+		     "  rate_limit:\n"
+		     "    per_client:\n"
+		     "      rate: 3\n"
+		     "    global:\n"
+		     "      rate: \"10000000\"\n"
+		     "    new_clients: {burst: 50}\n", "rates without bursts, a burst without rate");
+	if (c) {
+		const rd_ratelimit_cfg_t *rl = &c->server.rate_limit;
+		ok(rl->per_client.rate == 3 && rl->per_client.burst == 6, "rate alone: burst 2 * rate");
+		ok(rl->global.rate == 10000000 && rl->global.burst == 20000000, "largest rate, its burst");
+		ok(rl->new_clients.rate == 1000 && rl->new_clients.burst == 50, "burst alone: the default rate");
+		rd_config_free(c);
+	}
+
+	c = parse_ok("server:\n"
+		     "  rate_limit:\n"
+		     "    per_client: {rate: 0}\n"
+		     "    global: {rate: 500, burst: 1}\n"
+		     "    new_clients:\n", "limits switched off and on");
+	if (c) {
+		const rd_ratelimit_cfg_t *rl = &c->server.rate_limit;
+		ok(rl->per_client.rate == 0 && rl->per_client.burst == 0, "rate 0: off");
+		ok(rl->global.rate == 500 && rl->global.burst == 1, "burst 1 accepted");
+		ok(rl->new_clients.rate == 1000 && rl->new_clients.burst == 2000, "empty value: the default");
+		rd_config_free(c);
+	}
+
+	c = parse_ok("server:\n  rate_limit:\n  user: x\n", "empty rate_limit");
+	if (c) {
+		const rd_ratelimit_cfg_t *rl = &c->server.rate_limit;
+		ok(rl->per_client.rate == 10 && rl->per_client.burst == 20 && rl->global.rate == 0 &&
+		   rl->new_clients.rate == 1000 && rl->new_clients.burst == 2000, "empty rate_limit: every default");
+		rd_config_free(c);
+	}
+
+	/* what the parser produces is what the limiter takes */
+	c = parse_ok("server:\n  rate_limit:\n    per_client: {rate: 1, burst: 2}\n", "limiter input");
+	if (c) {
+		rd_ratelimit_t *r = rd_ratelimit_new(&c->server.rate_limit, 64);
+		const uint8_t mac[6] = { 2, 0, 0, 0, 0, 1 };
+		ok(r && rd_ratelimit_check(r, mac, 6, 5000) == RD_RL_PASS && rd_ratelimit_check(r, mac, 6, 5000) == RD_RL_PASS &&
+		   rd_ratelimit_check(r, mac, 6, 5000) == RD_RL_CLIENT, "the parsed limits drive rd_ratelimit");
+		rd_ratelimit_free(r);
+		rd_config_free(c);
+	}
+}
 
 static void test_errors(void)
 {
@@ -530,6 +633,10 @@ static void test_contrib(void)
 	if (c) {
 		ok(c->n_subnets == 1 && c->n_failovers == 1 && c->region.present &&
 		   c->subnets[0].pools[0].failover == &c->failovers[0], "contrib example: subnet, peer, region");
+		const rd_ratelimit_cfg_t *rl = &c->server.rate_limit;
+		ok(rl->per_client.rate == 10 && rl->per_client.burst == 20 && rl->global.rate == 0 &&
+		   rl->new_clients.rate == 1000 && rl->new_clients.burst == 2000,
+		   "contrib example: rate_limit shows the defaults");
 		ok(strstr(c->filename, "contrib/rackdhcpd.yaml") != NULL, "filename is the path");
 	}
 	rd_config_free(c);
@@ -627,6 +734,7 @@ int main(void)
 	plan_lazy();
 	test_full();
 	test_defaults();
+	test_rate_limit();
 	test_errors();
 	test_syntax();
 	test_many_reservations();

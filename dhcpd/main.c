@@ -1,36 +1,55 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * main.c — the rackdhcpd program: argument handling and dispatch to the
- * modes that exist today, checking a configuration and replaying a capture
- * through the engine.  Serving on sockets arrives with the daemon (issue 4).
+ * main.c — the rackdhcpd program: argument handling and dispatch to its
+ * three modes: serving (daemon.c), checking a configuration, and replaying a
+ * capture through the engine.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "rackdhcp/config.h"
+#include "rackdhcp/daemon.h"
 #include "rackdhcp/rcu.h"
 #include "rackdhcp/replay.h"
 
 static const char usage[] =
-"Usage: rackdhcpd --check-config FILE\n"
-"       rackdhcpd --replay IN.pcap --config FILE [--write OUT.pcap] [OPTION]...\n"
+"Usage: rackdhcpd -c FILE [-f] [--pidfile PATH]\n"
+"       rackdhcpd --check-config FILE\n"
+"       rackdhcpd --replay IN.pcap -c FILE [--write OUT.pcap] [OPTION]...\n"
 "\n"
 "rackdhcpd is a DHCPv4 server for bare-metal provisioning racks that speaks\n"
-"ISC dhcpd's failover protocol.  This version decides answers and keeps\n"
-"leases; serving on the network arrives with the daemon.\n"
+"ISC dhcpd's failover protocol.  It answers clients on the interfaces of the\n"
+"configuration (or every interface with an address in a configured subnet)\n"
+"and relayed requests on UDP port 67, and sends a reply that grants a lease\n"
+"only after that lease is on disk (server.durability: sync).\n"
 "\n"
-"Modes:\n"
+"Serving:\n"
+"  -c, --config FILE         the YAML configuration (see rackdhcpd(8) and\n"
+"                            docs/config.md).  A broken file is reported as\n"
+"                            FILE:LINE:COL: field: reason; nothing starts.\n"
+"  -f, --foreground          stay in the foreground (systemd, containers).\n"
+"                            Without it rackdhcpd forks, and the command\n"
+"                            returns once the server serves (status 0) or has\n"
+"                            failed to start (status 1).\n"
+"  -p, --pidfile PATH        instead of server.pidfile\n"
+"\n"
+"  Signals: SIGHUP reloads the configuration (a broken file is refused and the\n"
+"  running one stays); SIGTERM and SIGINT stop after every queued lease change\n"
+"  is on disk.  Logs go to stderr (the journal under systemd).  rackdhcpctl(8)\n"
+"  talks to the running server.\n"
+"\n"
+"Other modes:\n"
 "  -t, --check-config FILE   load and validate FILE, print a summary, exit.\n"
-"                            A broken file is reported as FILE:LINE:COL: field:\n"
-"                            reason, and the exit status is 1.\n"
 "  -r, --replay IN.pcap      run every DHCP client message of the capture\n"
 "                            IN.pcap through the engine, with the clock taken\n"
 "                            from the capture, and print one line per exchange:\n"
 "                            what would this configuration answer?  Leases live\n"
-"                            in memory only.\n"
+"                            in memory only; nothing is sent.\n"
 "\n"
 "Replay options:\n"
 "  -c, --config FILE         the YAML configuration to answer with (required)\n"
@@ -43,12 +62,11 @@ static const char usage[] =
 "  -m, --server-mac MAC      source MAC of the answers (default 02:00:00:00:00:01)\n"
 "  -q, --quiet               print only the totals\n"
 "\n"
-"Other options:\n"
 "  -h, --help                show this help and exit\n"
 "  -V, --version             show the version and exit\n"
 "\n"
-"Exit status: 0 on success, 1 when the configuration or a capture cannot be\n"
-"used, 2 on a usage error.\n";
+"Exit status: 0 on success (or a clean stop), 1 when the configuration, a\n"
+"capture or start-up fails, 2 on a usage error.\n";
 
 static int parse_mac(const char *s, uint8_t mac[6])
 {
@@ -127,16 +145,19 @@ int main(int argc, char **argv)
 		{ "link-address", required_argument, NULL, 'l' },
 		{ "server-mac", required_argument, NULL, 'm' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "pidfile", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	rd_replay_opts_t ro = { .server_mac = { 0x02, 0, 0, 0, 0, 0x01 }, .out = stdout };
-	const char *check = NULL;
+	const char *check = NULL, *pidfile = NULL;
+	bool foreground = false;
 	struct in_addr a;
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "t:r:c:w:l:m:qhV", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "t:r:c:w:l:m:qfp:hV", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 't': check = optarg; break;
 		case 'r': ro.input = optarg; break;
@@ -156,6 +177,8 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'q': ro.quiet = true; break;
+		case 'f': foreground = true; break;
+		case 'p': pidfile = optarg; break;
 		case 'h': fputs(usage, stdout); return 0;
 		case 'V': puts(PACKAGE_STRING); return 0;
 		default: fputs("Try 'rackdhcpd --help'.\n", stderr); return 2;
@@ -172,8 +195,27 @@ int main(int argc, char **argv)
 	if (check)
 		return check_config(check);
 	if (!ro.input) {
-		fputs("rackdhcpd: serving on the network is not implemented in this version;\n"
-		      "use --replay or --check-config.  Try 'rackdhcpd --help'.\n", stderr);
+		if (!ro.config) {
+			fputs("rackdhcpd: no configuration: rackdhcpd -c FILE\nTry 'rackdhcpd --help'.\n", stderr);
+			return 2;
+		}
+		if (ro.output || ro.link_addr || ro.quiet) {
+			fputs("rackdhcpd: --write, --link-address and --quiet belong to --replay\n", stderr);
+			return 2;
+		}
+		/* Absolute, so that reloads read the same file whatever the
+		 * working directory, and logs name it unambiguously. */
+		char *abs = realpath(ro.config, NULL);
+		if (!abs) {
+			fprintf(stderr, "rackdhcpd: %s: %s\n", ro.config, strerror(errno));
+			return 1;
+		}
+		int st = rd_daemon_main(abs, foreground, pidfile);
+		free(abs);
+		return st;
+	}
+	if (foreground || pidfile) {
+		fputs("rackdhcpd: --foreground and --pidfile belong to serving, not to --replay\n", stderr);
 		return 2;
 	}
 	if (!ro.config) {

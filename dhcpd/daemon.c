@@ -1,0 +1,994 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * daemon.c — the running server (see daemon.h): start-up in the order that
+ * lets privileges go early, the main thread's loop (signals, netlink,
+ * expiry), reload, and a shutdown that loses no lease.
+ *
+ * Start-up order, and why:
+ *   1. configuration (a broken file stops us before anything is touched);
+ *   2. pidfile, locked (a second instance on the same pidfile refuses);
+ *   3. state and control directories, owned by the service user;
+ *   4. netlink monitor, UDP sockets, raw sockets on the served links
+ *      (these need root: CAP_NET_RAW, port 67);
+ *   5. privileges dropped to server.user, keeping CAP_NET_RAW (raw sockets
+ *      for links that appear later) and CAP_NET_BIND_SERVICE;
+ *   6. lease store opened and loaded into the table (as the service user,
+ *      so every file it creates is the user's);
+ *   7. workers, control socket, metrics; READY=1 to systemd.
+ * Shutdown: STOPPING=1, control stops, workers stop (no new decisions), the
+ * store flushes every queued change and closes, sockets close.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "rackdhcp/control.h"
+#include "rackdhcp/daemon.h"
+#include "rackdhcp/engine.h"
+#include "rackdhcp/frame.h"
+#include "rackdhcp/io.h"
+#include "rackdhcp/leasedb.h"
+#include "rackdhcp/log.h"
+#include "rackdhcp/netmon.h"
+#include "rackdhcp/privs.h"
+#include "rackdhcp/ratelimit.h"
+#include "rackdhcp/worker.h"
+
+static const char *const drop_names[RD_DROP__MAX] = {
+	[RD_DROP_FRAME] = "bad_frame",
+	[RD_DROP_PARSE] = "bad_dhcp",
+	[RD_DROP_NOT_REQUEST] = "not_request",
+	[RD_DROP_NO_LINK] = "no_subnet",
+	[RD_DROP_RATE_CLIENT] = "rate_client",
+	[RD_DROP_RATE_GLOBAL] = "rate_global",
+	[RD_DROP_RATE_NEW] = "rate_new_clients",
+	[RD_DROP_ENGINE] = "engine",
+	[RD_DROP_STORE] = "store",
+	[RD_DROP_SEND] = "send",
+	[RD_DROP_INTERNAL] = "internal",
+};
+
+const char *rd_drop_name(enum rd_drop r)
+{
+	return (unsigned)r < RD_DROP__MAX ? drop_names[r] : "unknown";
+}
+
+void rd_daemon_counters(const rd_daemon_t *d, rd_counters_t *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (unsigned w = 0; d->counters && w <= d->n_workers; w++) {
+		const rd_counters_t *c = &d->counters[w];
+		for (unsigned i = 0; i < RD_CTR_MSGTYPES; i++) {
+			out->rx[i] += __atomic_load_n(&c->rx[i], __ATOMIC_RELAXED);
+			out->tx[i] += __atomic_load_n(&c->tx[i], __ATOMIC_RELAXED);
+		}
+		for (unsigned i = 0; i < RD_DROP__MAX; i++)
+			out->drop[i] += __atomic_load_n(&c->drop[i], __ATOMIC_RELAXED);
+		out->frames += __atomic_load_n(&c->frames, __ATOMIC_RELAXED);
+		out->acks_waited += __atomic_load_n(&c->acks_waited, __ATOMIC_RELAXED);
+		out->ack_wait_us += __atomic_load_n(&c->ack_wait_us, __ATOMIC_RELAXED);
+	}
+}
+
+rd_daemon_iface_t *rd_daemon_ifaces(rd_daemon_t *d, size_t *n)
+{
+	pthread_mutex_lock(&d->ifaces_lock);
+	rd_daemon_iface_t *copy = NULL;
+	*n = 0;
+	if (d->n_ifaces) {
+		copy = malloc(d->n_ifaces * sizeof(*copy));
+		if (copy) {
+			memcpy(copy, d->ifaces, d->n_ifaces * sizeof(*copy));
+			*n = d->n_ifaces;
+		}
+	}
+	pthread_mutex_unlock(&d->ifaces_lock);
+	return copy;
+}
+
+/* ------------------------------------------------------------- private state */
+
+/* The raw sockets of one served link: one per worker, one fanout group. */
+struct served {
+	int ifindex;
+	char name[IFNAMSIZ];
+	rd_sock_t *socks;          /* n_workers */
+	unsigned n;
+};
+
+static struct {
+	rd_daemon_t d;
+	rd_worker_t **workers;
+	int *udp_fds;
+	struct served *served;
+	size_t n_served;
+	int relink_fd;             /* eventfd: re-evaluate the served links (after a reload) */
+	int pidfile_fd;
+	const char *pidfile;
+	uid_t uid;
+	gid_t gid;
+	bool have_user;
+	int ready_fd;              /* write end of the pipe to the parent when daemonized */
+	char warned_names[16][IFNAMSIZ];
+	unsigned n_warned;
+} S = { .relink_fd = -1, .pidfile_fd = -1, .ready_fd = -1 };
+
+static void fmt_ip(uint32_t a, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
+}
+
+static uint32_t prefix_mask(unsigned p)
+{
+	return p == 0 ? 0 : p >= 32 ? 0xffffffffu : ~((1u << (32 - p)) - 1);
+}
+
+/* ------------------------------------------------------------------ pools */
+
+/*
+ * Register the pools of cfg that the table does not know yet.  A pool whose
+ * range differs from, but overlaps, a registered one cannot be changed live
+ * today: the reload is refused with a message saying so.  The table is the
+ * record of what is registered.  A pool that left the configuration stays
+ * registered but inert: the engine only allocates from configured pools.
+ */
+static int sync_pools(rd_table_t *t, const rd_config_t *cfg, bool announce, char *err, size_t errlen)
+{
+	char a[16], b[16];
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < cfg->n_subnets; i++) {
+			const rd_cfg_subnet_t *s = &cfg->subnets[i];
+			for (size_t p = 0; p < s->n_pools; p++) {
+				const rd_cfg_pool_t *cp = &s->pools[p];
+				rd_table_pool_stats_t st;
+				bool at_start = rd_table_pool_stats(t, cp->start, &st) == 0;
+				if (at_start && st.start == cp->start && st.end == cp->end)
+					continue;   /* registered as it is */
+				rd_table_pool_stats_t st2;
+				int r = at_start || rd_table_pool_stats(t, cp->end, &st2) == 0 ? RD_EINVAL : 0;
+				if (pass == 1 && r == 0) {
+					r = rd_table_add_pool(t, cp->start, cp->end, NULL);
+					if (r == 0 && announce) {
+						fmt_ip(cp->start, a, sizeof(a));
+						fmt_ip(cp->end, b, sizeof(b));
+						rd_log(LOG_INFO, "pool %s-%s added", a, b);
+					}
+				}
+				if (r == RD_EINVAL) {
+					fmt_ip(cp->start, a, sizeof(a));
+					fmt_ip(cp->end, b, sizeof(b));
+					snprintf(err, errlen,
+						 "%s:%u:%u: pool %s-%s overlaps a running pool with another range; "
+						 "changing a pool's range needs a restart",
+						 cfg->filename, cp->line, cp->col, a, b);
+					return r;
+				}
+				if (r < 0) {
+					snprintf(err, errlen, "%s:%u:%u: cannot register the pool: %s", cfg->filename,
+						 cp->line, cp->col, rd_strerror(r));
+					return r;
+				}
+			}
+		}
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ links */
+
+static bool name_listed(const rd_config_t *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->server.n_interfaces; i++)
+		if (strcmp(cfg->server.interfaces[i], name) == 0)
+			return true;
+	return false;
+}
+
+static bool link_in_subnet(const rd_config_t *cfg, const rd_netmon_link_t *l)
+{
+	for (unsigned i = 0; i < l->n_addrs; i++)
+		if (rd_config_subnet_for(cfg, l->addrs[i].addr))
+			return true;
+	return false;
+}
+
+static void warn_once(const char *name, const char *what)
+{
+	for (unsigned i = 0; i < S.n_warned; i++)
+		if (strcmp(S.warned_names[i], name) == 0)
+			return;
+	if (S.n_warned < 16)
+		snprintf(S.warned_names[S.n_warned++], IFNAMSIZ, "%s", name);
+	rd_log(LOG_WARNING, "interface %s: %s", name, what);
+}
+
+static void close_served(struct served *sv)
+{
+	for (unsigned w = 0; w < sv->n; w++) {
+		if (sv->socks[w].fd >= 0) {
+			rd_worker_del_sock(S.workers[w], &sv->socks[w]);
+			close(sv->socks[w].fd);
+		}
+	}
+	free(sv->socks);
+	sv->socks = NULL;
+}
+
+static int open_served(struct served *sv, const rd_netmon_link_t *l)
+{
+	char err[256];
+	int group = -1;
+	sv->ifindex = l->ifindex;
+	snprintf(sv->name, sizeof(sv->name), "%s", l->name);
+	sv->n = S.d.n_workers;
+	sv->socks = calloc(sv->n, sizeof(*sv->socks));
+	if (!sv->socks)
+		return RD_ENOMEM;
+	for (unsigned w = 0; w < sv->n; w++)
+		sv->socks[w].fd = -1;
+	for (unsigned w = 0; w < sv->n; w++) {
+		int fd = rd_io_raw_open(l->ifindex, l->name, S.d.n_workers > 1 ? &group : NULL, err, sizeof(err));
+		if (fd < 0) {
+			rd_log(LOG_ERR, "cannot serve %s: %s", l->name, err);
+			close_served(sv);
+			return fd;
+		}
+		sv->socks[w] = (rd_sock_t){ .fd = fd, .raw = true, .ifindex = l->ifindex };
+		snprintf(sv->socks[w].ifname, sizeof(sv->socks[w].ifname), "%s", l->name);
+		int r = rd_worker_add_sock(S.workers[w], &sv->socks[w]);
+		if (r < 0) {
+			rd_log(LOG_ERR, "cannot serve %s: epoll: %s", l->name, strerror(-r));
+			close_served(sv);
+			return r;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Decide which links to serve from what netlink says now and the
+ * configuration in force; open and close raw sockets to match; publish the
+ * links for the workers and the interface list for `status`.
+ */
+static void relink(rd_netmon_t *nm)
+{
+	rd_netmon_link_t *links = NULL;
+	size_t n = 0;
+	if (rd_netmon_snapshot(nm, &links, &n) < 0) {
+		rd_log(LOG_ERR, "cannot read the interface list: out of memory");
+		return;
+	}
+	rcu_read_lock();
+	const rd_config_t *cfg = rd_config_current();
+	bool *want = calloc(n ? n : 1, sizeof(*want));
+	for (size_t i = 0; want && i < n; i++) {
+		const rd_netmon_link_t *l = &links[i];
+		if (l->loopback)
+			continue;
+		bool named = cfg->server.n_interfaces ? name_listed(cfg, l->name) : true;
+		if (!named)
+			continue;
+		bool in_sub = link_in_subnet(cfg, l);
+		if (!in_sub) {
+			if (cfg->server.n_interfaces)
+				warn_once(l->name, "listed in server.interfaces but has no address in a configured "
+					  "subnet: not served until it has one");
+			continue;
+		}
+		if (!l->has_mac) {
+			warn_once(l->name, "not an Ethernet interface: not served");
+			continue;
+		}
+		want[i] = l->up;
+	}
+	rcu_read_unlock();
+	if (!want) {
+		free(links);
+		return;
+	}
+
+	/* Close what is no longer wanted. */
+	struct served *gone = NULL;
+	size_t n_gone = 0;
+	for (size_t k = 0; k < S.n_served;) {
+		bool keep = false;
+		for (size_t i = 0; i < n && !keep; i++)
+			keep = want[i] && links[i].ifindex == S.served[k].ifindex;
+		if (keep) {
+			k++;
+			continue;
+		}
+		struct served *g = realloc(gone, (n_gone + 1) * sizeof(*g));
+		if (!g)
+			break;
+		gone = g;
+		gone[n_gone++] = S.served[k];
+		S.served[k] = S.served[--S.n_served];
+	}
+	/* Open what is new. */
+	for (size_t i = 0; i < n; i++) {
+		if (!want[i])
+			continue;
+		bool have = false;
+		for (size_t k = 0; k < S.n_served && !have; k++)
+			have = S.served[k].ifindex == links[i].ifindex;
+		if (have)
+			continue;
+		struct served *ns = realloc(S.served, (S.n_served + 1) * sizeof(*ns));
+		if (!ns)
+			break;
+		S.served = ns;
+		if (open_served(&S.served[S.n_served], &links[i]) == 0) {
+			S.n_served++;
+			rd_log(LOG_INFO, "serving interface %s (ifindex %d)", links[i].name, links[i].ifindex);
+		} else {
+			want[i] = false;
+		}
+	}
+
+	/* Publish the links the workers see. */
+	rd_links_t *pub = calloc(1, sizeof(*pub) + n * sizeof(rd_link_t));
+	rd_daemon_iface_t *ifs = calloc(n ? n : 1, sizeof(*ifs));
+	if (pub && ifs) {
+		for (size_t i = 0; i < n; i++) {
+			const rd_netmon_link_t *l = &links[i];
+			rd_link_t *o = &pub->l[i];
+			o->ifindex = l->ifindex;
+			snprintf(o->name, sizeof(o->name), "%s", l->name);
+			memcpy(o->mac, l->mac, 6);
+			o->tx_fd = -1;
+			for (size_t k = 0; k < S.n_served; k++) {
+				if (S.served[k].ifindex == l->ifindex) {
+					o->served = true;
+					o->tx_fd = S.served[k].socks[0].fd;
+				}
+			}
+			for (unsigned a = 0; a < l->n_addrs && a < RD_LINK_MAX_ADDRS; a++) {
+				o->addr[a] = l->addrs[a].addr;
+				o->mask[a] = prefix_mask(l->addrs[a].prefix_len);
+				o->n_addrs++;
+			}
+			rd_daemon_iface_t *f = &ifs[i];
+			snprintf(f->name, sizeof(f->name), "%s", l->name);
+			f->ifindex = l->ifindex;
+			f->up = l->up;
+			f->served = o->served;
+			for (unsigned a = 0; a < l->n_addrs && a < 8; a++) {
+				f->addrs[a] = l->addrs[a].addr;
+				f->prefix[a] = l->addrs[a].prefix_len;
+				f->n_addrs++;
+			}
+		}
+		pub->n = n;
+		rd_links_publish(pub);
+		pthread_mutex_lock(&S.d.ifaces_lock);
+		free(S.d.ifaces);
+		S.d.ifaces = ifs;
+		S.d.n_ifaces = n;
+		pthread_mutex_unlock(&S.d.ifaces_lock);
+	} else {
+		free(pub);
+		free(ifs);
+		rd_log(LOG_ERR, "cannot publish the interface list: out of memory");
+	}
+
+	/* Sockets of links no longer served close once no worker can be
+	 * using them and no reply waiting in the store can name them. */
+	if (n_gone) {
+		for (size_t g = 0; g < n_gone; g++)
+			for (unsigned w = 0; w < gone[g].n; w++)
+				rd_worker_del_sock(S.workers[w], &gone[g].socks[w]);
+		synchronize_rcu();
+		if (S.d.store)
+			rd_store_flush(S.d.store);
+		for (size_t g = 0; g < n_gone; g++) {
+			rd_log(LOG_INFO, "no longer serving interface %s", gone[g].name);
+			for (unsigned w = 0; w < gone[g].n; w++) {
+				close(gone[g].socks[w].fd);
+				gone[g].socks[w].fd = -1;
+			}
+			free(gone[g].socks);
+		}
+	}
+	free(gone);
+	free(want);
+	free(links);
+}
+
+/* ----------------------------------------------------------------- reload */
+
+int rd_daemon_reload(rd_daemon_t *d, char *err, size_t errlen)
+{
+	rd_config_t *cfg = NULL;
+	pthread_mutex_lock(&d->reload_lock);
+	int r = rd_config_load(d->config_path, &cfg, err, errlen);
+	if (r == 0 && d->table)
+		r = sync_pools(d->table, cfg, true, err, errlen);
+	if (r < 0) {
+		rd_log(LOG_ERR, "reload refused, the running configuration stays: %s", err);
+		rd_config_free(cfg);
+		pthread_mutex_unlock(&d->reload_lock);
+		return r;
+	}
+	/* What cannot change while running is reported, not applied. */
+	rcu_read_lock();
+	const rd_config_t *old = rd_config_current();
+	if (old) {
+		const rd_cfg_server_t *a = &old->server, *b = &cfg->server;
+		if (a->workers != b->workers)
+			rd_log(LOG_WARNING, "reload: server.workers changed: takes effect at the next restart");
+		if (strcmp(a->state_dir, b->state_dir) != 0)
+			rd_log(LOG_WARNING, "reload: server.state_dir changed: takes effect at the next restart");
+		if (strcmp(a->control_socket, b->control_socket) != 0)
+			rd_log(LOG_WARNING, "reload: server.control_socket changed: takes effect at the next restart");
+		if ((a->user == NULL) != (b->user == NULL) || (a->user && strcmp(a->user, b->user) != 0))
+			rd_log(LOG_WARNING, "reload: server.user changed: takes effect at the next restart");
+		if ((a->metrics == NULL) != (b->metrics == NULL) || (a->metrics && strcmp(a->metrics, b->metrics) != 0))
+			rd_log(LOG_WARNING, "reload: server.metrics changed: takes effect at the next restart");
+	}
+	rcu_read_unlock();
+	rd_log_set_level(rd_log_prio_of_level(cfg->server.log_level));
+	if (d->ratelimit)
+	{
+		rd_ratelimit_cfg_t rl = cfg->server.rate_limit;
+		rd_ratelimit_set(d->ratelimit, &rl);
+	}
+	char path[4096];
+	snprintf(path, sizeof(path), "%s", cfg->filename ? cfg->filename : d->config_path);
+	rd_config_publish(cfg);
+	rd_log(LOG_INFO, "configuration %s reloaded (generation %llu)", path,
+	       (unsigned long long)rd_config_generation());
+	if (S.relink_fd >= 0) {
+		uint64_t one = 1;
+		ssize_t w = write(S.relink_fd, &one, sizeof(one));
+		(void)w;
+	}
+	pthread_mutex_unlock(&d->reload_lock);
+	return 0;
+}
+
+/* --------------------------------------------------------------- pidfile */
+
+static int pidfile_open(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0) {
+		rd_log(LOG_ERR, "pidfile %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		char buf[32] = "";
+		ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+		buf[n > 0 ? n : 0] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
+		rd_log(LOG_ERR, "pidfile %s is locked: another rackdhcpd runs%s%s%s", path, buf[0] ? " (pid " : "",
+		       buf, buf[0] ? ")" : "");
+		close(fd);
+		return -1;
+	}
+	char buf[32];
+	int len = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)len, 0) != len) {
+		rd_log(LOG_ERR, "pidfile %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* ------------------------------------------------------------ directories */
+
+/* Only rackdhcpd's own files in it: safe to tighten and hand over. */
+static bool dir_is_ours(const char *path)
+{
+	DIR *dir = opendir(path);
+	struct dirent *e;
+	bool ours = true;
+	if (!dir)
+		return false;
+	while (ours && (e = readdir(dir))) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		ours = strncmp(e->d_name, "leases.db", 9) == 0 || strncmp(e->d_name, "backup", 6) == 0;
+	}
+	closedir(dir);
+	return ours;
+}
+
+/*
+ * The state directory: created 0700 for the service user when missing.  An
+ * existing one with a looser mode or another owner is fixed only when it
+ * holds nothing but our files, so a state_dir pointed at a shared directory
+ * (/var/lib) is refused rather than chmod'ed.
+ */
+static int prepare_state_dir(const char *path)
+{
+	struct stat st;
+	if (mkdir(path, 0700) == 0) {
+		if (S.have_user && chown(path, S.uid, S.gid) < 0) {
+			rd_log(LOG_ERR, "state directory %s: cannot give it to uid %u: %s", path, (unsigned)S.uid,
+			       strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	if (errno != EEXIST) {
+		rd_log(LOG_ERR, "state directory %s: cannot create it: %s", path, strerror(errno));
+		return -1;
+	}
+	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		rd_log(LOG_ERR, "state directory %s: not a directory", path);
+		return -1;
+	}
+	bool loose = (st.st_mode & 077) != 0;
+	bool foreign = S.have_user && (st.st_uid != S.uid || st.st_gid != S.gid);
+	if (!loose && !foreign)
+		return 0;
+	if (!dir_is_ours(path)) {
+		rd_log(LOG_ERR, "state directory %s %s and holds files that are not rackdhcpd's: give rackdhcpd a "
+		       "directory of its own (mode 0700%s)", path, loose ? "is readable by others" : "has another owner",
+		       S.have_user ? ", owned by the service user" : "");
+		return -1;
+	}
+	if (loose) {
+		rd_log(LOG_WARNING, "state directory %s had mode %04o: tightened to 0700", path, st.st_mode & 07777);
+		if (chmod(path, 0700) < 0) {
+			rd_log(LOG_ERR, "state directory %s: chmod: %s", path, strerror(errno));
+			return -1;
+		}
+	}
+	if (foreign && chown(path, S.uid, S.gid) < 0) {
+		rd_log(LOG_ERR, "state directory %s: cannot give it to uid %u: %s", path, (unsigned)S.uid, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* The control socket's directory: created 0750 for the service user when
+ * missing; an existing one is used as it is (/run/rackdhcpd from systemd's
+ * RuntimeDirectory, or a directory the operator chose). */
+static int prepare_ctl_dir(const char *path)
+{
+	if (mkdir(path, 0750) == 0) {
+		if (S.have_user && chown(path, S.uid, S.gid) < 0) {
+			rd_log(LOG_ERR, "control socket directory %s: cannot give it to uid %u: %s", path,
+			       (unsigned)S.uid, strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	if (errno != EEXIST) {
+		rd_log(LOG_ERR, "control socket directory %s: cannot create it: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* The parent of a path ("/run/rackdhcpd" of "/run/rackdhcpd/control.sock"). */
+static void dirname_of(const char *path, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s", path);
+	char *slash = strrchr(out, '/');
+	if (slash && slash != out)
+		*slash = '\0';
+	else if (slash)
+		slash[1] = '\0';
+}
+
+/* ---------------------------------------------------------------- expiry */
+
+static void on_expire(void *ctx, const rd_lease_t *oldv, const rd_lease_t *newv)
+{
+	(void)ctx;
+	char ip[16], mac[52] = "";
+	if (oldv->flags & RD_ENGINE_F_OFFERED)
+		return;   /* an offer nobody took: it was never stored */
+	if (S.d.store && rd_store_submit(S.d.store, newv, "expire", NULL, NULL) < 0)
+		rd_ctr_add(&S.d.counters[S.d.n_workers].drop[RD_DROP_STORE], 1);
+	if (rd_log_enabled(LOG_INFO)) {
+		fmt_ip(newv->addr, ip, sizeof(ip));
+		for (unsigned i = 0, n = 0; i < newv->hlen && i < 16 && n + 4 < sizeof(mac); i++)
+			n += (unsigned)snprintf(mac + n, sizeof(mac) - n, i ? ":%02x" : "%02x", newv->chaddr[i]);
+		rd_log(LOG_INFO, "lease %s of %s expired", ip, mac[0] ? mac : "(no hardware address)");
+	}
+}
+
+/* Once a second: say what the rate limits dropped, if anything. */
+static void report_limits(uint64_t last[3])
+{
+	rd_counters_t c;
+	rd_daemon_counters(&S.d, &c);
+	uint64_t now[3] = { c.drop[RD_DROP_RATE_CLIENT], c.drop[RD_DROP_RATE_GLOBAL], c.drop[RD_DROP_RATE_NEW] };
+	uint64_t dc = now[0] - last[0], dg = now[1] - last[1], dn = now[2] - last[2];
+	if (dc + dg + dn)
+		rd_log(LOG_WARNING,
+		       "rate limits dropped %llu requests in the last second (per client %llu, global %llu, "
+		       "new clients %llu)",
+		       (unsigned long long)(dc + dg + dn), (unsigned long long)dc, (unsigned long long)dg,
+		       (unsigned long long)dn);
+	memcpy(last, now, sizeof(now));
+}
+
+/* ------------------------------------------------------------------- main */
+
+static void tell_parent(const char *msg)
+{
+	if (S.ready_fd < 0)
+		return;
+	ssize_t w = write(S.ready_fd, msg, strlen(msg));
+	(void)w;
+	close(S.ready_fd);
+	S.ready_fd = -1;
+}
+
+/* Without -f: fork; the parent waits until the child is serving (or has
+ * failed) and exits with a status that says which. */
+static int daemonize(void)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid > 0) {
+		close(p[1]);
+		char buf[8] = "";
+		ssize_t n = read(p[0], buf, sizeof(buf) - 1);
+		_exit(n > 0 && buf[0] == 'R' ? 0 : 1);
+	}
+	close(p[0]);
+	S.ready_fd = p[1];
+	setsid();
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		if (null > STDERR_FILENO)
+			close(null);
+	}
+	return 0;
+}
+
+static uint64_t table_hint(const rd_config_t *cfg)
+{
+	uint64_t n = 0;
+	for (size_t i = 0; i < cfg->n_subnets; i++)
+		for (size_t p = 0; p < cfg->subnets[i].n_pools; p++)
+			n += (uint64_t)cfg->subnets[i].pools[p].end - cfg->subnets[i].pools[p].start + 1;
+	return n < 1024 ? 1024 : n > (1u << 24) ? (1u << 24) : n;
+}
+
+static void store_log(void *ctx, int level, const char *msg)
+{
+	(void)ctx;
+	rd_log(level, "lease store: %s", msg);
+}
+
+int rd_daemon_main(const char *config_path, bool foreground, const char *pidfile_override)
+{
+	rd_daemon_t *d = &S.d;
+	rd_config_t *cfg = NULL;
+	char err[2048];
+	int status = 1, sfd = -1, tfd = -1;
+	rd_netmon_t *nm = NULL;
+
+	/* Blocked before any thread exists, so every thread inherits the mask
+	 * and only the main loop's signalfd sees these. */
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	sigdelset(&mask, SIGPIPE);
+
+	rd_log_init("rackdhcpd", LOG_INFO);
+	if (rd_config_load(config_path, &cfg, err, sizeof(err)) < 0) {
+		rd_log(LOG_ERR, "%s", err);
+		return 1;
+	}
+	rd_log_set_level(rd_log_prio_of_level(cfg->server.log_level));
+	if (!foreground && daemonize() < 0) {
+		rd_log(LOG_ERR, "cannot fork into the background: %s", strerror(errno));
+		rd_config_free(cfg);
+		return 1;
+	}
+
+	d->config_path = config_path;
+	d->started = time(NULL);
+	d->n_workers = cfg->server.workers;
+	pthread_mutex_init(&d->reload_lock, NULL);
+	pthread_mutex_init(&d->ifaces_lock, NULL);
+	d->counters = calloc(d->n_workers + 1, sizeof(*d->counters));
+	S.workers = calloc(d->n_workers, sizeof(*S.workers));
+	S.udp_fds = malloc(d->n_workers * sizeof(*S.udp_fds));
+	if (!d->counters || !S.workers || !S.udp_fds) {
+		rd_log(LOG_ERR, "out of memory");
+		rd_config_free(cfg);
+		return 1;
+	}
+	for (unsigned w = 0; w < d->n_workers; w++)
+		S.udp_fds[w] = -1;
+
+	rcu_register_thread();
+	char state_dir[4096], db_path[4200], ctl_dir[4096], user[256] = "";
+	snprintf(state_dir, sizeof(state_dir), "%s", cfg->server.state_dir);
+	snprintf(db_path, sizeof(db_path), "%s/leases.db", cfg->server.state_dir);
+	dirname_of(cfg->server.control_socket, ctl_dir, sizeof(ctl_dir));
+	if (cfg->server.user)
+		snprintf(user, sizeof(user), "%s", cfg->server.user);
+	enum rd_store_durability dur = cfg->server.durability == RD_DURABILITY_RELAXED ? RD_STORE_RELAXED : RD_STORE_SYNC;
+	S.pidfile = pidfile_override ? pidfile_override : cfg->server.pidfile;
+	uint64_t hint = table_hint(cfg);
+	rd_config_publish(cfg);   /* cfg belongs to the publication now */
+
+	/* 2. pidfile */
+	S.pidfile_fd = pidfile_open(S.pidfile);
+	if (S.pidfile_fd < 0)
+		goto out;
+
+	/* 3. who we will be, and the directories that user needs */
+	S.uid = geteuid();
+	S.gid = getegid();
+	if (user[0] && geteuid() == 0) {
+		if (rd_privs_lookup(user, &S.uid, &S.gid, err, sizeof(err)) < 0) {
+			rd_log(LOG_ERR, "server.user: %s", err);
+			goto out;
+		}
+		S.have_user = true;
+	} else if (user[0]) {
+		rd_log(LOG_WARNING, "server.user %s ignored: not started as root", user);
+	}
+	if (prepare_state_dir(state_dir) < 0 || prepare_ctl_dir(ctl_dir) < 0)
+		goto out;
+	if (S.have_user) {
+		static const char *const sfx[] = { "", "-wal", "-shm" };
+		for (unsigned i = 0; i < 3; i++) {
+			char p[4300];
+			snprintf(p, sizeof(p), "%s%s", db_path, sfx[i]);
+			if (chown(p, S.uid, S.gid) < 0 && errno != ENOENT) {
+				rd_log(LOG_ERR, "%s: cannot give it to %s: %s", p, user, strerror(errno));
+				goto out;
+			}
+		}
+	}
+
+	/* 4. sockets */
+	if (rd_netmon_open(&nm, err, sizeof(err)) < 0) {
+		rd_log(LOG_ERR, "netlink: %s", err);
+		goto out;
+	}
+	d->netmon = nm;
+	for (unsigned w = 0; w < d->n_workers; w++) {
+		S.udp_fds[w] = rd_io_udp_open(RD_DHCP_SERVER_PORT, err, sizeof(err));
+		if (S.udp_fds[w] < 0) {
+			rd_log(LOG_ERR, "%s", err);
+			goto out;
+		}
+		S.workers[w] = rd_worker_new(d, w, S.udp_fds[w]);
+		if (!S.workers[w]) {
+			rd_log(LOG_ERR, "cannot create worker %u: %s", w, strerror(errno));
+			goto out;
+		}
+	}
+	if (rd_io_udp_spread(S.udp_fds[0], d->n_workers, err, sizeof(err)) < 0)
+		rd_log(LOG_WARNING, "%s: relayed traffic from one relay will use one worker", err);
+	relink(nm);
+
+	/* 5. privileges */
+	if (S.have_user) {
+		if (rd_privs_drop(S.uid, S.gid, user, err, sizeof(err)) < 0) {
+			rd_log(LOG_ERR, "dropping privileges: %s", err);
+			goto out;
+		}
+		rd_log(LOG_INFO, "running as %s (uid %u), keeping CAP_NET_RAW and CAP_NET_BIND_SERVICE", user,
+		       (unsigned)S.uid);
+	}
+
+	/* 6. leases */
+	rd_store_opts_t so = { .log = store_log };
+	if (rd_store_open(db_path, dur, &so, &d->store, err, sizeof(err)) < 0) {
+		rd_log(LOG_ERR, "%s", err);
+		goto out;
+	}
+	d->table = rd_table_new(hint);
+	if (!d->table) {
+		rd_log(LOG_ERR, "cannot create the lease table: out of memory");
+		goto out;
+	}
+	pthread_mutex_lock(&d->reload_lock);
+	rcu_read_lock();
+	int pr = sync_pools(d->table, rd_config_current(), false, err, sizeof(err));
+	rcu_read_unlock();
+	pthread_mutex_unlock(&d->reload_lock);
+	if (pr < 0) {
+		rd_log(LOG_ERR, "%s", err);
+		goto out;
+	}
+	rd_store_load_stats_t ls;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int lr = rd_leasedb_load(d->store, d->table, &ls);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (lr < 0) {
+		rd_log(LOG_ERR, "%s: loading leases failed: %s", db_path, rd_strerror(lr));
+		goto out;
+	}
+	rd_log(LOG_INFO, "%s: %zu leases loaded in %.2f s%s", db_path, ls.loaded,
+	       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
+	       ls.skipped ? " (some rows were unreadable and are kept untouched, see above)" : "");
+
+	/* 7. serve */
+	rcu_read_lock();
+	rd_ratelimit_cfg_t rl = rd_config_current()->server.rate_limit;
+	rcu_read_unlock();
+	d->ratelimit = rd_ratelimit_new(&rl, 0);
+	if (!d->ratelimit) {
+		rd_log(LOG_ERR, "cannot create the rate limiter: out of memory");
+		goto out;
+	}
+	for (unsigned w = 0; w < d->n_workers; w++) {
+		int r = rd_worker_start(S.workers[w]);
+		if (r < 0) {
+			rd_log(LOG_ERR, "cannot start worker %u: %s", w, strerror(-r));
+			goto out;
+		}
+	}
+	rcu_read_lock();
+	int cr = rd_control_start(d, rd_config_current(), &d->control, err, sizeof(err));
+	rcu_read_unlock();
+	if (cr < 0) {
+		rd_log(LOG_ERR, "control: %s", err);
+		goto out;
+	}
+
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	S.relink_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	struct itimerspec its = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
+	if (sfd < 0 || tfd < 0 || S.relink_fd < 0 || timerfd_settime(tfd, 0, &its, NULL) < 0) {
+		rd_log(LOG_ERR, "cannot set up the main loop: %s", strerror(errno));
+		goto out;
+	}
+
+	size_t served = S.n_served;
+	rd_log(LOG_INFO, "rackdhcpd %s serving on %zu interface%s with %u workers, durability %s", PACKAGE_VERSION,
+	       served, served == 1 ? "" : "s", d->n_workers, dur == RD_STORE_SYNC ? "sync" : "relaxed (unsafe)");
+	sd_notifyf(0, "READY=1\nSTATUS=serving on %zu interfaces\nMAINPID=%ld", served, (long)getpid());
+	tell_parent("R");
+
+	uint64_t wd_usec = 0;
+	bool watchdog = sd_watchdog_enabled(0, &wd_usec) > 0;
+	uint64_t last_limits[3] = { 0, 0, 0 };
+	bool netmon_retry = false;
+	status = 0;
+	while (!atomic_load(&d->stopping)) {
+		struct pollfd pf[4] = {
+			{ .fd = sfd, .events = POLLIN },
+			{ .fd = rd_netmon_fd(nm), .events = POLLIN },
+			{ .fd = tfd, .events = POLLIN },
+			{ .fd = S.relink_fd, .events = POLLIN },
+		};
+		if (poll(pf, 4, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			rd_log(LOG_ERR, "poll: %s", strerror(errno));
+			status = 1;
+			break;
+		}
+		if (pf[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+				if (si.ssi_signo == SIGHUP) {
+					sd_notify(0, "RELOADING=1");
+					rd_log(LOG_INFO, "SIGHUP: reloading %s", config_path);
+					rd_daemon_reload(d, err, sizeof(err));
+					sd_notify(0, "READY=1");
+				} else {
+					rd_log(LOG_INFO, "%s: stopping", strsignal((int)si.ssi_signo));
+					atomic_store(&d->stopping, true);
+				}
+			}
+		}
+		if ((pf[1].revents & POLLIN) || netmon_retry) {
+			/* A failed cache reload is retried on the next tick:
+			 * the socket need not become readable again. */
+			int r = rd_netmon_process(nm);
+			netmon_retry = r < 0;
+			if (r < 0)
+				rd_log(LOG_WARNING, "netlink: %s (retrying)", rd_strerror(r));
+			if (r > 0)
+				relink(nm);
+		}
+		if (pf[3].revents & POLLIN) {
+			uint64_t v;
+			if (read(S.relink_fd, &v, sizeof(v)) == sizeof(v))
+				relink(nm);
+		}
+		if (pf[2].revents & POLLIN) {
+			uint64_t ticks;
+			if (read(tfd, &ticks, sizeof(ticks)) == sizeof(ticks)) {
+				rd_table_expire(d->table, (uint32_t)time(NULL), on_expire, NULL);
+				report_limits(last_limits);
+				if (watchdog)
+					sd_notify(0, "WATCHDOG=1");
+			}
+		}
+	}
+	sd_notify(0, "STOPPING=1");
+
+out:
+	if (status != 0)
+		tell_parent("F");
+	rd_control_stop(d->control);
+	d->control = NULL;
+	for (unsigned w = 0; S.workers && w < d->n_workers; w++) {
+		rd_worker_free(S.workers[w]);
+		S.workers[w] = NULL;
+		if (d->counters)
+			rd_log(LOG_INFO, "worker %u handled %llu messages", w,
+			       (unsigned long long)d->counters[w].frames);
+	}
+	/* Every reply that waits for the store goes out (or is logged as
+	 * failed) before the sockets close. */
+	if (d->store) {
+		int r = rd_store_flush(d->store);
+		if (r < 0)
+			rd_log(LOG_ERR, "final flush of the lease store failed: %s", rd_strerror(r));
+		rd_store_close(d->store);
+		d->store = NULL;
+	}
+	for (size_t k = 0; k < S.n_served; k++) {
+		for (unsigned w = 0; w < S.served[k].n; w++)
+			close(S.served[k].socks[w].fd);
+		free(S.served[k].socks);
+	}
+	free(S.served);
+	for (unsigned w = 0; S.udp_fds && w < d->n_workers; w++)
+		if (S.udp_fds[w] >= 0)
+			close(S.udp_fds[w]);
+	rd_links_publish(NULL);
+	rd_config_publish(NULL);
+	synchronize_rcu();
+	rcu_barrier();
+	if (d->table)
+		rd_table_free(d->table);
+	rd_ratelimit_free(d->ratelimit);
+	if (nm)
+		rd_netmon_close(nm);
+	if (sfd >= 0)
+		close(sfd);
+	if (tfd >= 0)
+		close(tfd);
+	if (S.relink_fd >= 0)
+		close(S.relink_fd);
+	if (S.pidfile_fd >= 0) {
+		if (unlink(S.pidfile) < 0 && errno != ENOENT)
+			rd_log(LOG_DEBUG, "pidfile %s left behind: %s", S.pidfile, strerror(errno));
+		close(S.pidfile_fd);
+	}
+	free(d->ifaces);
+	free(d->counters);
+	free(S.workers);
+	free(S.udp_fds);
+	rcu_unregister_thread();
+	if (status == 0)
+		rd_log(LOG_INFO, "stopped; every lease change is on disk");
+	return status;
+}

@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * io.c — raw and UDP sockets of the daemon (see io.h).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "rackdhcp/error.h"
+#include "rackdhcp/io.h"
+
+#ifndef PACKET_FANOUT_FLAG_UNIQUEID
+#define PACKET_FANOUT_FLAG_UNIQUEID 0x2000
+#endif
+#ifndef PACKET_IGNORE_OUTGOING
+#define PACKET_IGNORE_OUTGOING 23
+#endif
+
+/*
+ * Receive filter, offsets into the Ethernet frame:
+ *   no VLAN tag carried out of band (a tagged frame belongs to the VLAN
+ *   sub-interface's socket), ethertype IPv4, protocol UDP, not a fragment,
+ *   destination 255.255.255.255, UDP destination port 67.
+ */
+static struct sock_filter rx_filter[] = {
+	BPF_STMT(BPF_LD | BPF_B | BPF_ABS, (__u32)(SKF_AD_OFF + SKF_AD_VLAN_TAG_PRESENT)),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 10),
+	BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IP, 0, 8),
+	BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 23),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, 0, 6),
+	BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 20),
+	BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x3fff, 4, 0),    /* MF or a fragment offset */
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 30),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0xffffffffu, 0, 2),
+	BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 14),
+	BPF_JUMP(BPF_JMP | BPF_JA, 1, 0, 0),                   /* to the port check */
+	BPF_STMT(BPF_RET | BPF_K, 0),
+	BPF_STMT(BPF_LD | BPF_H | BPF_IND, 16),                /* 14 + 2: UDP destination port */
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 67, 0, 1),
+	BPF_STMT(BPF_RET | BPF_K, 0x40000),
+	BPF_STMT(BPF_RET | BPF_K, 0),
+};
+
+/*
+ * Fanout selector: the last four bytes of chaddr (UDP payload offset 28 +
+ * 2).  The kernel takes the result modulo the group's size.  Frames too
+ * short to hold them make the load fail, which returns 0: worker 0.  Unlike
+ * the socket filter above, the fanout program runs before the link header
+ * is pushed back, so its offsets count from the IPv4 header.
+ */
+static struct sock_filter fanout_filter[] = {
+	BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),
+	BPF_STMT(BPF_LD | BPF_W | BPF_IND, 8 + 30),
+	BPF_STMT(BPF_RET | BPF_A, 0),
+};
+
+int rd_io_raw_open(int ifindex, const char *ifname, int *fanout_id, char *err, size_t errlen)
+{
+	struct sock_fprog prog = { .len = sizeof(rx_filter) / sizeof(rx_filter[0]), .filter = rx_filter };
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IP), .sll_ifindex = ifindex };
+	int fd, one = 1, e;
+
+	fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		e = errno;
+		snprintf(err, errlen, "%s: raw socket: %s", ifname, strerror(e));
+		return -e;
+	}
+	/* The filter goes on before the bind so that no unfiltered frame is
+	 * ever queued; protocol 0 at socket() means nothing is queued before
+	 * the bind either. */
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0) {
+		e = errno;
+		snprintf(err, errlen, "%s: attaching the BPF filter: %s", ifname, strerror(e));
+		goto fail;
+	}
+	(void)setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one));
+	(void)setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
+		e = errno;
+		snprintf(err, errlen, "%s: binding the raw socket: %s", ifname, strerror(e));
+		goto fail;
+	}
+	if (fanout_id) {
+		int arg;
+		if (*fanout_id < 0)
+			arg = (PACKET_FANOUT_CBPF | PACKET_FANOUT_FLAG_UNIQUEID) << 16;
+		else
+			arg = *fanout_id | (PACKET_FANOUT_CBPF << 16);
+		if (setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)) < 0) {
+			e = errno;
+			snprintf(err, errlen, "%s: joining the packet fanout group: %s", ifname, strerror(e));
+			goto fail;
+		}
+		struct sock_fprog fp = { .len = sizeof(fanout_filter) / sizeof(fanout_filter[0]),
+					 .filter = fanout_filter };
+		if (*fanout_id < 0) {
+			if (setsockopt(fd, SOL_PACKET, PACKET_FANOUT_DATA, &fp, sizeof(fp)) < 0) {
+				e = errno;
+				snprintf(err, errlen, "%s: fanout selector: %s", ifname, strerror(e));
+				goto fail;
+			}
+			socklen_t l = sizeof(arg);
+			if (getsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, &l) < 0) {
+				e = errno;
+				snprintf(err, errlen, "%s: reading the fanout group id: %s", ifname, strerror(e));
+				goto fail;
+			}
+			*fanout_id = arg & 0xffff;
+		}
+	}
+	return fd;
+fail:
+	close(fd);
+	return -e;
+}
+
+int rd_io_udp_open(uint16_t port, char *err, size_t errlen)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port), .sin_addr = { INADDR_ANY } };
+	int fd, one = 1, e;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		e = errno;
+		snprintf(err, errlen, "UDP socket: %s", strerror(e));
+		return -e;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0) {
+		e = errno;
+		snprintf(err, errlen, "UDP socket options: %s", strerror(e));
+		goto fail;
+	}
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
+		e = errno;
+		snprintf(err, errlen, "binding UDP port %u: %s%s", port, strerror(e),
+			 e == EADDRINUSE ? " (is another DHCP server running?)" : "");
+		goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
+	return -e;
+}
+
+int rd_io_udp_spread(int fd, unsigned n, char *err, size_t errlen)
+{
+	/* Runs with the packet at the UDP payload: chaddr[2..5] (offset 30),
+	 * modulo the group's size.  A datagram too short for the load makes
+	 * the program fail and the kernel falls back to its flow hash. */
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 30),
+		BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, n),
+		BPF_STMT(BPF_RET | BPF_A, 0),
+	};
+	struct sock_fprog prog = { .len = 3, .filter = f };
+	if (n < 2)
+		return 0;
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof(prog)) < 0) {
+		int e = errno;
+		snprintf(err, errlen, "spreading UDP port 67 over %u workers: %s", n, strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
+int rd_io_send_raw(int fd, int ifindex, const uint8_t dst_mac[6], const void *frame, size_t len)
+{
+	struct sockaddr_ll sll = {
+		.sll_family = AF_PACKET,
+		.sll_protocol = htons(ETH_P_IP),
+		.sll_ifindex = ifindex,
+		.sll_halen = 6,
+	};
+	memcpy(sll.sll_addr, dst_mac, 6);
+	if (sendto(fd, frame, len, 0, (struct sockaddr *)&sll, sizeof(sll)) < 0)
+		return -errno;
+	return 0;
+}
+
+int rd_io_send_udp(int fd, uint32_t dst, uint16_t port, uint32_t src, int ifindex, const void *payload,
+		   size_t len)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port), .sin_addr = { htonl(dst) } };
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+		struct cmsghdr align;
+	} cbuf;
+	struct iovec iov = { .iov_base = (void *)payload, .iov_len = len };
+	struct msghdr mh = { .msg_name = &sin, .msg_namelen = sizeof(sin), .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (src || ifindex) {
+		memset(&cbuf, 0, sizeof(cbuf));
+		mh.msg_control = cbuf.buf;
+		mh.msg_controllen = sizeof(cbuf.buf);
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = IPPROTO_IP;
+		cm->cmsg_type = IP_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
+		struct in_pktinfo pi = { .ipi_ifindex = ifindex, .ipi_spec_dst = { htonl(src) } };
+		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+	}
+	if (sendmsg(fd, &mh, 0) < 0)
+		return -errno;
+	return 0;
+}

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * io.h — the daemon's sockets.
+ *
+ * Two kinds, which split the traffic between them without overlap:
+ *  - one AF_PACKET socket per (served interface, worker), with a classic BPF
+ *    filter that keeps only untagged IPv4 UDP datagrams to port 67 addressed
+ *    to 255.255.255.255 and not fragmented: clients without an address.  The
+ *    sockets of one interface form one PACKET_FANOUT group whose selector is
+ *    a hash of the client's hardware address, so every client stays on one
+ *    worker while clients spread over all of them.  Replies to such clients
+ *    leave as whole Ethernet frames (broadcast, or unicast to chaddr).
+ *  - one UDP socket on port 67 per worker (SO_REUSEPORT spreads them), for
+ *    relays and for unicast from clients that have an address (RENEWING,
+ *    INFORM); a reuseport program spreads them by chaddr as well.  IP_PKTINFO tells which interface and which local address a
+ *    datagram came in on; datagrams to the limited broadcast address are
+ *    left to the raw sockets.
+ * VLAN sub-interfaces are interfaces of their own: the kernel hands their
+ * frames to their socket untagged and tags what we send, and the filter
+ * drops tagged frames on the parent's socket so no request is seen twice.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*!
+ * Open a raw socket on ifindex for a fanout group.  *fanout_id < 0: create
+ * a new group (its id is returned in *fanout_id); else join that group.
+ * Returns the fd (non-blocking, close-on-exec) or negative with err.
+ */
+int rd_io_raw_open(int ifindex, const char *ifname, int *fanout_id, char *err, size_t errlen);
+
+/*! Open a UDP socket bound to 0.0.0.0:port with SO_REUSEPORT and IP_PKTINFO.  fd or negative. */
+int rd_io_udp_open(uint16_t port, char *err, size_t errlen);
+
+/*!
+ * Make the kernel pick, among the n UDP sockets of the SO_REUSEPORT group
+ * fd belongs to (bound in worker order), the one of worker hash(chaddr) % n,
+ * instead of hashing the sender's address and port: a relay, or perfdhcp,
+ * sends every client from one address and port.  0 or -errno.
+ */
+int rd_io_udp_spread(int fd, unsigned n, char *err, size_t errlen);
+
+/*! Send a whole Ethernet frame on ifindex to dst_mac.  0 or -errno. */
+int rd_io_send_raw(int fd, int ifindex, const uint8_t dst_mac[6], const void *frame, size_t len);
+
+/*!
+ * Send a UDP payload to dst:port (host order) from local address src (0: the
+ * kernel chooses) out of ifindex (0: by route).  0 or -errno.
+ */
+int rd_io_send_udp(int fd, uint32_t dst, uint16_t port, uint32_t src, int ifindex, const void *payload,
+		   size_t len);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "rackdhcp/boot.h"
+#include "rackdhcp/fmt.h"
 
 static const char *const method_names[RD_BOOT_METHOD_COUNT] = {
 	[RD_BOOT_NONE] = "none",
@@ -267,9 +268,25 @@ static bool starts_with(const uint8_t *v, size_t len, const char *prefix)
 /* "http://a.b.c.d:port/" into out (always fits RD_BOOT_PREFIX_MAX). */
 static void http_base(char *out, size_t cap, uint32_t ip, uint16_t port)
 {
-	snprintf(out, cap, "http://%u.%u.%u.%u:%u/", (unsigned)(ip >> 24) & 0xff,
-		 (unsigned)(ip >> 16) & 0xff, (unsigned)(ip >> 8) & 0xff,
-		 (unsigned)ip & 0xff, (unsigned)port);
+	rd_sb_t b;
+	rd_sb_init(&b, out, cap);
+	rd_sb_str(&b, "http://");
+	rd_sb_ip(&b, ip);
+	rd_sb_mem(&b, ":", 1);
+	rd_sb_u(&b, port);
+	rd_sb_mem(&b, "/", 1);
+}
+
+/* a then b (then c) into out; false if it does not fit. */
+static bool concat3(char *out, size_t cap, const char *a, const char *b, const char *c)
+{
+	rd_sb_t sb;
+	rd_sb_init(&sb, out, cap);
+	rd_sb_str(&sb, a);
+	rd_sb_str(&sb, b);
+	if (c)
+		rd_sb_str(&sb, c);
+	return !sb.trunc;
 }
 
 /*
@@ -310,28 +327,28 @@ static int onie_vivso(rd_boot_reply_t *out, const char *base)
 static int apply_row(const row_t *w, const rd_boot_request_t *r, const char *base,
 		     rd_boot_reply_t *out)
 {
-	int n = 0;
+	bool fits = true;
 
 	out->method = w->method;
 	if (w->file) {
 		switch (w->url) {
 		case URL_HTTP:
-			n = snprintf(out->file, sizeof(out->file), "%s%s", base, w->file);
+			fits = concat3(out->file, sizeof(out->file), base, w->file, NULL);
 			break;
 		case URL_IMAGES:
-			n = snprintf(out->file, sizeof(out->file), "%simages/%s", base, w->file);
+			fits = concat3(out->file, sizeof(out->file), base, "images/", w->file);
 			break;
 		case URL_NONE:
-			n = snprintf(out->file, sizeof(out->file), "%s", w->file);
+			fits = concat3(out->file, sizeof(out->file), "", w->file, NULL);
 			break;
 		}
-		if (n < 0 || (size_t)n >= sizeof(out->file))
+		if (!fits)
 			return RD_ETOOBIG;
 	}
 	if (w->prefix_http)
-		snprintf(out->path_prefix, sizeof(out->path_prefix), "%s", base);
+		concat3(out->path_prefix, sizeof(out->path_prefix), "", base, NULL);
 	else if (w->prefix)
-		snprintf(out->path_prefix, sizeof(out->path_prefix), "%s", w->prefix);
+		concat3(out->path_prefix, sizeof(out->path_prefix), "", w->prefix, NULL);
 	out->path_prefix_force = w->prefix_force;
 	/*
 	 * With a PRL, ISC sends only requested options; MAAS forces 210 for pxe

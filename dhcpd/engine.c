@@ -59,6 +59,7 @@
 
 #include "rackdhcp/boot.h"
 #include "rackdhcp/engine.h"
+#include "rackdhcp/fmt.h"
 #include "rackdhcp/table.h"
 
 #define IP_UDP_HEADERS 28               /* IPv4 (20) + UDP (8) */
@@ -93,7 +94,8 @@ struct ctx {
 
 static void fmt_ip(uint32_t a, char *buf, size_t cap)
 {
-	snprintf(buf, cap, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
+	(void)cap;   /* always >= 16 here */
+	rd_fmt_ip(buf, a);
 }
 
 /* Shorthand for one address in a reason: IP(a) expands to a temporary buffer. */
@@ -119,6 +121,19 @@ static void reason(rd_engine_out_t *out, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(out->reason, sizeof(out->reason), fmt, ap);
 	va_end(ap);
+}
+
+/* "<what><addr> (<why>)": the reason of every OFFER and ACK, so built
+ * without printf. */
+static void reason_addr(rd_engine_out_t *out, const char *what, uint32_t addr, const char *why)
+{
+	rd_sb_t b;
+	rd_sb_init(&b, out->reason, sizeof(out->reason));
+	rd_sb_str(&b, what);
+	rd_sb_ip(&b, addr);
+	rd_sb_mem(&b, " (", 2);
+	rd_sb_str(&b, why);
+	rd_sb_mem(&b, ")", 1);
 }
 
 /* DROP with a reason; returns 0 so callers can `return drop(...)`. */
@@ -154,7 +169,11 @@ static bool in_subnet(const rd_cfg_subnet_t *s, uint32_t a)
 
 static void subnet_str(const rd_cfg_subnet_t *s, char *buf, size_t cap)
 {
-	snprintf(buf, cap, "%s/%u", IP(s->network), s->prefix_len);
+	rd_sb_t b;
+	rd_sb_init(&b, buf, cap);
+	rd_sb_ip(&b, s->network);
+	rd_sb_mem(&b, "/", 1);
+	rd_sb_u(&b, s->prefix_len);
 }
 
 /* Mirrors the table's rule: versions that keep the address out of allocation. */
@@ -195,6 +214,15 @@ static bool lease_is_client(const struct ctx *c, const rd_lease_t *l)
  * option 118 > 82.5 > giaddr > ciaddr of a unicast renewal (or an INFORM)
  * > the receiving link.
  */
+static const char *what_str(char *what, size_t cap, const char *kind, uint32_t a)
+{
+	rd_sb_t b;
+	rd_sb_init(&b, what, cap);
+	rd_sb_str(&b, kind);
+	rd_sb_ip(&b, a);
+	return what;
+}
+
 static const rd_cfg_subnet_t *select_subnet(struct ctx *c, char *what, size_t cap)
 {
 	const rd_config_t *cfg = c->in->cfg;
@@ -205,23 +233,23 @@ static const rd_cfg_subnet_t *select_subnet(struct ctx *c, char *what, size_t ca
 
 	if ((v = rd_dhcp_get(m, RD_OPT_SUBNET_SELECTION, &len)) && len == 4) {
 		a = get_be32(v);
-		snprintf(what, cap, "subnet selection %s", IP(a));
+		what_str(what, cap, "subnet selection ", a);
 		return rd_config_subnet_for(cfg, a);
 	}
 	if ((v = rd_dhcp_agent_get(m, RD_AGENT_LINK_SELECTION, &len)) && len == 4) {
 		a = get_be32(v);
-		snprintf(what, cap, "link selection %s", IP(a));
+		what_str(what, cap, "link selection ", a);
 		return rd_config_subnet_for(cfg, a);
 	}
 	if (m->giaddr) {
-		snprintf(what, cap, "relay %s", IP(m->giaddr));
+		what_str(what, cap, "relay ", m->giaddr);
 		return rd_config_subnet_for(cfg, m->giaddr);
 	}
 	if (m->ciaddr && (c->in->via_unicast || m->msgtype == RD_DHCPINFORM)) {
-		snprintf(what, cap, "ciaddr %s", IP(m->ciaddr));
+		what_str(what, cap, "ciaddr ", m->ciaddr);
 		return rd_config_subnet_for(cfg, m->ciaddr);
 	}
-	snprintf(what, cap, "link %s", IP(c->in->link_addr));
+	what_str(what, cap, "link ", c->in->link_addr);
 	if (!c->in->link_addr)
 		return NULL;
 	return rd_config_subnet_for(cfg, c->in->link_addr);
@@ -754,7 +782,7 @@ static int do_discover(struct ctx *c)
 	int rc = reply_lease(c, RD_DHCPOFFER, addr);
 	if (rc < 0)
 		return rc;
-	reason(out, "offer %s (%s)", IP(addr), why);
+	reason_addr(out, "offer ", addr, why);
 	return 0;
 }
 
@@ -779,7 +807,7 @@ static int ack(struct ctx *c, uint32_t addr, const char *why)
 	int rc = reply_lease(c, RD_DHCPACK, addr);
 	if (rc < 0)
 		return rc;
-	reason(out, "ack %s (%s)", IP(addr), why);
+	reason_addr(out, "ack ", addr, why);
 	return 0;
 }
 

@@ -19,6 +19,7 @@
 #include "rackdhcp/capture.h"
 #include "rackdhcp/config.h"
 #include "rackdhcp/engine.h"
+#include "rackdhcp/fmt.h"
 #include "rackdhcp/replay.h"
 #include "rackdhcp/table.h"
 
@@ -38,15 +39,14 @@ struct replay {
 
 static void fmt_ip(uint32_t a, char *buf, size_t cap)
 {
-	snprintf(buf, cap, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
+	(void)cap;   /* >= 16 */
+	rd_fmt_ip(buf, a);
 }
 
 static void fmt_mac(const uint8_t *m, uint8_t len, char *buf, size_t cap)
 {
-	size_t n = 0;
-	buf[0] = '\0';
-	for (uint8_t i = 0; i < len && i < 16 && n + 4 <= cap; i++)
-		n += (size_t)snprintf(buf + n, cap - n, i ? ":%02x" : "%02x", m[i]);
+	(void)cap;   /* >= 48 */
+	rd_fmt_mac(buf, m, len);
 }
 
 /*
@@ -79,7 +79,14 @@ static int replay_link(const rd_config_t *cfg, uint32_t given, uint32_t *addr, u
 /* A table with every configured pool registered. */
 static rd_table_t *replay_table(const rd_config_t *cfg)
 {
-	rd_table_t *t = rd_table_new(1024);
+	/* Sized for the pools up front: the hash tables' automatic resize
+	 * runs behind the inserts, and lookups in overfull buckets were the
+	 * biggest single cost of a replay. */
+	uint64_t hint = 0;
+	for (size_t i = 0; i < cfg->n_subnets; i++)
+		for (size_t p = 0; p < cfg->subnets[i].n_pools; p++)
+			hint += (uint64_t)cfg->subnets[i].pools[p].end - cfg->subnets[i].pools[p].start + 1;
+	rd_table_t *t = rd_table_new(hint < 1024 ? 1024 : hint > (1u << 22) ? (1u << 22) : (size_t)hint);
 	for (size_t i = 0; t && i < cfg->n_subnets; i++) {
 		const rd_cfg_subnet_t *s = &cfg->subnets[i];
 		for (size_t p = 0; p < s->n_pools; p++) {

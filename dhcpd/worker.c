@@ -18,6 +18,7 @@
 #include "rackdhcp/config.h"
 #include "rackdhcp/dhcp.h"
 #include "rackdhcp/engine.h"
+#include "rackdhcp/fmt.h"
 #include "rackdhcp/frame.h"
 #include "rackdhcp/io.h"
 #include "rackdhcp/log.h"
@@ -86,22 +87,14 @@ const rd_link_t *rd_links_find(int ifindex)
 
 static void fmt_ip(uint32_t a, char *buf, size_t cap)
 {
-	snprintf(buf, cap, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
+	(void)cap;   /* >= 16 */
+	rd_fmt_ip(buf, a);
 }
 
 static void fmt_mac(const uint8_t *m, unsigned len, char *buf, size_t cap)
 {
-	static const char hex[] = "0123456789abcdef";
-	size_t n = 0;
-	if (len > 16)
-		len = 16;
-	for (unsigned i = 0; i < len && n + 4 <= cap; i++) {
-		if (i)
-			buf[n++] = ':';
-		buf[n++] = hex[m[i] >> 4];
-		buf[n++] = hex[m[i] & 15];
-	}
-	buf[n < cap ? n : cap - 1] = '\0';
+	(void)cap;   /* >= 48 */
+	rd_fmt_mac(buf, m, len);
 }
 
 static uint8_t reply_type(const rd_dhcp_builder_t *b)

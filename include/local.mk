@@ -22,4 +22,5 @@ noinst_HEADERS = \
 	include/rackdhcp/ratelimit.h \
 	include/rackdhcp/privs.h \
 	include/rackdhcp/control.h \
-	include/rackdhcp/metrics.h
+	include/rackdhcp/metrics.h \
+	include/rackdhcp/fmt.h

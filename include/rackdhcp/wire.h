@@ -282,11 +282,36 @@ static inline uint32_t rd_wire_csum_add(rd_wire_t *w, size_t off, size_t len, ui
 	}
 	const uint8_t *p = w->cbuf + off;
 	size_t i = 0;
-	for (; i + 1 < len; i += 2)
-		acc += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (i < len)
-		acc += (uint32_t)p[i] << 8;
-	return acc;
+	/* Sum native-order 16-bit words eight bytes at a time into 64 bits and
+	 * swap the folded result once at the end: one's-complement addition
+	 * does not care about the word size (2^16 = 1) or the byte order, as
+	 * long as the swap is undone (RFC 1071 §2(A), (B)). */
+	uint64_t s = 0;
+	for (; i + 8 <= len; i += 8) {
+		uint64_t v;
+		memcpy(&v, p + i, 8);
+		s += (v & 0xffffffffu) + (v >> 32);
+	}
+	for (; i + 2 <= len; i += 2) {
+		uint16_t v;
+		memcpy(&v, p + i, 2);
+		s += v;
+	}
+	if (i < len) {
+		uint8_t last[2] = { p[i], 0 };
+		uint16_t v;
+		memcpy(&v, last, 2);
+		s += v;
+	}
+	s = (s & 0xffffffffu) + (s >> 32);
+	s = (s & 0xffffffffu) + (s >> 32);
+	s = (s & 0xffffu) + (s >> 16);
+	s = (s & 0xffffu) + (s >> 16);
+	s = (s & 0xffffu) + (s >> 16);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	s = (uint16_t)((s >> 8) | (s << 8));
+#endif
+	return acc + (uint32_t)s;
 }
 
 /*! Fold a one's-complement accumulator to 16 bits and complement it. */

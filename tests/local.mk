@@ -133,7 +133,7 @@ EXTRA_DIST += tests/pcap
 
 # ---- system tests: real programs in network namespaces the test creates
 # (root needed; skipped otherwise).  tests/sys/lib.sh holds the helpers.
-sys_tests = tests/sys/isc_diff.sh
-dist_check_SCRIPTS += $(sys_tests) tests/sys/isc_diff.py
+sys_tests = tests/sys/isc_diff.sh tests/sys/serve.sh tests/sys/relay_limits.sh
+dist_check_SCRIPTS += $(sys_tests) tests/sys/isc_diff.py tests/sys/flood.py
 TESTS += $(sys_tests)
 EXTRA_DIST += tests/sys/lib.sh tests/sys/isc_diff docs/isc-differences.md

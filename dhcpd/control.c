@@ -65,6 +65,18 @@
 
 /* ================================================================ helpers */
 
+/* An ACTIVE version flagged as an offer is an address held for a client
+ * that has not confirmed it: listed as "offered", never as "active" (it is
+ * not in the store and does not survive a restart). */
+#define STATE_OFFERED 100
+
+static const char *display_state(const rd_lease_t *l)
+{
+	if (l->state == RD_LEASE_ACTIVE && (l->flags & RD_ENGINE_F_OFFERED))
+		return "offered";
+	return rd_lease_state_name(l->state);
+}
+
 static void ip4(uint32_t a, char *out, size_t cap)
 {
 	snprintf(out, cap, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
@@ -238,7 +250,7 @@ static json_t *lease_json(const rd_lease_t *l)
 
 	ip4(l->addr, ip, sizeof(ip));
 	bad |= put(o, "address", json_string(ip));
-	bad |= put(o, "state", json_string(rd_lease_state_name(l->state)));
+	bad |= put(o, "state", json_string(display_state(l)));
 	if (l->hlen) {
 		hex(l->chaddr, l->hlen, ':', buf);
 		bad |= put(o, "mac", json_string(buf));
@@ -521,7 +533,9 @@ struct filter {
 
 static bool matches(const struct filter *f, const rd_lease_t *l)
 {
-	if (f->state && l->state != f->state)
+	if (f->state == STATE_OFFERED ? !(l->state == RD_LEASE_ACTIVE && (l->flags & RD_ENGINE_F_OFFERED)) :
+	    f->state && (l->state != f->state ||
+			 (f->state == RD_LEASE_ACTIVE && (l->flags & RD_ENGINE_F_OFFERED))))
 		return false;
 	if (f->mask && (l->addr & f->mask) != f->net)
 		return false;
@@ -616,6 +630,8 @@ static int list_leases(struct req *r, const struct filter *f, size_t limit, json
 
 static int parse_state(const char *s)
 {
+	if (!strcmp(s, "offered"))
+		return STATE_OFFERED;
 	for (int st = RD_LEASE_FREE; st <= RD_LEASE_BACKUP; st++)
 		if (!strcmp(s, rd_lease_state_name((uint8_t)st)))
 			return st;
@@ -633,8 +649,8 @@ static int cmd_leases(struct req *r, json_t **res)
 	    arg_str(r, "mac", false, &mac) || arg_addr(r, "address", false, &f.has_addr, &f.addr))
 		return RD_EINVAL;
 	if (state && !(f.state = parse_state(state)))
-		return fail(r, "leases: unknown state '%.64s' (free, active, expired, released, abandoned, "
-			    "reset, backup)", state);
+		return fail(r, "leases: unknown state '%.64s' (free, offered, active, expired, released, "
+			    "abandoned, reset, backup)", state);
 	if (subnet && !parse_cidr(subnet, &f.net, &f.mask))
 		return fail(r, "leases: '%.64s' is not a subnet like 10.0.0.0/24 (no host bits)", subnet);
 	/* A /0 is "every address": the mask 0 already means no filter. */

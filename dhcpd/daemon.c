@@ -60,6 +60,7 @@ static const char *const drop_names[RD_DROP__MAX] = {
 	[RD_DROP_STORE] = "store",
 	[RD_DROP_SEND] = "send",
 	[RD_DROP_INTERNAL] = "internal",
+	[RD_DROP_KERNEL] = "kernel_queue",
 };
 
 const char *rd_drop_name(enum rd_drop r)
@@ -607,6 +608,21 @@ static void on_expire(void *ctx, const rd_lease_t *oldv, const rd_lease_t *newv)
 	}
 }
 
+/* Once a second: frames the raw sockets' queues dropped (the kernel counts
+ * them; the UDP sockets' drops are read by the workers). */
+static void collect_kernel_drops(void)
+{
+	uint64_t n = 0;
+	for (size_t k = 0; k < S.n_served; k++)
+		for (unsigned w = 0; w < S.served[k].n; w++)
+			n += (uint64_t)rd_io_raw_drops(S.served[k].socks[w].fd);
+	if (n) {
+		rd_ctr_add(&S.d.counters[S.d.n_workers].drop[RD_DROP_KERNEL], n);
+		rd_log(LOG_WARNING, "%llu frames dropped by the kernel in the last second: the workers cannot keep "
+		       "up (more workers, or a rate limit)", (unsigned long long)n);
+	}
+}
+
 /* Once a second: say what the rate limits dropped, if anything. */
 static void report_limits(uint64_t last[3])
 {
@@ -925,6 +941,7 @@ int rd_daemon_main(const char *config_path, bool foreground, const char *pidfile
 			uint64_t ticks;
 			if (read(tfd, &ticks, sizeof(ticks)) == sizeof(ticks)) {
 				rd_table_expire(d->table, (uint32_t)time(NULL), on_expire, NULL);
+				collect_kernel_drops();
 				report_limits(last_limits);
 				if (watchdog)
 					sd_notify(0, "WATCHDOG=1");

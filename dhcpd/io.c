@@ -26,11 +26,15 @@
 
 /*
  * Receive filter, offsets into the Ethernet frame:
- *   no VLAN tag carried out of band (a tagged frame belongs to the VLAN
+ *   not addressed to another host, no VLAN tag carried out of band (a tagged frame belongs to the VLAN
  *   sub-interface's socket), ethertype IPv4, protocol UDP, not a fragment,
  *   destination 255.255.255.255, UDP destination port 67.
  */
 static struct sock_filter rx_filter[] = {
+	/* A frame for another host: also what a tagged frame of a VLAN we
+	 * have no sub-interface for becomes (the kernel strips the tag). */
+	BPF_STMT(BPF_LD | BPF_B | BPF_ABS, (__u32)(SKF_AD_OFF + SKF_AD_PKTTYPE)),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_OTHERHOST, 12, 0),
 	BPF_STMT(BPF_LD | BPF_B | BPF_ABS, (__u32)(SKF_AD_OFF + SKF_AD_VLAN_TAG_PRESENT)),
 	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 10),
 	BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12),
@@ -63,6 +67,39 @@ static struct sock_filter fanout_filter[] = {
 	BPF_STMT(BPF_RET | BPF_A, 0),
 };
 
+/* A PXE storm is bursty: a few MiB of queue absorb seconds of it where the
+ * default ~200 KiB overflows in milliseconds.  FORCE (CAP_NET_ADMIN) goes
+ * past net.core.rmem_max when we have it; otherwise the sysctl caps it. */
+static void big_rcvbuf(int fd)
+{
+	int sz = RD_IO_RCVBUF;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+}
+
+/*
+ * UDP socket filter: drop datagrams to the limited broadcast address, which
+ * the raw sockets answer.  Without it every broadcast DISCOVER is queued
+ * once per worker on the UDP sockets as well, where the copies only take
+ * room from relayed traffic.  The filter runs with the packet at the UDP
+ * header; the IPv4 destination is reached through SKF_NET_OFF.
+ */
+static struct sock_filter udp_filter[] = {
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (__u32)(SKF_NET_OFF + 16)),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0xffffffffu, 0, 1),
+	BPF_STMT(BPF_RET | BPF_K, 0),
+	BPF_STMT(BPF_RET | BPF_K, 0x40000),
+};
+
+int rd_io_raw_drops(int fd)
+{
+	struct tpacket_stats st;
+	socklen_t l = sizeof(st);
+	if (getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, &st, &l) < 0)
+		return 0;
+	return (int)st.tp_drops;
+}
+
 int rd_io_raw_open(int ifindex, const char *ifname, int *fanout_id, char *err, size_t errlen)
 {
 	struct sock_fprog prog = { .len = sizeof(rx_filter) / sizeof(rx_filter[0]), .filter = rx_filter };
@@ -85,6 +122,7 @@ int rd_io_raw_open(int ifindex, const char *ifname, int *fanout_id, char *err, s
 	}
 	(void)setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one));
 	(void)setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &one, sizeof(one));
+	big_rcvbuf(fd);
 	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
 		e = errno;
 		snprintf(err, errlen, "%s: binding the raw socket: %s", ifname, strerror(e));
@@ -135,14 +173,18 @@ int rd_io_udp_open(uint16_t port, char *err, size_t errlen)
 		snprintf(err, errlen, "UDP socket: %s", strerror(e));
 		return -e;
 	}
+	struct sock_fprog prog = { .len = sizeof(udp_filter) / sizeof(udp_filter[0]), .filter = udp_filter };
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one)) < 0 ||
-	    setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0) {
+	    setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0) {
 		e = errno;
 		snprintf(err, errlen, "UDP socket options: %s", strerror(e));
 		goto fail;
 	}
+	big_rcvbuf(fd);
 	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
 		e = errno;
 		snprintf(err, errlen, "binding UDP port %u: %s%s", port, strerror(e),

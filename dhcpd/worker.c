@@ -43,6 +43,7 @@ struct rd_worker {
 	uint64_t quiet_sec;
 	unsigned quiet_lines;
 	uint64_t quiet_suppressed;
+	uint32_t udp_ovfl;         /* the UDP socket's cumulative drop count, last seen */
 	/* scratch for one message: big, so kept here instead of on the stack */
 	rd_dhcp_t req;
 	rd_engine_out_t out;
@@ -301,6 +302,7 @@ void rd_worker_handle(rd_worker_t *w, const rd_rx_t *rx, uint32_t now, uint64_t 
 	if (m->op != RD_BOOTREQUEST)
 		return drop(w, RD_DROP_NOT_REQUEST, NULL, "a BOOTREPLY on ifindex %d", rx->ifindex);
 	fmt_mac(m->chaddr, m->hlen, mac, sizeof(mac));
+	const char *qname = m->msgtype ? rd_dhcp_msgtype_name(m->msgtype) : "BOOTREQUEST";
 	rd_ctr_add(&w->ctr->rx[m->msgtype < RD_CTR_MSGTYPES ? m->msgtype : 0], 1);
 
 	if (d->ratelimit) {
@@ -310,10 +312,10 @@ void rd_worker_handle(rd_worker_t *w, const rd_rx_t *rx, uint32_t now, uint64_t 
 		switch (rd_ratelimit_check(d->ratelimit, key, 1u + (m->hlen <= 16 ? m->hlen : 16), now_ms)) {
 		case RD_RL_CLIENT:
 			return drop(w, RD_DROP_RATE_CLIENT, mac, "%s: per-client rate limit",
-				    rd_dhcp_msgtype_name(m->msgtype));
+				    qname);
 		case RD_RL_GLOBAL:
 			return drop(w, RD_DROP_RATE_GLOBAL, mac, "%s: global rate limit",
-				    rd_dhcp_msgtype_name(m->msgtype));
+				    qname);
 		default:
 			break;
 		}
@@ -343,7 +345,7 @@ void rd_worker_handle(rd_worker_t *w, const rd_rx_t *rx, uint32_t now, uint64_t 
 			    !pick_link_addr(cfg, link, rx->raw ? 0 : rx->dst, &in.link_addr, &in.link_mask)) {
 				rcu_read_unlock();
 				return drop(w, RD_DROP_NO_LINK, mac, "%s on %s: no served subnet on this link",
-					    rd_dhcp_msgtype_name(m->msgtype), link ? link->name : "an unknown link");
+					    qname, link ? link->name : "an unknown link");
 			}
 		} else {
 			/* Relayed: the engine picks the subnet from giaddr (or
@@ -360,7 +362,7 @@ void rd_worker_handle(rd_worker_t *w, const rd_rx_t *rx, uint32_t now, uint64_t 
 			rd_engine_abort(d->table, o);
 			rcu_read_unlock();
 			if (rd_log_enabled(LOG_INFO) && !internal && quiet_log_ok(w, now_ms))
-				rd_log(LOG_INFO, "%s from %s via %s: no answer: %s", rd_dhcp_msgtype_name(m->msgtype), mac,
+				rd_log(LOG_INFO, "%s from %s via %s: no answer: %s", qname, mac,
 				       ifname, o->reason);
 			return drop(w, internal ? RD_DROP_INTERNAL : RD_DROP_ENGINE, mac, "%s", o->reason);
 		}
@@ -405,7 +407,7 @@ void rd_worker_handle(rd_worker_t *w, const rd_rx_t *rx, uint32_t now, uint64_t 
 				rd_ctr_add(&w->ctr->drop[RD_DROP_STORE], 1);
 			rcu_read_unlock();
 			if (rd_log_enabled(LOG_INFO))
-				rd_log(LOG_INFO, "%s from %s via %s: %s", rd_dhcp_msgtype_name(m->msgtype), mac, ifname,
+				rd_log(LOG_INFO, "%s from %s via %s: %s", qname, mac, ifname,
 				       o->reason);
 			return;
 		}
@@ -457,7 +459,7 @@ void rd_worker_handle(rd_worker_t *w, const rd_rx_t *rx, uint32_t now, uint64_t 
 				(void)rd_store_submit(d->store, published, store_event(m->msgtype, rtype), NULL, NULL);
 			rcu_read_unlock();
 			rd_log(LOG_WARNING, "%s from %s via %s: cannot build the %s: %s",
-			       rd_dhcp_msgtype_name(m->msgtype), mac, ifname, rd_dhcp_msgtype_name(rtype),
+			       qname, mac, ifname, rd_dhcp_msgtype_name(rtype),
 			       n < 0 ? (diag.code ? diag.reason : "frame too large") : "empty");
 			return drop(w, RD_DROP_SEND, mac, "reply not built");
 		}
@@ -602,6 +604,13 @@ static void drain(rd_worker_t *w, rd_sock_t *s)
 					memcpy(&aux, CMSG_DATA(cm), sizeof(aux));
 					if (aux.tp_status & (TP_STATUS_CSUMNOTREADY | TP_STATUS_CSUM_VALID))
 						rx.csum_unverified = true;
+				} else if (!s->raw && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SO_RXQ_OVFL) {
+					uint32_t total;
+					memcpy(&total, CMSG_DATA(cm), sizeof(total));
+					if (total != w->udp_ovfl) {
+						rd_ctr_add(&w->ctr->drop[RD_DROP_KERNEL], (uint32_t)(total - w->udp_ovfl));
+						w->udp_ovfl = total;
+					}
 				} else if (!s->raw && cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
 					struct in_pktinfo pi;
 					memcpy(&pi, CMSG_DATA(cm), sizeof(pi));

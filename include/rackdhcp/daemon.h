@@ -48,6 +48,7 @@ enum rd_drop {
 	RD_DROP_STORE,          /*!< the lease could not be made durable (queue full, I/O error) */
 	RD_DROP_SEND,           /*!< building or sending the reply failed */
 	RD_DROP_INTERNAL,       /*!< out of memory, lost race twice */
+	RD_DROP_KERNEL,         /*!< the kernel's socket queue overflowed: never read (counted from socket stats) */
 	RD_DROP__MAX
 };
 

@@ -24,6 +24,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*! Receive buffer asked for on every socket (bytes). */
+#define RD_IO_RCVBUF (4 << 20)
+
+/*! Frames the kernel dropped on a raw socket since the last call (queue full). */
+int rd_io_raw_drops(int fd);
+
 /*!
  * Open a raw socket on ifindex for a fanout group.  *fanout_id < 0: create
  * a new group (its id is returned in *fanout_id); else join that group.

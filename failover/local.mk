@@ -1,2 +1,7 @@
-## failover/: the ISC failover protocol peer (issue 5).  Nothing is built
-## here yet; the fragment exists so the folder's sources join the one graph.
+## failover/: the ISC failover protocol peer (issue 5): message codec,
+## state machine, lease rules, load balancing; the link and replication
+## join as they land.
+librackdhcp_a_SOURCES += \
+	failover/msg.c \
+	failover/state.c \
+	failover/balance.c

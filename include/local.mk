@@ -23,4 +23,7 @@ noinst_HEADERS = \
 	include/rackdhcp/privs.h \
 	include/rackdhcp/control.h \
 	include/rackdhcp/metrics.h \
-	include/rackdhcp/fmt.h
+	include/rackdhcp/fmt.h \
+	include/rackdhcp/fo_msg.h \
+	include/rackdhcp/fo_state.h \
+	include/rackdhcp/fo_balance.h

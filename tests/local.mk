@@ -25,7 +25,10 @@ unit_tests = \
 	tests/unit/dhcpd/test_netmon \
 	tests/unit/dhcpd/test_ratelimit \
 	tests/unit/dhcpd/test_privs \
-	tests/unit/dhcpd/test_control
+	tests/unit/dhcpd/test_control \
+	tests/unit/failover/test_msg \
+	tests/unit/failover/test_state \
+	tests/unit/failover/test_balance
 check_PROGRAMS += $(unit_tests)
 TESTS += $(unit_tests)
 
@@ -83,12 +86,22 @@ tests_unit_dhcpd_test_control_SOURCES = tests/unit/dhcpd/test_control.c
 tests_unit_dhcpd_test_control_CPPFLAGS = $(TEST_CPPFLAGS) $(RD_DEP_CFLAGS)
 tests_unit_dhcpd_test_control_LDADD = $(TAP_LDADD)
 
+tests_unit_failover_test_msg_SOURCES = tests/unit/failover/test_msg.c
+tests_unit_failover_test_msg_CPPFLAGS = $(TEST_CPPFLAGS) $(RD_DEP_CFLAGS)
+tests_unit_failover_test_msg_LDADD = $(TAP_LDADD)
+tests_unit_failover_test_state_SOURCES = tests/unit/failover/test_state.c
+tests_unit_failover_test_state_CPPFLAGS = $(TEST_CPPFLAGS) $(RD_DEP_CFLAGS)
+tests_unit_failover_test_state_LDADD = $(TAP_LDADD)
+tests_unit_failover_test_balance_SOURCES = tests/unit/failover/test_balance.c
+tests_unit_failover_test_balance_CPPFLAGS = $(TEST_CPPFLAGS) $(RD_DEP_CFLAGS)
+tests_unit_failover_test_balance_LDADD = $(TAP_LDADD)
+
 # ---- fuzz targets
 # Each defines LLVMFuzzerTestOneInput.  With --with-fuzzer they link libFuzzer;
 # otherwise tests/fuzz/replay_main.c, which runs the seed corpus (and the
 # frames of ../shared/pcaps when present) through the target as a test.
 fuzz_targets = tests/fuzz/fuzz_packet tests/fuzz/fuzz_config tests/fuzz/fuzz_lease_row \
-	tests/fuzz/fuzz_control tests/fuzz/fuzz_frame_path
+	tests/fuzz/fuzz_control tests/fuzz/fuzz_frame_path tests/fuzz/fuzz_failover
 check_PROGRAMS += $(fuzz_targets)
 if FUZZER
 FUZZ_MAIN =
@@ -118,6 +131,10 @@ tests_fuzz_fuzz_frame_path_SOURCES = tests/fuzz/fuzz_frame_path.c $(FUZZ_MAIN)
 tests_fuzz_fuzz_frame_path_CPPFLAGS = $(AM_CPPFLAGS) $(RD_DEP_CFLAGS) $(PCAP_CFLAGS) \
 	-DRD_FUZZ_CORPUS='"$(abs_top_srcdir)/tests/fuzz/corpus/packet"'
 tests_fuzz_fuzz_frame_path_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK)
+tests_fuzz_fuzz_failover_SOURCES = tests/fuzz/fuzz_failover.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_failover_CPPFLAGS = $(AM_CPPFLAGS) $(RD_DEP_CFLAGS) \
+	-DRD_FUZZ_CORPUS='"$(abs_top_srcdir)/tests/fuzz/corpus/failover"' -DRD_FUZZ_NO_CAPTURES
+tests_fuzz_fuzz_failover_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK)
 EXTRA_DIST += tests/fuzz/corpus
 
 # ---- capture cross-checks

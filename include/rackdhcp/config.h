@@ -124,7 +124,7 @@ struct rd_cfg_failover {
 	uint8_t hba[32];
 	uint32_t max_response_delay;        /*!< seconds */
 	uint32_t max_unacked_updates;
-	uint32_t load_balance_max_seconds;  /*!< clients with secs >= this skip load balancing */
+	uint32_t load_balance_max_seconds;  /*!< clients with secs > this skip load balancing (ISC: strictly greater); 0: no load balancing */
 	uint32_t auto_partner_down;         /*!< seconds in COMMUNICATIONS-INTERRUPTED before PARTNER-DOWN; 0 never */
 };
 

@@ -1,0 +1,98 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# run.sh — DHCPv4 server throughput with perfdhcp: the canned responder
+# (the harness ceiling), ISC dhcpd 4.4, Kea 2.2 and rackdhcpd, one after
+# another in the same pair of network namespaces, on a rising rate ladder.
+# Prints a table per server and a summary, and writes JSON.  bench.py
+# (next to this file) does the work; this wrapper checks that it can run,
+# bounds the whole run in time, and removes the namespaces and anything
+# still running in them, however it ends.
+#
+# `make bench-dhcp` in a build directory runs it with the built binaries.
+# Needs root (network namespaces).  Exit status 77 when it cannot run here.
+#
+# Settings (environment):
+#   BENCH_SECONDS=10        length of each rung (perfdhcp -p)
+#   BENCH_QUICK=1           smoke run: 3-s rungs, ladder 1000 4000 12000 24000
+#   BENCH_LADDER="500 1000 …"  offered rates (DORA exchanges/s)
+#   BENCH_LOSS_PCT=2.5      a server's ladder stops at its first rung losing more
+#   BENCH_SERVERS="canned,isc,kea,rackdhcpd"   which rows, in this order
+#   BENCH_CLIENTS=1000000   perfdhcp -R (raised to 2 x rate x seconds if lower)
+#   BENCH_POOL_SIZE         addresses in the pool (default and maximum 983039)
+#   BENCH_OUT=FILE          JSON results (default $BENCH_RESULTS_DIR/results-<date>.json)
+#   BENCH_RESULTS_DIR=DIR   default: bench/dhcp in a build directory, else .
+#   BENCH_TIMEOUT=1800      bound for the whole run, seconds
+#   BENCH_KEEP=1            keep the work directory (configs, logs, lease files)
+#   BENCH_CANNED, BENCH_RACKDHCPD, BENCH_DHCPD, BENCH_KEA, BENCH_PERFDHCP  binaries
+#   BENCH_RACK_WORKERS=2, BENCH_RACK_DURABILITY=sync, BENCH_KEA_THREADS=2,
+#   BENCH_KEA_SEVERITY=WARN, BENCH_CANNED_THREADS=2, BENCH_PERFDHCP_ARGS="…"
+#   BENCH_PERFDHCP_PRELOAD=…/perfdhcp_rcvbuf.so, BENCH_PERFDHCP_RCVBUF=4194304 (0: no shim)
+#   BENCH_POOL_BLOCK=4096   addresses per range (the pool is cut into ranges)
+#   BENCH_QUIET_MAX=10, BENCH_QUIET_CPU=0.3: before each rung, wait up to
+#                           QUIET_MAX s for a 1-s window in which other processes
+#                           use < QUIET_CPU CPU-s (0: do not wait)
+
+here=$(cd "$(dirname "$0")" && pwd)
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "bench-dhcp: needs root (it creates network namespaces); skipped." >&2
+	exit 77
+fi
+for c in ip timeout python3; do
+	if ! command -v "$c" >/dev/null 2>&1; then
+		echo "bench-dhcp: $c not found; skipped." >&2
+		exit 77
+	fi
+done
+if ! ip netns add "rdbprobe$$" 2>/dev/null; then
+	echo "bench-dhcp: cannot create network namespaces here; skipped." >&2
+	exit 77
+fi
+ip netns del "rdbprobe$$"
+
+# Results go to the build directory's bench/dhcp when run from one (make
+# bench-dhcp sets this), else to the current directory.
+if [ -z "${BENCH_RESULTS_DIR:-}" ]; then
+	if [ -x bench/dhcp/canned ]; then BENCH_RESULTS_DIR=bench/dhcp; else BENCH_RESULTS_DIR=.; fi
+	export BENCH_RESULTS_DIR
+fi
+
+# Unique names: everything this run creates starts with $prefix.
+prefix="rdb$$"
+export BENCH_NS_PREFIX="$prefix"
+
+# Backstop: bench.py removes what it made, but if it is killed, end whatever
+# of ours still runs in our two namespaces (by PID, after checking the
+# program name), then delete them.
+# shellcheck disable=SC2317  # invoked by the trap
+cleanup() {
+	for ns in "${prefix}s" "${prefix}c"; do
+		[ -e "/run/netns/$ns" ] || continue
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do
+			comm=$(cat "/proc/$pid/comm" 2>/dev/null) || continue
+			case "$comm" in
+			canned|dhcpd|kea-dhcp4|rackdhcpd|perfdhcp|ping) ;;
+			*) echo "bench-dhcp: leaving $comm ($pid) in $ns alone" >&2; continue ;;
+			esac
+			echo "bench-dhcp: killing leftover $comm ($pid) in $ns" >&2
+			kill -KILL "$pid" 2>/dev/null
+		done
+		ip netns del "$ns" 2>/dev/null
+	done
+}
+trap cleanup EXIT
+
+# timeout runs bench.py in a process group of its own, so a Ctrl-C at the
+# terminal reaches only this shell: pass it on as SIGTERM, which timeout
+# forwards to bench.py, which then stops its servers and cleans up.
+timeout --kill-after=20 "${BENCH_TIMEOUT:-1800}" python3 "$here/bench.py" &
+tpid=$!
+trap 'kill -TERM "$tpid" 2>/dev/null' INT TERM HUP
+while :; do
+	wait "$tpid"
+	rc=$?
+	kill -0 "$tpid" 2>/dev/null || break
+done
+[ "$rc" -eq 124 ] && echo "bench-dhcp: stopped after BENCH_TIMEOUT=${BENCH_TIMEOUT:-1800} s" >&2
+exit "$rc"

@@ -16,42 +16,17 @@
 #include <string.h>
 
 #include "rackdhcp/dhcp.h"
+#include "rackdhcp/fmt.h"
 #include "rackdhcp/wire.h"
 
 /* Output buffer that cuts, never overruns, and stays NUL-terminated. */
-typedef struct {
-	char *out;
-	size_t cap;
-	size_t pos;
-} pbuf_t;
+/* Output buffer that cuts, never overruns, and stays NUL-terminated. */
+typedef rd_sb_t pbuf_t;
+#define pb_printf rd_sb_printf
 
 static void pb_init(pbuf_t *b, char *out, size_t cap)
 {
-	b->out = out;
-	b->cap = out ? cap : 0;
-	b->pos = 0;
-	if (b->cap)
-		b->out[0] = '\0';
-}
-
-static void pb_printf(pbuf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void pb_printf(pbuf_t *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (b->cap == 0 || b->pos + 1 >= b->cap)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(b->out + b->pos, b->cap - b->pos, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n >= b->cap - b->pos)
-		b->pos = b->cap - 1;
-	else
-		b->pos += (size_t)n;
+	rd_sb_init(b, out, out ? cap : 0);
 }
 
 static void pb_ip(pbuf_t *b, uint32_t a)
@@ -487,7 +462,7 @@ size_t rd_dhcp_summary(const rd_dhcp_t *m, char *out, size_t cap)
 		for (unsigned i = 0; i < m->opt_count; i++)
 			pb_printf(&b, "%s%u", i ? "," : "", m->opt_order[i]);
 	}
-	return b.pos;
+	return b.len;
 }
 
 /* sname/file header field: a string up to its first NUL, or its role. */
@@ -540,7 +515,7 @@ size_t rd_dhcp_dump(const rd_dhcp_t *m, const char *indent, char *out, size_t ca
 	pb_field(&b, indent, "file", m->file, sizeof(m->file), m->overload & RD_OVERLOAD_FILE);
 	if (!m->has_cookie) {
 		pb_printf(&b, "%scookie: none (plain BOOTP)\n", indent);
-		return b.pos;
+		return b.len;
 	}
 	for (unsigned i = 0; i < m->opt_count; i++) {
 		uint8_t code = m->opt_order[i];
@@ -553,5 +528,5 @@ size_t rd_dhcp_dump(const rd_dhcp_t *m, const char *indent, char *out, size_t ca
 		pb_value(&b, code, val, len, indent);
 		pb_printf(&b, "\n");
 	}
-	return b.pos;
+	return b.len;
 }

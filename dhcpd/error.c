@@ -35,3 +35,14 @@ int rd_diag_set(rd_diag_t *d, int code, const char *fmt, ...)
 	}
 	return code;
 }
+
+int rd_errf(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+	if (err && errlen) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}

@@ -19,7 +19,8 @@ librackdhcp_a_SOURCES += \
 	dhcpd/worker.c \
 	dhcpd/control.c \
 	dhcpd/metrics.c \
-	dhcpd/daemon.c
+	dhcpd/daemon.c \
+	dhcpd/fmt.c
 
 # rackdhcp-dump: decode the DHCP packets of a capture (pcap or pcapng) and
 # print them; the demo uses it until the daemon exists.

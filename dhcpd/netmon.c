@@ -114,17 +114,7 @@ static int rd_of_nlerr(int e)
 	}
 }
 
-__attribute__((format(printf, 4, 5)))
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
+#define fail rd_errf
 
 static void grow_rcvbuf(int fd)
 {

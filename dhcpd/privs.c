@@ -39,17 +39,7 @@
 static const cap_value_t keep_caps[] = { CAP_NET_RAW, CAP_NET_BIND_SERVICE };
 #define N_KEEP (sizeof(keep_caps) / sizeof(keep_caps[0]))
 
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
+#define fail rd_errf
 
 /* errno as a negative code, never 0 (a call that failed without saying why). */
 static int neg_errno(void)

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "rackdhcp/fmt.h"
 #include "rackdhcp/fo_msg.h"
 #include "rackdhcp/wire.h"
 
@@ -719,31 +720,8 @@ const char *rd_fo_option_name(unsigned code)
 /* ---- printing */
 
 /* Output buffer that cuts, never overruns, and stays NUL-terminated. */
-typedef struct {
-	char *out;
-	size_t cap;
-	size_t pos;
-} pbuf_t;
-
-static void pb_printf(pbuf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void pb_printf(pbuf_t *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (b->cap == 0 || b->pos + 1 >= b->cap)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(b->out + b->pos, b->cap - b->pos, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n >= b->cap - b->pos)
-		b->pos = b->cap - 1;
-	else
-		b->pos += (size_t)n;
-}
+typedef rd_sb_t pbuf_t;
+#define pb_printf rd_sb_printf
 
 /* Long values are cut in the log line; the peer controls their length. */
 #define PRINT_MAX 64
@@ -834,7 +812,8 @@ static void print_value(pbuf_t *b, const rd_fo_msg_t *m, unsigned code)
 
 size_t rd_fo_msg_print(const rd_fo_msg_t *m, char *buf, size_t cap)
 {
-	pbuf_t b = { .out = buf, .cap = buf ? cap : 0 };
+	pbuf_t b;
+	rd_sb_init(&b, buf, buf ? cap : 0);
 	uint32_t keep = keeps_of(m->type);
 
 	if (b.cap)
@@ -856,7 +835,7 @@ size_t rd_fo_msg_print(const rd_fo_msg_t *m, char *buf, size_t cap)
 		pb_printf(&b, " %sddns", keep & B(RD_FO_OPT_DDNS) ? "" : "~");
 	if (m->unknown)
 		pb_printf(&b, " unknown-options=%u", m->unknown);
-	return b.pos;
+	return b.len;
 }
 
 bool rd_fo_msg_equal(const rd_fo_msg_t *a, const rd_fo_msg_t *b)

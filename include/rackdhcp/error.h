@@ -45,6 +45,14 @@ typedef struct {
 int rd_diag_set(rd_diag_t *d, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/*!
+ * Write one message into err (when err and errlen are set) and return code,
+ * so functions that report through a caller's buffer can write
+ * `return rd_errf(err, errlen, RD_EINVAL, "...", ...);`.
+ */
+int rd_errf(char *err, size_t errlen, int code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 static inline void rd_diag_clear(rd_diag_t *d)
 {
 	if (d) {

@@ -8,6 +8,7 @@
  */
 #pragma once
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -29,6 +30,10 @@ static inline void rd_sb_init(rd_sb_t *b, char *buf, size_t cap)
 	if (cap)
 		buf[0] = '\0';
 }
+
+/*! printf-style append (dhcpd/fmt.c), for printers off the hot path. */
+void rd_sb_printf(rd_sb_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void rd_sb_vprintf(rd_sb_t *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 static inline void rd_sb_mem(rd_sb_t *b, const char *s, size_t n)
 {

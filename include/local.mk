@@ -26,4 +26,5 @@ noinst_HEADERS = \
 	include/rackdhcp/fmt.h \
 	include/rackdhcp/fo_msg.h \
 	include/rackdhcp/fo_state.h \
-	include/rackdhcp/fo_balance.h
+	include/rackdhcp/fo_balance.h \
+	include/rackdhcp/fo_link.h

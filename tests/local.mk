@@ -154,3 +154,16 @@ sys_tests = tests/sys/isc_diff.sh tests/sys/serve.sh tests/sys/relay_limits.sh
 dist_check_SCRIPTS += $(sys_tests) tests/sys/isc_diff.py tests/sys/flood.py
 TESTS += $(sys_tests)
 EXTRA_DIST += tests/sys/lib.sh tests/sys/isc_diff docs/isc-differences.md
+
+# ---- failover link (failover/link.c) ----------------------------------------
+# Unit test over 127.0.0.x with ephemeral ports and a fake clock; the ISC
+# interop system test (root, netns, /usr/sbin/dhcpd, else skipped) and its
+# driver program, which runs one link with a scripted minimal exchange.
+check_PROGRAMS += tests/unit/failover/test_link tests/sys/fo_peer
+TESTS += tests/unit/failover/test_link tests/sys/fo_isc_link.sh
+dist_check_SCRIPTS += tests/sys/fo_isc_link.sh
+tests_unit_failover_test_link_SOURCES = tests/unit/failover/test_link.c
+tests_unit_failover_test_link_CPPFLAGS = $(TEST_CPPFLAGS) $(RD_DEP_CFLAGS)
+tests_unit_failover_test_link_LDADD = $(TAP_LDADD)
+tests_sys_fo_peer_SOURCES = tests/sys/fo_peer.c
+tests_sys_fo_peer_CPPFLAGS = $(AM_CPPFLAGS) $(RD_DEP_CFLAGS)

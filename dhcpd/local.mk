@@ -20,7 +20,9 @@ librackdhcp_a_SOURCES += \
 	dhcpd/control.c \
 	dhcpd/metrics.c \
 	dhcpd/daemon.c \
-	dhcpd/fmt.c
+	dhcpd/fmt.c \
+	dhcpd/region.c \
+	dhcpd/region_view.c
 
 # rackdhcp-dump: decode the DHCP packets of a capture (pcap or pcapng) and
 # print them; the demo uses it until the daemon exists.

@@ -27,4 +27,5 @@ noinst_HEADERS = \
 	include/rackdhcp/fo_msg.h \
 	include/rackdhcp/fo_state.h \
 	include/rackdhcp/fo_balance.h \
-	include/rackdhcp/fo_link.h
+	include/rackdhcp/fo_link.h \
+	include/rackdhcp/region.h

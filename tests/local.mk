@@ -167,3 +167,21 @@ tests_unit_failover_test_link_CPPFLAGS = $(TEST_CPPFLAGS) $(RD_DEP_CFLAGS)
 tests_unit_failover_test_link_LDADD = $(TAP_LDADD)
 tests_sys_fo_peer_SOURCES = tests/sys/fo_peer.c
 tests_sys_fo_peer_CPPFLAGS = $(AM_CPPFLAGS) $(RD_DEP_CFLAGS)
+
+# ---- region sync (dhcpd/region.c, dhcpd/region_view.c) ----------------------
+# Unit test against tests/region/fixture.py (python3, two instances on
+# 127.0.0.1 ephemeral ports; skipped without python3), and the view builder's
+# fuzz target (region JSON in, YAML that rd_config_parse takes or refuses).
+check_PROGRAMS += tests/unit/dhcpd/test_region tests/fuzz/fuzz_region
+TESTS += tests/unit/dhcpd/test_region
+tests_unit_dhcpd_test_region_SOURCES = tests/unit/dhcpd/test_region.c
+tests_unit_dhcpd_test_region_CPPFLAGS = $(TEST_CPPFLAGS) $(RD_DEP_CFLAGS) -DRD_SRCDIR='"$(abs_top_srcdir)"'
+tests_unit_dhcpd_test_region_LDADD = $(TAP_LDADD)
+if !FUZZER
+TESTS += tests/fuzz/fuzz_region
+endif
+tests_fuzz_fuzz_region_SOURCES = tests/fuzz/fuzz_region.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_region_CPPFLAGS = $(AM_CPPFLAGS) $(RD_DEP_CFLAGS) \
+	-DRD_FUZZ_CORPUS='"$(abs_top_srcdir)/tests/fuzz/corpus/region"' -DRD_FUZZ_NO_CAPTURES
+tests_fuzz_fuzz_region_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK)
+EXTRA_DIST += tests/region

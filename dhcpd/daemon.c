@@ -39,6 +39,7 @@
 #include "rackdhcp/control.h"
 #include "rackdhcp/daemon.h"
 #include "rackdhcp/engine.h"
+#include "rackdhcp/fo_peer.h"
 #include "rackdhcp/frame.h"
 #include "rackdhcp/io.h"
 #include "rackdhcp/leasedb.h"
@@ -440,6 +441,23 @@ int rd_daemon_reload(rd_daemon_t *d, char *err, size_t errlen)
 			rd_log(LOG_WARNING, "reload: server.user changed: takes effect at the next restart");
 		if ((a->metrics == NULL) != (b->metrics == NULL) || (a->metrics && strcmp(a->metrics, b->metrics) != 0))
 			rd_log(LOG_WARNING, "reload: server.metrics changed: takes effect at the next restart");
+		/* The failover peers keep the relationships they started with
+		 * (their links and state machines); pools follow the reload,
+		 * and are matched to a relationship by name. */
+		bool fo_changed = old->n_failovers != cfg->n_failovers;
+		for (size_t i = 0; !fo_changed && i < cfg->n_failovers; i++) {
+			const rd_cfg_failover_t *x = &old->failovers[i], *y = &cfg->failovers[i];
+			fo_changed = strcmp(x->name, y->name) || x->role != y->role || x->address != y->address ||
+				     x->port != y->port || x->peer_address != y->peer_address ||
+				     x->peer_port != y->peer_port || x->mclt != y->mclt ||
+				     memcmp(x->hba, y->hba, sizeof(x->hba)) ||
+				     x->max_response_delay != y->max_response_delay ||
+				     x->max_unacked_updates != y->max_unacked_updates ||
+				     x->load_balance_max_seconds != y->load_balance_max_seconds ||
+				     x->auto_partner_down != y->auto_partner_down;
+		}
+		if (fo_changed)
+			rd_log(LOG_WARNING, "reload: the failover section changed: takes effect at the next restart");
 	}
 	rcu_read_unlock();
 	rd_log_set_level(rd_log_prio_of_level(cfg->server.log_level));
@@ -592,13 +610,21 @@ static void dirname_of(const char *path, char *out, size_t cap)
 
 /* ---------------------------------------------------------------- expiry */
 
+/* Store completion of an expiry: the failover peer hears of it once durable. */
+static void expire_done(void *ctx, int status)
+{
+	if (status >= 0)
+		rd_fo_peers_notify(S.d.failover, (uint32_t)(uintptr_t)ctx);
+}
+
 static void on_expire(void *ctx, const rd_lease_t *oldv, const rd_lease_t *newv)
 {
 	(void)ctx;
 	char ip[16], mac[52] = "";
 	if (oldv->flags & RD_ENGINE_F_OFFERED)
 		return;   /* an offer nobody took: it was never stored */
-	if (S.d.store && rd_store_submit(S.d.store, newv, "expire", NULL, NULL) < 0)
+	if (S.d.store && rd_store_submit(S.d.store, newv, "expire", S.d.failover ? expire_done : NULL,
+					 (void *)(uintptr_t)newv->addr) < 0)
 		rd_ctr_add(&S.d.counters[S.d.n_workers].drop[RD_DROP_STORE], 1);
 	if (rd_log_enabled(LOG_INFO)) {
 		fmt_ip(newv->addr, ip, sizeof(ip));
@@ -850,6 +876,17 @@ int rd_daemon_main(const char *config_path, bool foreground, const char *pidfile
 	       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
 	       ls.skipped ? " (some rows were unreadable and are kept untouched, see above)" : "");
 
+	/* 6b. failover peers, before the workers: the engine asks them from
+	 * the first packet on (none configured: d->failover stays NULL and
+	 * nothing changes). */
+	rcu_read_lock();
+	int fr = rd_fo_peers_start(rd_config_current(), d->table, d->store, &d->failover);
+	rcu_read_unlock();
+	if (fr < 0) {
+		rd_log(LOG_ERR, "failover: cannot start: %s", rd_strerror(fr));
+		goto out;
+	}
+
 	/* 7. serve */
 	rcu_read_lock();
 	rd_ratelimit_cfg_t rl = rd_config_current()->server.rate_limit;
@@ -962,6 +999,10 @@ out:
 			rd_log(LOG_INFO, "worker %u handled %llu messages", w,
 			       (unsigned long long)d->counters[w].frames);
 	}
+	/* No engine asks the failover peers any more: a clean stop tells the
+	 * partner (SHUTDOWN) so that it takes over at once. */
+	rd_fo_peers_stop(d->failover, status == 0);
+	d->failover = NULL;
 	/* Every reply that waits for the store goes out (or is logged as
 	 * failed) before the sockets close. */
 	if (d->store) {

@@ -627,6 +627,14 @@ static enum avail addr_avail(struct ctx *c, uint32_t addr, const rd_lease_t *l, 
 		return AV_RESERVED;
 	if (!rd_config_pool_for(c->sn, addr) || addr == c->sn->network || addr == c->sn->broadcast)
 		return AV_NOT_POOL;
+	/* Failover: who owns a free address (FREE: the primary, BACKUP: the
+	 * secondary) and the state's rules decide for a new client; a
+	 * client's own lease is always its own to renew (doc §5.1). */
+	const rd_engine_fo_t *fo = c->in->fo;
+	bool own = l && lease_is_client(c, l) && l->state != RD_LEASE_BACKUP && l->state != RD_LEASE_FREE;
+	if (fo && fo->may_allocate && !own && !(l && lease_live(l, now)) &&
+	    !fo->may_allocate(fo->ctx, addr, l, now))
+		return AV_TAKEN;
 	if (!l) {
 		*need_claim = true;
 		return AV_YES;
@@ -647,7 +655,11 @@ static enum avail addr_avail(struct ctx *c, uint32_t addr, const rd_lease_t *l, 
 	case RD_LEASE_ABANDONED:
 		/* §4.3.3: held until decline_hold_time has passed */
 		return l->ends && l->ends <= now ? AV_YES : AV_TAKEN;
-	default:                /* BACKUP (the peer's), RESET */
+	case RD_LEASE_BACKUP:
+		/* The secondary's free pool: allocatable when failover says so
+		 * (checked above); the table keeps its bit set, the CAS decides. */
+		return fo && fo->may_allocate ? AV_YES : AV_TAKEN;
+	default:                /* RESET */
 		return AV_TAKEN;
 	}
 }
@@ -803,7 +815,9 @@ static int ack(struct ctx *c, uint32_t addr, const char *why)
 	out->new_lease = client_lease(c, addr, RD_LEASE_ACTIVE, ends_after(c->in->now, c->lease_time));
 	if (!out->new_lease)
 		return RD_ENOMEM;
-	out->new_lease->tstp = out->new_lease->ends;   /* no failover yet */
+	out->new_lease->tstp = out->new_lease->ends;   /* without failover: what we would tell */
+	if (c->in->fo && c->in->fo->lease_time)
+		c->lease_time = c->in->fo->lease_time(c->in->fo->ctx, old, out->new_lease, c->in->now, c->lease_time);
 	int rc = reply_lease(c, RD_DHCPACK, addr);
 	if (rc < 0)
 		return rc;
@@ -1055,6 +1069,11 @@ int rd_engine_process(const rd_engine_in_t *in, const rd_dhcp_t *req, rd_engine_
 	if (rc < 0)
 		return rc;
 	c.lease_time = pick_lease_time(&c);
+
+	const char *fo_why = NULL;
+	if (in->fo && in->fo->may_serve && req->msgtype != RD_DHCPINFORM &&
+	    !in->fo->may_serve(in->fo->ctx, c.sn, req, &fo_why))
+		return drop(&c, "failover: %s", fo_why ? fo_why : "not ours to answer");
 
 	switch (req->msgtype) {
 	case RD_DHCPDISCOVER:

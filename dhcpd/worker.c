@@ -19,6 +19,7 @@
 #include "rackdhcp/dhcp.h"
 #include "rackdhcp/engine.h"
 #include "rackdhcp/fmt.h"
+#include "rackdhcp/fo_peer.h"
 #include "rackdhcp/frame.h"
 #include "rackdhcp/io.h"
 #include "rackdhcp/log.h"
@@ -136,6 +137,8 @@ static int send_target(const struct target *t, const uint8_t *buf, size_t len)
 /* A reply waiting for its lease change to be durable. */
 struct pending {
 	rd_counters_t *ctr;
+	rd_fo_peers_t *fo;        /* tell the failover peer once durable (NULL: none) */
+	uint32_t lease_addr;      /* the address whose change is waited for */
 	struct target t;
 	struct timespec t0;
 	uint8_t type;
@@ -160,6 +163,8 @@ static void pending_done(void *ctx, int status)
 	char ip[16];
 	rd_ctr_add(&p->ctr->acks_waited, 1);
 	rd_ctr_add(&p->ctr->ack_wait_us, since_us(&p->t0));
+	if (status >= 0)
+		rd_fo_peers_notify(p->fo, p->lease_addr);
 	if (status < 0) {
 		fmt_ip(p->addr, ip, sizeof(ip));
 		rd_log(LOG_ERR, "%s %s to %s not sent: the lease could not be made durable: %s",
@@ -177,6 +182,36 @@ static void pending_done(void *ctx, int status)
 		}
 	}
 	free(p);
+}
+
+/* A lease change without a reply waiting: with a failover peer, its store
+ * completion queues the BNDUPD (only durable changes are replicated). */
+struct fo_note {
+	rd_fo_peers_t *fo;
+	uint32_t addr;
+};
+
+static void fo_note_done(void *ctx, int status)
+{
+	struct fo_note *n = ctx;
+	if (status >= 0)
+		rd_fo_peers_notify(n->fo, n->addr);
+	free(n);
+}
+
+static int submit(rd_daemon_t *d, const rd_lease_t *l, const char *event)
+{
+	if (!d->failover)
+		return rd_store_submit(d->store, l, event, NULL, NULL);
+	struct fo_note *n = malloc(sizeof(*n));
+	if (!n)
+		return RD_ENOMEM;
+	n->fo = d->failover;
+	n->addr = l->addr;
+	int r = rd_store_submit(d->store, l, event, fo_note_done, n);
+	if (r < 0)
+		free(n);
+	return r;
 }
 
 /* ------------------------------------------------------------ the path */
@@ -332,6 +367,7 @@ void rd_worker_handle(rd_worker_t *w, const rd_rx_t *rx, uint32_t now, uint64_t 
 			.table = d->table,
 			.src_addr = rx->raw ? fr.ip.src : rx->src,
 			.via_unicast = !rx->raw,
+			.fo = rd_fo_peers_engine(d->failover),
 		};
 		if (link)
 			ifname = link->name;
@@ -403,7 +439,7 @@ void rd_worker_handle(rd_worker_t *w, const rd_rx_t *rx, uint32_t now, uint64_t 
 
 		if (o->action == RD_ENGINE_COMMIT) {
 			if (durable && d->store &&
-			    rd_store_submit(d->store, published, store_event(m->msgtype, 0), NULL, NULL) < 0)
+			    submit(d, published, store_event(m->msgtype, 0)) < 0)
 				rd_ctr_add(&w->ctr->drop[RD_DROP_STORE], 1);
 			rcu_read_unlock();
 			if (rd_log_enabled(LOG_INFO))
@@ -456,7 +492,7 @@ void rd_worker_handle(rd_worker_t *w, const rd_rx_t *rx, uint32_t now, uint64_t 
 		}
 		if (n <= 0) {
 			if (durable && d->store)
-				(void)rd_store_submit(d->store, published, store_event(m->msgtype, rtype), NULL, NULL);
+				(void)submit(d, published, store_event(m->msgtype, rtype));
 			rcu_read_unlock();
 			rd_log(LOG_WARNING, "%s from %s via %s: cannot build the %s: %s",
 			       qname, mac, ifname, rd_dhcp_msgtype_name(rtype),
@@ -479,6 +515,8 @@ void rd_worker_handle(rd_worker_t *w, const rd_rx_t *rx, uint32_t now, uint64_t 
 				return drop(w, RD_DROP_INTERNAL, mac, "out of memory");
 			}
 			p->ctr = w->ctr;
+			p->fo = d->failover;
+			p->lease_addr = published->addr;
 			p->t = t;
 			clock_gettime(CLOCK_MONOTONIC, &p->t0);
 			p->type = rtype;
@@ -495,7 +533,7 @@ void rd_worker_handle(rd_worker_t *w, const rd_rx_t *rx, uint32_t now, uint64_t 
 			return;
 		}
 		if (durable && d->store &&
-		    rd_store_submit(d->store, published, store_event(m->msgtype, rtype), NULL, NULL) < 0)
+		    submit(d, published, store_event(m->msgtype, rtype)) < 0)
 			rd_ctr_add(&w->ctr->drop[RD_DROP_STORE], 1);
 		rcu_read_unlock();
 		int r = send_target(&t, out, out_len);

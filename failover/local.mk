@@ -5,4 +5,5 @@ librackdhcp_a_SOURCES += \
 	failover/msg.c \
 	failover/state.c \
 	failover/balance.c \
-	failover/link.c
+	failover/link.c \
+	failover/peer.c

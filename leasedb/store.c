@@ -76,6 +76,15 @@ static const char *const migrations[] = {
 	" addr INTEGER NOT NULL, state INTEGER NOT NULL,"
 	" chaddr BLOB, client_id BLOB, hostname TEXT,"
 	" event TEXT NOT NULL, seq INTEGER NOT NULL);",
+	/* 1 -> 2: the failover state of each relationship (issue 5), the
+	 * fields ISC keeps in its `failover peer "X" state { }` record.  One row
+	 * per relationship name; no row means "never ran", i.e. RECOVER. */
+	"CREATE TABLE failover_state ("
+	" name TEXT PRIMARY KEY,"
+	" state INTEGER NOT NULL,"        /* enum rd_fo_state, never STARTUP */
+	" stos INTEGER NOT NULL,"
+	" partner INTEGER NOT NULL, partner_stos INTEGER NOT NULL,"
+	" mclt INTEGER NOT NULL);",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == RD_STORE_SCHEMA_VERSION,
@@ -1119,6 +1128,90 @@ void rd_store_stats(rd_store_t *st, rd_store_stats_t *out)
 	*out = st->stats;
 	out->queue_depth = st->queued + st->in_flight;
 	pthread_mutex_unlock(&st->lock);
+}
+
+/* ------------------------------------------------------ failover state */
+
+static int open_reader(const rd_store_t *st, sqlite3 **db);
+
+/*
+ * The failover state is written rarely (state changes) and must be durable
+ * before it is announced, so it goes through a short-lived connection of its
+ * own with synchronous=FULL rather than the lease writer's queue: WAL lets
+ * it wait (busy timeout) for the writer's transaction in flight and commit
+ * between two batches.
+ */
+int rd_store_fo_state_put(rd_store_t *st, const rd_store_fo_state_t *fs)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+
+	if (!st || !fs || !fs->name[0])
+		return RD_EINVAL;
+	int rc = sqlite3_open_v2(st->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_busy_timeout(db, 10000);
+		sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *)NULL);
+		rc = sqlite3_exec(db, "PRAGMA synchronous = FULL", NULL, NULL, NULL);
+	}
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(db,
+					"INSERT INTO failover_state (name, state, stos, partner, partner_stos, mclt)"
+					" VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (name) DO UPDATE SET"
+					" state = excluded.state, stos = excluded.stos, partner = excluded.partner,"
+					" partner_stos = excluded.partner_stos, mclt = excluded.mclt",
+					-1, &s, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(s, 1, fs->name, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 2, fs->state);
+		sqlite3_bind_int64(s, 3, fs->stos);
+		sqlite3_bind_int64(s, 4, fs->partner);
+		sqlite3_bind_int64(s, 5, fs->partner_stos);
+		sqlite3_bind_int64(s, 6, fs->mclt);
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_DONE)
+			rc = SQLITE_OK;
+	}
+	if (rc != SQLITE_OK)
+		slog(st, RD_STORE_LOG_ERR, "%s: cannot record failover state of %s: %s", st->path, fs->name,
+		     db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return rc == SQLITE_OK ? 0 : (-EIO);
+}
+
+int rd_store_fo_state_get(rd_store_t *st, const char *name, rd_store_fo_state_t *fs)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	int ret = (-EIO);
+
+	if (!st || !name || !fs)
+		return RD_EINVAL;
+	memset(fs, 0, sizeof(*fs));
+	int rc = open_reader(st, &db);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(db,
+					"SELECT state, stos, partner, partner_stos, mclt FROM failover_state"
+					" WHERE name = ?1", -1, &s, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_ROW) {
+			snprintf(fs->name, sizeof(fs->name), "%s", name);
+			fs->state = (uint8_t)sqlite3_column_int64(s, 0);
+			fs->stos = (uint32_t)sqlite3_column_int64(s, 1);
+			fs->partner = (uint8_t)sqlite3_column_int64(s, 2);
+			fs->partner_stos = (uint32_t)sqlite3_column_int64(s, 3);
+			fs->mclt = (uint32_t)sqlite3_column_int64(s, 4);
+			ret = 0;
+		} else if (rc == SQLITE_DONE) {
+			ret = -ENOENT;
+		}
+	}
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return ret;
 }
 
 /* ------------------------------------------------------------ readers */

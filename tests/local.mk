@@ -185,3 +185,16 @@ tests_fuzz_fuzz_region_CPPFLAGS = $(AM_CPPFLAGS) $(RD_DEP_CFLAGS) \
 	-DRD_FUZZ_CORPUS='"$(abs_top_srcdir)/tests/fuzz/corpus/region"' -DRD_FUZZ_NO_CAPTURES
 tests_fuzz_fuzz_region_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK)
 EXTRA_DIST += tests/region
+
+# ---- failover peers in the daemon (failover/peer.c) -------------------------
+# Unit test: a primary and a secondary peer set in one process over
+# 127.0.0.1/127.0.0.2 (NORMAL, replication, engine seam, graceful stop); and
+# the system test: rackdhcpd secondary with a rackdhcpd primary, then an ISC
+# dhcpd primary, in namespaces with a dhclient (root, netns, dhclient,
+# sqlite3; skipped otherwise; the ISC pairing needs /usr/sbin/dhcpd).
+check_PROGRAMS += tests/unit/failover/test_peer
+TESTS += tests/unit/failover/test_peer tests/sys/fo_pair.sh
+dist_check_SCRIPTS += tests/sys/fo_pair.sh
+tests_unit_failover_test_peer_SOURCES = tests/unit/failover/test_peer.c
+tests_unit_failover_test_peer_CPPFLAGS = $(TEST_CPPFLAGS) $(RD_DEP_CFLAGS)
+tests_unit_failover_test_peer_LDADD = $(TAP_LDADD)

@@ -34,6 +34,7 @@ typedef struct rd_ratelimit rd_ratelimit_t;
 typedef struct rd_netmon rd_netmon_t;
 typedef struct rd_control rd_control_t;
 typedef struct rd_io rd_io_t;
+typedef struct rd_fo_peers rd_fo_peers_t;
 
 /*! Why a received frame got no answer (counted, and logged at debug). */
 enum rd_drop {
@@ -93,6 +94,8 @@ typedef struct rd_daemon {
 	rd_io_t *io;
 	rd_netmon_t *netmon;
 	rd_control_t *control;
+	/*! The failover peers (fo_peer.h); NULL when the configuration has none. */
+	rd_fo_peers_t *failover;
 	unsigned n_workers;
 	rd_counters_t *counters;        /*!< n_workers + 1 (the last one: main/writer threads) */
 	atomic_bool stopping;

@@ -47,6 +47,40 @@ typedef struct rd_table rd_table_t;
  */
 #define RD_ENGINE_F_OFFERED 0x0400
 
+typedef struct rd_cfg_subnet rd_cfg_subnet_t;
+
+/*!
+ * The failover seam (docs/architecture.md): the questions the engine asks of
+ * the failover layer, for subnets whose pools have a failover peer.  The
+ * engine stays pure; the answers come from failover/peer.c, which reads
+ * state published by the failover thread.  rd_engine_in_t.fo NULL, or a
+ * callback answering "not governed", is today's behaviour: no failover.
+ * Called inside the caller's rcu_read_lock().
+ */
+typedef struct rd_engine_fo {
+	/*!
+	 * Whether to answer this DISCOVER/REQUEST/DECLINE/RELEASE at all on
+	 * subnet sn (the failover state, and RFC 3074 load balancing in
+	 * NORMAL).  false: the engine stays silent, *why says why (static).
+	 */
+	bool (*may_serve)(void *ctx, const rd_cfg_subnet_t *sn, const rd_dhcp_t *req, const char **why);
+	/*!
+	 * Whether addr, whose current version is l (NULL: never used, i.e.
+	 * FREE), may be given to a NEW client now: FREE vs BACKUP by role,
+	 * and the state's rules (rd_fo_may_allocate).  Addresses outside
+	 * failover pools: true.
+	 */
+	bool (*may_allocate)(void *ctx, uint32_t addr, const rd_lease_t *l, uint32_t now);
+	/*!
+	 * A DHCPACK of nl (old: the version it replaces, NULL if none) that
+	 * wants `want` seconds: set nl->ends, tstp, tsfp, atsfp by the MCLT
+	 * rule (rd_fo_lease_time, rd_fo_times_on_ack) and return the lease
+	 * time to grant.  Addresses outside failover pools: want unchanged.
+	 */
+	uint32_t (*lease_time)(void *ctx, const rd_lease_t *old, rd_lease_t *nl, uint32_t now, uint32_t want);
+	void *ctx;
+} rd_engine_fo_t;
+
 /*! What the engine knows about where a message came from. */
 typedef struct {
 	uint32_t now;            /*!< seconds since the epoch */
@@ -65,6 +99,8 @@ typedef struct {
 	 * either way, as ISC does.
 	 */
 	bool not_authoritative;
+	/*! The failover seam; NULL: no failover configured (every answer "yes"). */
+	const rd_engine_fo_t *fo;
 } rd_engine_in_t;
 
 /*! How the reply is to be sent (RFC 2131 §4.1). */

@@ -56,7 +56,7 @@
 #include "rackdhcp/lease.h"
 
 /*! The schema version this rackdhcpd writes and the newest it can read. */
-#define RD_STORE_SCHEMA_VERSION 1
+#define RD_STORE_SCHEMA_VERSION 2
 
 /*! Longest history event/reason kept (longer ones are truncated). */
 #define RD_STORE_EVENT_MAX 47
@@ -230,6 +230,27 @@ int rd_store_row_to_lease(const rd_store_row_t *row, rd_lease_t **out, rd_diag_t
 
 /*! The row a lease is stored as (blob pointers into l). */
 void rd_store_lease_to_row(const rd_lease_t *l, rd_store_row_t *row);
+
+/*!
+ * The persisted failover state of one relationship (table failover_state,
+ * schema version 2): what fo_state.h marks [persist].
+ */
+typedef struct rd_store_fo_state {
+	char name[128];         /*!< relationship name */
+	uint8_t state;          /*!< enum rd_fo_state (never STARTUP) */
+	uint8_t partner;
+	uint32_t stos, partner_stos, mclt;
+} rd_store_fo_state_t;
+
+/*!
+ * Record fs durably (synchronous=FULL, its own connection: safe from any
+ * thread while the writer runs; it waits for the writer's transaction in
+ * flight).  0, RD_EINVAL, or -EIO (logged).
+ */
+int rd_store_fo_state_put(rd_store_t *st, const rd_store_fo_state_t *fs);
+
+/*! Read the record of relationship `name`: 0, -ENOENT when there is none, -EIO. */
+int rd_store_fo_state_get(rd_store_t *st, const char *name, rd_store_fo_state_t *fs);
 
 /*! Printable column name ("hostname"). */
 const char *rd_store_col_name(enum rd_store_col col);

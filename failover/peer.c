@@ -1,0 +1,1379 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * peer.c — the daemon's failover peers (fo_peer.h): link events into the
+ * state machine, the machine's actions carried out, BNDUPD/BNDACK lease
+ * replication, and the engine seam.
+ *
+ * Threads.  Everything here runs on the failover thread, except:
+ *  - rd_fo_peers_notify() (workers, the main thread's expiry) and the store
+ *    completions of the peer's BNDUPDs (the store writer): both only append
+ *    to a mutex-guarded inbox and poke an eventfd;
+ *  - the engine callbacks (workers): they read only the `pub` atomics, which
+ *    the failover thread writes after each state change.
+ * So the link, the machine and the update queues need no lock.
+ *
+ * Updates are lazy (doc §5.3): the queue holds addresses, and the BNDUPD
+ * carries whatever version the table holds when it goes out, so a burst of
+ * changes to one address costs one message.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rackdhcp/engine.h"
+#include "rackdhcp/fo_balance.h"
+#include "rackdhcp/fo_link.h"
+#include "rackdhcp/fo_peer.h"
+#include "rackdhcp/fo_state.h"
+#include "rackdhcp/log.h"
+#include "rackdhcp/rcu.h"
+
+#define MAX_INFLIGHT 1024       /* our cap on the peer's max-unacked */
+#define SHUTDOWN_WAIT_MS 5000   /* ISC waits about 5 s for PARTNER-DOWN */
+
+typedef struct rd_fo_peer rd_fo_peer_t;
+
+struct inflight {
+	uint32_t addr, xid;
+	uint32_t tstp;          /* potential expiry it carried */
+	uint8_t status;         /* binding status it carried */
+};
+
+/* What other threads may read: written by the failover thread only. */
+struct pub {
+	_Atomic uint8_t state, partner;
+	_Atomic uint32_t stos, mclt;
+	_Atomic bool linked, has_hba;
+	_Atomic uint64_t hba[4];
+	_Atomic size_t queued, unacked;
+	_Atomic uint64_t bndupd_sent, bndack_recv, bndupd_recv, bndack_sent, bndupd_rejected;
+};
+
+struct rd_fo_peer {
+	rd_fo_peers_t *set;
+	unsigned idx;
+	char name[128];
+	rd_cfg_failover_t cfg;          /* copy; cfg.name points at name */
+	rd_fo_link_t *link;
+	rd_fo_sm_t sm;
+	uint64_t link_gen;              /* bumped per link up: late store acks for an old link are dropped */
+	uint32_t max_unacked;           /* the peer's, capped */
+	/* BNDUPD send queue: a FIFO of addresses */
+	uint32_t *q;
+	size_t q_head, q_len, q_cap;
+	struct inflight *fl;
+	size_t n_fl;
+	/* an UPDREQ(ALL) of the peer we answer: UPDDONE once everything is acked */
+	bool upddone_pending;
+	uint32_t upddone_xid;
+	uint32_t pending_req_xid;       /* xid of the peer's UPDREQ(ALL) being handed to the machine */
+	struct pub pub;
+};
+
+/* A peer's BNDUPD made durable (or not): the BNDACK to send. */
+struct ack_job {
+	struct ack_job *next;
+	rd_fo_peers_t *set;
+	unsigned peer;
+	uint64_t link_gen;
+	uint32_t xid, addr;
+	int status;
+};
+
+struct rd_fo_peers {
+	rd_table_t *table;
+	rd_store_t *store;
+	rd_fo_peer_t *p;
+	size_t n;
+	rd_engine_fo_t engine;
+	pthread_t thr;
+	bool thr_started;
+	int wake_fd;
+	atomic_bool stop, graceful;
+	pthread_mutex_t lock;           /* guards the inbox below */
+	uint32_t *changed;
+	size_t n_changed, cap_changed;
+	struct ack_job *acks, **acks_tail;
+};
+
+/* ------------------------------------------------------------ helpers */
+
+static void fmt_ip(uint32_t a, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
+}
+
+static uint32_t now_s(void)
+{
+	return (uint32_t)time(NULL);
+}
+
+static void wake(rd_fo_peers_t *s)
+{
+	uint64_t one = 1;
+	ssize_t w = write(s->wake_fd, &one, sizeof(one));
+	(void)w;
+}
+
+/* The relationship of the pool holding addr, or NULL.  Inside rcu_read_lock. */
+static rd_fo_peer_t *peer_for_addr(rd_fo_peers_t *s, const rd_config_t *cfg, uint32_t addr)
+{
+	if (!cfg)
+		return NULL;
+	const rd_cfg_subnet_t *sn = rd_config_subnet_for(cfg, addr);
+	const rd_cfg_pool_t *pl = sn ? rd_config_pool_for(sn, addr) : NULL;
+	if (!pl || !pl->failover || !pl->failover->name)
+		return NULL;
+	for (size_t i = 0; i < s->n; i++)
+		if (!strcmp(s->p[i].name, pl->failover->name))
+			return &s->p[i];
+	return NULL;
+}
+
+/* The relationship governing subnet sn: that of its first failover pool. */
+static rd_fo_peer_t *peer_for_subnet(rd_fo_peers_t *s, const rd_cfg_subnet_t *sn)
+{
+	for (size_t k = 0; sn && k < sn->n_pools; k++) {
+		const rd_cfg_failover_t *f = sn->pools[k].failover;
+		if (!f || !f->name)
+			continue;
+		for (size_t i = 0; i < s->n; i++)
+			if (!strcmp(s->p[i].name, f->name))
+				return &s->p[i];
+	}
+	return NULL;
+}
+
+static void publish(rd_fo_peer_t *p)
+{
+	atomic_store(&p->pub.state, p->sm.state);
+	atomic_store(&p->pub.partner, p->sm.partner);
+	atomic_store(&p->pub.stos, p->sm.stos);
+	atomic_store(&p->pub.mclt, p->sm.mclt);
+	atomic_store(&p->pub.linked, p->sm.linked);
+	atomic_store(&p->pub.queued, p->q_len);
+	atomic_store(&p->pub.unacked, p->n_fl);
+}
+
+static void set_hba(rd_fo_peer_t *p, const uint8_t *hba)
+{
+	for (unsigned i = 0; i < 4; i++) {
+		uint64_t v;
+		memcpy(&v, hba + 8 * i, 8);
+		atomic_store(&p->pub.hba[i], v);
+	}
+	atomic_store(&p->pub.has_hba, true);
+}
+
+static bool get_hba(rd_fo_peer_t *p, uint8_t hba[RD_FO_HBA_LEN])
+{
+	if (!atomic_load(&p->pub.has_hba))
+		return false;
+	for (unsigned i = 0; i < 4; i++) {
+		uint64_t v = atomic_load(&p->pub.hba[i]);
+		memcpy(hba + 8 * i, &v, 8);
+	}
+	return true;
+}
+
+static void send_msg(rd_fo_peer_t *p, rd_fo_msg_t *m)
+{
+	int r = rd_fo_link_send(p->link, m);
+	if (r < 0 && r != RD_FO_LINK_ENOTCONN)
+		rd_log(LOG_WARNING, "failover %s: cannot send %s: %s", p->name, rd_fo_msg_name(m->type),
+		       rd_strerror(r));
+}
+
+/* ------------------------------------------------------------ update queue */
+
+static void enqueue(rd_fo_peer_t *p, uint32_t addr)
+{
+	if (p->q_len == p->q_cap) {
+		size_t nc = p->q_cap ? 2 * p->q_cap : 256;
+		uint32_t *nq = malloc(nc * sizeof(*nq));
+		if (!nq) {
+			/* The lease keeps tstp > atsfp: the next entry to NORMAL sends it. */
+			rd_log(LOG_ERR, "failover %s: out of memory queueing an update", p->name);
+			return;
+		}
+		for (size_t i = 0; i < p->q_len; i++)
+			nq[i] = p->q[(p->q_head + i) % p->q_cap];
+		free(p->q);
+		p->q = nq;
+		p->q_cap = nc;
+		p->q_head = 0;
+	}
+	p->q[(p->q_head + p->q_len) % p->q_cap] = addr;
+	p->q_len++;
+}
+
+static bool dequeue(rd_fo_peer_t *p, uint32_t *addr)
+{
+	if (!p->q_len)
+		return false;
+	*addr = p->q[p->q_head];
+	p->q_head = (p->q_head + 1) % p->q_cap;
+	p->q_len--;
+	return true;
+}
+
+static struct inflight *inflight_find(rd_fo_peer_t *p, uint32_t addr)
+{
+	for (size_t i = 0; i < p->n_fl; i++)
+		if (p->fl[i].addr == addr)
+			return &p->fl[i];
+	return NULL;
+}
+
+static void inflight_drop(rd_fo_peer_t *p, struct inflight *f)
+{
+	*f = p->fl[--p->n_fl];
+}
+
+/* Whether the peer has yet to hear about this version (doc §5.3). */
+static bool lease_unacked(const rd_lease_t *l)
+{
+	if (l->flags & RD_ENGINE_F_OFFERED)
+		return false;
+	return l->tstp > l->atsfp || rd_fo_binding_needs_ack(l->state);
+}
+
+/* The BNDUPD for the current version at addr (false: nothing to send). */
+static bool build_bndupd(rd_fo_peer_t *p, uint32_t addr, rd_fo_msg_t *m, uint32_t *tstp, uint8_t *status)
+{
+	bool ok = false;
+	rcu_read_lock();
+	const rd_lease_t *l = rd_table_by_addr(p->set->table, addr);
+	if (l && !(l->flags & RD_ENGINE_F_OFFERED) && rd_fo_binding_valid(l->state)) {
+		rd_fo_msg_init(m, RD_FO_BNDUPD, 0, 0);
+		rd_fo_set_uint(m, RD_FO_OPT_ASSIGNED_IP, l->addr);
+		rd_fo_set_uint(m, RD_FO_OPT_BINDING_STATUS, l->state);
+		if (l->hlen && l->state != RD_LEASE_FREE && l->state != RD_LEASE_BACKUP) {
+			uint8_t ch[RD_FO_CHADDR_MAX];
+			size_t n = l->hlen < 16 ? l->hlen : 16;
+			ch[0] = l->htype;
+			memcpy(ch + 1, l->chaddr, n);
+			rd_fo_set_bytes(m, RD_FO_OPT_CHADDR, ch, n + 1);
+		}
+		/* Only a client that sent option 61 has one; never on ABANDONED (§10). */
+		if (l->cid_len && l->state != RD_LEASE_ABANDONED && l->state != RD_LEASE_FREE &&
+		    l->state != RD_LEASE_BACKUP)
+			rd_fo_set_bytes(m, RD_FO_OPT_CLIENT_ID, rd_lease_cid(l), l->cid_len);
+		uint32_t ends = l->ends ? l->ends : (l->state == RD_LEASE_ACTIVE ? RD_FO_TIME_NEVER : 0);
+		if (ends)
+			rd_fo_set_uint(m, RD_FO_OPT_LEASE_EXPIRY, ends);
+		uint32_t pexp = l->tstp ? l->tstp : ends;
+		if (pexp)
+			rd_fo_set_uint(m, RD_FO_OPT_POTENTIAL_EXPIRY, pexp);
+		if (l->starts)
+			rd_fo_set_uint(m, RD_FO_OPT_STOS, l->starts);
+		if (l->cltt)
+			rd_fo_set_uint(m, RD_FO_OPT_CLTT, l->cltt);
+		uint16_t ipf = l->flags & (RD_FO_IP_FLAG_RESERVED | RD_FO_IP_FLAG_BOOTP);
+		if (ipf)
+			rd_fo_set_uint(m, RD_FO_OPT_IP_FLAGS, ipf);
+		*tstp = pexp;
+		*status = l->state;
+		ok = true;
+	}
+	rcu_read_unlock();
+	return ok;
+}
+
+static void maybe_upddone(rd_fo_peer_t *p)
+{
+	if (!p->upddone_pending || p->q_len || p->n_fl || !rd_fo_link_is_up(p->link))
+		return;
+	rd_fo_msg_t m;
+	rd_fo_msg_init(&m, RD_FO_UPDDONE, 0, p->upddone_xid);
+	send_msg(p, &m);
+	p->upddone_pending = false;
+	rd_log(LOG_INFO, "failover %s: update request answered (UPDDONE)", p->name);
+}
+
+/* Send what is queued, at most the peer's max-unacked in flight. */
+static void send_updates(rd_fo_peer_t *p)
+{
+	uint32_t addr;
+	if (!rd_fo_link_is_up(p->link))
+		return;
+	/* Each queued entry is looked at once per call: entries of addresses
+	 * in flight go back to the end of the queue. */
+	for (size_t budget = p->q_len; budget && p->n_fl < p->max_unacked && dequeue(p, &addr); budget--) {
+		rd_fo_msg_t m;
+		struct inflight f = { .addr = addr };
+		if (inflight_find(p, addr)) {
+			/* One BNDUPD per address in flight: the newer version goes
+			 * after the ack (ISC ignores acks of superseded xids). */
+			enqueue(p, addr);
+			continue;
+		}
+		if (!build_bndupd(p, addr, &m, &f.tstp, &f.status))
+			continue;
+		int r = rd_fo_link_send(p->link, &m);
+		if (r == RD_ENOSPACE || r == RD_FO_LINK_ENOTCONN) {
+			enqueue(p, addr);   /* on_drain / the next link sends it */
+			break;
+		}
+		if (r < 0) {
+			rd_log(LOG_WARNING, "failover %s: BNDUPD not sent: %s", p->name, rd_strerror(r));
+			continue;
+		}
+		f.xid = m.xid;
+		p->fl[p->n_fl++] = f;
+		atomic_fetch_add(&p->pub.bndupd_sent, 1);
+	}
+	maybe_upddone(p);
+	publish(p);
+}
+
+struct collect {
+	rd_fo_peers_t *s;
+	rd_fo_peer_t *p;
+	bool all;
+};
+
+static int collect_cb(void *ctx, const rd_lease_t *l)
+{
+	struct collect *c = ctx;
+	if (peer_for_addr(c->s, rd_config_current(), l->addr) != c->p)
+		return 0;
+	if (l->flags & RD_ENGINE_F_OFFERED)
+		return 0;
+	if (c->all || lease_unacked(l))
+		enqueue(c->p, l->addr);
+	return 0;
+}
+
+/* Queue the relationship's leases: all of them, or those the peer has not acked. */
+static void queue_leases(rd_fo_peer_t *p, bool all)
+{
+	struct collect c = { .s = p->set, .p = p, .all = all };
+	rcu_read_lock();
+	rd_table_foreach(p->set->table, collect_cb, &c);
+	rcu_read_unlock();
+}
+
+/* Put every BNDUPD awaiting its BNDACK back on the queue (ISC "rescind"). */
+static void rescind(rd_fo_peer_t *p)
+{
+	for (size_t i = 0; i < p->n_fl; i++)
+		enqueue(p, p->fl[i].addr);
+	p->n_fl = 0;
+}
+
+/* ------------------------------------------------------------ pool balancing */
+
+/*
+ * Hand the peer its share of one pool's free addresses (ISC
+ * dhcp_failover_pool_dobalance; the numbers are rd_fo_pool_balance's).  An
+ * address without a row in the table has never been used: it is FREE, the
+ * primary's, and moving it makes its first row.  Each move is a new version
+ * in the peer's free state (BACKUP from the primary, FREE from the
+ * secondary), stored and sent as a BNDUPD.  Returns the number moved.
+ */
+static uint32_t balance_pool(rd_fo_peer_t *p, const rd_config_t *cfg, const rd_cfg_pool_t *pl, uint32_t now)
+{
+	rd_fo_peers_t *s = p->set;
+	uint8_t own_state = p->cfg.role == RD_FO_PRIMARY ? RD_LEASE_FREE : RD_LEASE_BACKUP;
+	uint8_t peer_state = p->cfg.role == RD_FO_PRIMARY ? RD_LEASE_BACKUP : RD_LEASE_FREE;
+	uint64_t size = (uint64_t)pl->end - pl->start + 1;
+	uint8_t hba_buf[RD_FO_HBA_LEN];
+	const uint8_t *hba = get_hba(p, hba_buf) ? hba_buf : NULL;
+	uint32_t moved = 0;
+
+	if (size > (1u << 24))
+		return 0;
+	uint32_t *addrs = malloc(size * sizeof(*addrs));
+	rd_fo_pool_lease_t *own = malloc(size * sizeof(*own));
+	bool *move = calloc(size, sizeof(*move));
+	if (!addrs || !own || !move)
+		goto out;
+	rd_fo_balance_in_t in = {
+		.my_state = p->sm.state, .role = p->cfg.role,
+		.misbalance_pct = RD_FO_DEFAULT_MAX_LEASE_MISBALANCE,
+		.ownership_pct = RD_FO_DEFAULT_MAX_LEASE_OWNERSHIP,
+	};
+	size_t n = 0;
+	for (uint64_t a = pl->start; a <= pl->end; a++) {
+		uint32_t addr = (uint32_t)a;
+		const rd_lease_t *l = rd_table_by_addr(s->table, addr);
+		uint8_t st = l ? l->state : RD_LEASE_FREE;
+		if (pl->subnet && (addr == pl->subnet->network || addr == pl->subnet->broadcast))
+			continue;
+		if (rd_config_reservation_by_addr(cfg, addr) || (l && (l->flags & RD_LEASE_F_RESERVED)))
+			continue;
+		if (l && l->state == RD_LEASE_ACTIVE && (l->flags & RD_ENGINE_F_OFFERED))
+			continue;       /* offered right now: not free to give away */
+		if (st == RD_LEASE_FREE)
+			in.free++;
+		else if (st == RD_LEASE_BACKUP)
+			in.backup++;
+		if (st != own_state)
+			continue;
+		uint8_t bucket;
+		addrs[n] = addr;
+		own[n].used = l && l->ends;
+		own[n].peer_wants = l && rd_fo_lb_lease_bucket(l, &bucket) &&
+				    rd_fo_lb_peer_wants(hba, p->cfg.role, bucket);
+		n++;
+	}
+	rd_fo_balance_t res;
+	if (!rd_fo_pool_balance(&in, own, n, move, &res))
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		if (!move[i])
+			continue;
+		const rd_lease_t *l = rd_table_by_addr(s->table, addrs[i]);
+		if (l && l->state != own_state)
+			continue;       /* changed since we looked */
+		rd_lease_t *nl = l ? rd_lease_dup(l, rd_lease_cid(l), l->cid_len, rd_lease_host(l), l->host_len) :
+				     rd_lease_new(addrs[i], NULL, 0, NULL, 0);
+		if (!nl)
+			break;
+		nl->state = peer_state;
+		nl->starts = now;
+		if (nl->ends && nl->ends < nl->starts)
+			nl->ends = nl->starts;
+		rd_fo_times_t t = { .tstp = nl->tstp, .tsfp = nl->tsfp, .atsfp = nl->atsfp };
+		rd_fo_times_on_change(&t, now);
+		nl->tstp = t.tstp;
+		nl->tsfp = t.tsfp;
+		nl->atsfp = t.atsfp;
+		if (rd_table_replace(s->table, l, nl) < 0) {
+			rd_lease_free(nl);  /* a client took it meanwhile: keep it */
+			continue;
+		}
+		if (s->store && rd_store_submit(s->store, nl, "failover-balance", NULL, NULL) < 0)
+			rd_log(LOG_WARNING, "failover %s: a rebalanced lease was not stored", p->name);
+		enqueue(p, addrs[i]);
+		moved++;
+	}
+	if (moved || res.imbalanced) {
+		char a[16], b[16];
+		fmt_ip(pl->start, a, sizeof(a));
+		fmt_ip(pl->end, b, sizeof(b));
+		rd_log(LOG_INFO, "failover %s: pool %s-%s balanced: free %u, backup %u, %u moved to the peer%s",
+		       p->name, a, b, in.free, in.backup, moved, res.imbalanced ? " (still imbalanced)" : "");
+	}
+out:
+	free(addrs);
+	free(own);
+	free(move);
+	return moved;
+}
+
+/* Balance every pool of the relationship; returns the addresses moved. */
+static uint32_t balance_pools(rd_fo_peer_t *p)
+{
+	uint32_t moved = 0, now = now_s();
+	rcu_read_lock();
+	const rd_config_t *cfg = rd_config_current();
+	for (size_t i = 0; cfg && i < cfg->n_subnets; i++)
+		for (size_t k = 0; k < cfg->subnets[i].n_pools; k++) {
+			const rd_cfg_pool_t *pl = &cfg->subnets[i].pools[k];
+			if (pl->failover && pl->failover->name && !strcmp(pl->failover->name, p->name))
+				moved += balance_pool(p, cfg, pl, now);
+		}
+	rcu_read_unlock();
+	send_updates(p);
+	return moved;
+}
+
+struct transitional {
+	rd_fo_peer_t *p;
+	uint32_t tsfp;
+	unsigned n;
+};
+
+static int transitional_cb(void *ctx, const rd_lease_t *l)
+{
+	struct transitional *t = ctx;
+	rd_fo_peers_t *s = t->p->set;
+	if (!rd_fo_binding_needs_ack(l->state) || l->tsfp == t->tsfp ||
+	    peer_for_addr(s, rd_config_current(), l->addr) != t->p)
+		return 0;
+	rd_lease_t *nl = rd_lease_dup(l, rd_lease_cid(l), l->cid_len, rd_lease_host(l), l->host_len);
+	if (!nl)
+		return 0;
+	nl->tsfp = t->tsfp;
+	if (rd_table_replace(s->table, l, nl) < 0) {
+		rd_lease_free(nl);      /* changed meanwhile: the new version decides */
+		return 0;
+	}
+	if (s->store)
+		(void)rd_store_submit(s->store, nl, "failover-partner-down", NULL, NULL);
+	t->n++;
+	return 0;
+}
+
+/*
+ * Entry to PARTNER-DOWN (doc §5.4): EXPIRED, RELEASED and RESET leases can
+ * no longer wait for the peer's ack; they get tsfp = STOS + MCLT and
+ * rd_fo_may_allocate lets them go once that has passed.
+ */
+static void expire_transitional(rd_fo_peer_t *p, uint32_t stos)
+{
+	struct transitional t = { .p = p, .tsfp = rd_fo_partner_down_tsfp(stos, p->sm.mclt ? p->sm.mclt : p->cfg.mclt) };
+	rcu_read_lock();
+	rd_table_foreach(p->set->table, transitional_cb, &t);
+	rcu_read_unlock();
+	if (t.n)
+		rd_log(LOG_INFO, "failover %s: partner down: %u expired/released leases reusable after %u", p->name,
+		       t.n, t.tsfp);
+}
+
+/* ------------------------------------------------------------ state machine */
+
+static int persist(rd_fo_peer_t *p, const rd_fo_action_t *a, const rd_fo_sm_t *next)
+{
+	rd_store_fo_state_t fs = {
+		.state = a->state, .stos = a->stos, .partner = a->partner,
+		.partner_stos = next->partner_stos, .mclt = next->mclt,
+	};
+	snprintf(fs.name, sizeof(fs.name), "%s", p->name);
+	if (!p->set->store)
+		return 0;
+	return rd_store_fo_state_put(p->set->store, &fs);
+}
+
+static void sm_event(rd_fo_peer_t *p, rd_fo_event_t *ev)
+{
+	rd_fo_sm_t next;
+	rd_fo_actions_t act;
+
+	if (rd_fo_sm_event(&p->sm, ev, &next, &act) < 0)
+		return;
+	if (act.note)
+		rd_log(LOG_WARNING, "failover %s: %s", p->name, act.note);
+	/* The state must be on disk before anything announces it (ISC refuses
+	 * a transition it cannot record): persist first, all or nothing. */
+	for (unsigned i = 0; i < act.n; i++) {
+		if (act.a[i].kind != RD_FO_ACT_PERSIST)
+			continue;
+		int r = persist(p, &act.a[i], &next);
+		if (r < 0) {
+			rd_log(LOG_ERR, "failover %s: cannot record state %s (%s): staying in %s", p->name,
+			       rd_fo_state_name(act.a[i].state), rd_strerror(r), rd_fo_state_name(p->sm.state));
+			return;
+		}
+	}
+	uint8_t was = p->sm.state, pwas = p->sm.partner;
+	p->sm = next;
+	if (was != next.state)
+		rd_log(LOG_NOTICE, "failover %s: I move from %s to %s", p->name, rd_fo_state_name(was),
+		       rd_fo_state_name(next.state));
+	if (pwas != next.partner)
+		rd_log(LOG_INFO, "failover %s: peer moves from %s to %s", p->name, rd_fo_state_name(pwas),
+		       rd_fo_state_name(next.partner));
+
+	for (unsigned i = 0; i < act.n; i++) {
+		const rd_fo_action_t *a = &act.a[i];
+		rd_fo_msg_t m;
+		switch (a->kind) {
+		case RD_FO_ACT_PERSIST:
+			break;
+		case RD_FO_ACT_SEND_STATE:
+			rd_fo_msg_init(&m, RD_FO_STATE, 0, 0);
+			rd_fo_set_uint(&m, RD_FO_OPT_SERVER_STATE, a->state);
+			rd_fo_set_uint(&m, RD_FO_OPT_SERVER_FLAGS, a->flags);
+			rd_fo_set_uint(&m, RD_FO_OPT_STOS, a->stos);
+			send_msg(p, &m);
+			break;
+		case RD_FO_ACT_SEND_UPDREQ:
+		case RD_FO_ACT_SEND_UPDREQALL:
+			rd_fo_msg_init(&m, a->kind == RD_FO_ACT_SEND_UPDREQ ? RD_FO_UPDREQ : RD_FO_UPDREQALL, 0, 0);
+			send_msg(p, &m);
+			rd_log(LOG_INFO, "failover %s: sent %s", p->name, rd_fo_msg_name(m.type));
+			break;
+		case RD_FO_ACT_ANSWER_UPDREQ:
+		case RD_FO_ACT_ANSWER_UPDREQALL:
+			queue_leases(p, a->kind == RD_FO_ACT_ANSWER_UPDREQALL);
+			p->upddone_pending = true;
+			p->upddone_xid = p->pending_req_xid;
+			rd_log(LOG_INFO, "failover %s: answering %s with %zu updates", p->name,
+			       a->kind == RD_FO_ACT_ANSWER_UPDREQ ? "UPDREQ" : "UPDREQALL", p->q_len);
+			send_updates(p);
+			break;
+		case RD_FO_ACT_SEND_UPDATES:
+			send_updates(p);
+			break;
+		case RD_FO_ACT_QUEUE_UPDATES:
+			queue_leases(p, false);
+			send_updates(p);
+			break;
+		case RD_FO_ACT_RESCIND:
+			rescind(p);
+			break;
+		case RD_FO_ACT_POOL_BALANCE:
+			balance_pools(p);
+			break;
+		case RD_FO_ACT_POOL_CHECK:
+			/* The periodic rebalance timer (rd_fo_balance_next,
+			 * POOLREQ when we run short) is not implemented yet:
+			 * pools are balanced on entry to NORMAL and on the
+			 * peer's POOLREQ only. */
+			break;
+		case RD_FO_ACT_EXPIRE_TRANSITIONAL:
+			expire_transitional(p, a->stos);
+			break;
+		case RD_FO_ACT_DISCONNECT:
+			rd_fo_link_close(p->link, 0, NULL);
+			break;
+		case RD_FO_ACT_ERROR:
+			rd_log(LOG_ERR, "failover %s: %s", p->name, a->why ? a->why : "protocol error");
+			break;
+		}
+	}
+	publish(p);
+}
+
+static void run_timer(rd_fo_peer_t *p, uint32_t now)
+{
+	if (p->sm.timer == RD_FO_TIMER_NONE || now < p->sm.timer_at)
+		return;
+	rd_fo_event_t ev = { .now = now };
+	switch (p->sm.timer) {
+	case RD_FO_TIMER_STARTUP:
+		ev.kind = RD_FO_EV_STARTUP_TIMEOUT;
+		break;
+	case RD_FO_TIMER_AUTO_PARTNER_DOWN:
+		ev.kind = RD_FO_EV_AUTO_PARTNER_DOWN;
+		break;
+	case RD_FO_TIMER_RECOVER_WAIT:
+		ev.kind = RD_FO_EV_MCLT_ELAPSED;
+		break;
+	default:
+		return;
+	}
+	sm_event(p, &ev);
+}
+
+/* ------------------------------------------------------------ BNDUPD / BNDACK */
+
+static void store_ack_done(void *ctx, int status)
+{
+	struct ack_job *j = ctx;
+	rd_fo_peers_t *s = j->set;
+	j->status = status;
+	pthread_mutex_lock(&s->lock);
+	*s->acks_tail = j;
+	s->acks_tail = &j->next;
+	pthread_mutex_unlock(&s->lock);
+	wake(s);
+}
+
+static void send_bndack(rd_fo_peer_t *p, uint32_t xid, uint32_t addr, uint8_t reject, const char *why)
+{
+	rd_fo_msg_t m;
+	rd_fo_msg_init(&m, RD_FO_BNDACK, 0, xid);
+	/* Assigned-IP only (doc §5.2: ISC misreads a BNDACK with a client-id). */
+	rd_fo_set_uint(&m, RD_FO_OPT_ASSIGNED_IP, addr);
+	if (reject) {
+		rd_fo_set_uint(&m, RD_FO_OPT_REJECT_REASON, reject);
+		if (why)
+			rd_fo_set_str(&m, RD_FO_OPT_MESSAGE, why);
+		atomic_fetch_add(&p->pub.bndupd_rejected, 1);
+	}
+	send_msg(p, &m);
+	atomic_fetch_add(&p->pub.bndack_sent, 1);
+}
+
+static void reject_bndupd(rd_fo_peer_t *p, const rd_fo_msg_t *m, uint8_t reason, const char *why)
+{
+	char ip[16];
+	fmt_ip(m->assigned_ip, ip, sizeof(ip));
+	rd_log(LOG_WARNING, "failover %s: BNDUPD %s (%s) from the peer refused: %s (%s)", p->name, ip,
+	       rd_fo_binding_name(m->binding_status), rd_fo_reject_reason_name(reason), why ? why : "");
+	send_bndack(p, m->xid, m->assigned_ip, reason, why);
+}
+
+/* Apply the peer's BNDUPD to the table and the store; BNDACK once durable. */
+static void on_bndupd(rd_fo_peer_t *p, const rd_fo_msg_t *m)
+{
+	rd_fo_peers_t *s = p->set;
+	uint32_t now = now_s();
+	char ip[16];
+
+	atomic_fetch_add(&p->pub.bndupd_recv, 1);
+	if (!rd_fo_has(m, RD_FO_OPT_ASSIGNED_IP) || !rd_fo_has(m, RD_FO_OPT_BINDING_STATUS))
+		return reject_bndupd(p, m, RD_FO_REJ_MISSING_BINDINFO, "no assigned-IP or binding-status");
+	for (int attempt = 0; attempt < 3; attempt++) {
+		rcu_read_lock();
+		const rd_config_t *cfg = rd_config_current();
+		if (peer_for_addr(s, cfg, m->assigned_ip) != p) {
+			rcu_read_unlock();
+			return reject_bndupd(p, m, RD_FO_REJ_ILLEGAL_IP, "not in a pool of this relationship");
+		}
+		const rd_lease_t *cur = rd_table_by_addr(s->table, m->assigned_ip);
+		struct inflight *own = inflight_find(p, m->assigned_ip);
+		size_t chlen = 0, cidlen = 0;
+		const uint8_t *ch = rd_fo_get_bytes(m, RD_FO_OPT_CHADDR, &chlen);
+		const uint8_t *cid = rd_fo_get_bytes(m, RD_FO_OPT_CLIENT_ID, &cidlen);
+		rd_fo_bndupd_in_t in = {
+			.my_state = p->sm.state, .role = p->cfg.role, .now = now,
+			.cur = cur ? cur->state : RD_FO_BS_FREE,
+			.cur_flags = cur ? cur->flags : 0,
+			.cur_ends = cur ? cur->ends : 0,
+			.cur_cltt = cur ? cur->cltt : 0,
+			.awaiting_ack = own != NULL,
+			.pending_state = own ? own->status : 0,
+			.proposed = m->binding_status,
+			.has_chaddr = ch != NULL, .chaddr_len = (uint8_t)(chlen > 255 ? 255 : chlen),
+			.has_cid = cid != NULL,
+			.has_ip_flags = rd_fo_has(m, RD_FO_OPT_IP_FLAGS), .ip_flags = m->ip_flags,
+			.has_pexp = rd_fo_has(m, RD_FO_OPT_POTENTIAL_EXPIRY), .pexp = m->potential_expiry,
+			.has_cltt = rd_fo_has(m, RD_FO_OPT_CLTT), .cltt = m->cltt,
+		};
+		/* A never-used address is FREE to us; its "end" is none. */
+		if (cur && cur->state == RD_LEASE_ACTIVE && cur->flags & RD_ENGINE_F_OFFERED) {
+			/* An offer is no binding: the peer's word wins over it. */
+			in.cur = RD_FO_BS_FREE;
+			in.cur_ends = 0;
+		}
+		rd_fo_bndupd_verdict_t v;
+		rd_fo_bndupd_check(&in, &v);
+		if (v.reject) {
+			rcu_read_unlock();
+			return reject_bndupd(p, m, v.reject, v.why);
+		}
+		/* The accepted version: the peer's binding, our hostname if same client. */
+		const rd_cfg_subnet_t *sn = rd_config_subnet_for(cfg, m->assigned_ip);
+		bool keep_host = cur && ch && chlen >= 1 && cur->htype == ch[0] && cur->hlen == chlen - 1 &&
+				 !memcmp(cur->chaddr, ch + 1, chlen - 1);
+		rd_lease_t *nl = rd_lease_new(m->assigned_ip, cid, cid ? cidlen : 0,
+					      keep_host ? rd_lease_host(cur) : NULL, keep_host ? cur->host_len : 0);
+		if (!nl) {
+			rcu_read_unlock();
+			return reject_bndupd(p, m, RD_FO_REJ_MISC, "out of memory");
+		}
+		nl->state = v.store;
+		if (ch && chlen >= 1) {
+			nl->htype = ch[0];
+			nl->hlen = (uint8_t)(chlen - 1 > 16 ? 16 : chlen - 1);
+			memcpy(nl->chaddr, ch + 1, nl->hlen);
+		} else if (cur && (nl->state == RD_LEASE_FREE || nl->state == RD_LEASE_BACKUP)) {
+			/* Keep who had it, for "previous address" and MAC affinity. */
+			nl->htype = cur->htype;
+			nl->hlen = cur->hlen;
+			memcpy(nl->chaddr, cur->chaddr, cur->hlen);
+		}
+		if (cid && cidlen && !(sn && sn->ignore_client_ids))
+			nl->flags |= RD_LEASE_F_KEY_CID;
+		if (in.has_ip_flags)
+			nl->flags |= m->ip_flags & (RD_LEASE_F_RESERVED | RD_LEASE_F_BOOTP);
+		else if (cur)
+			nl->flags |= cur->flags & RD_LEASE_F_RESERVED;
+		nl->starts = rd_fo_has(m, RD_FO_OPT_STOS) ? m->stos : now;
+		uint32_t ends = rd_fo_has(m, RD_FO_OPT_LEASE_EXPIRY) ? m->lease_expiry : 0;
+		nl->ends = ends == RD_FO_TIME_NEVER ? 0 : ends;
+		if (nl->ends && nl->ends < nl->starts)
+			nl->starts = nl->ends;
+		nl->cltt = in.has_cltt ? m->cltt : (cur ? cur->cltt : 0);
+		/* What the peer committed to is what we know (tsfp = atsfp =
+		 * pexp); tstp follows so that we do not echo the change back. */
+		rd_fo_times_t t = { .tstp = 0, .tsfp = cur ? cur->tsfp : 0, .atsfp = cur ? cur->atsfp : 0 };
+		rd_fo_times_on_bndupd(&t, in.has_pexp, in.pexp);
+		nl->tsfp = t.tsfp;
+		nl->atsfp = t.atsfp;
+		nl->tstp = t.atsfp;
+		int r = rd_table_replace(s->table, cur, nl);
+		if (r == RD_ECONFLICT) {
+			rd_lease_free(nl);
+			rcu_read_unlock();
+			continue;       /* a worker changed it meanwhile: judge again */
+		}
+		if (r < 0) {
+			rd_lease_free(nl);
+			rcu_read_unlock();
+			return reject_bndupd(p, m, RD_FO_REJ_MISC, "lease table refused the change");
+		}
+		if (v.cancel_own && own)
+			inflight_drop(p, own);
+		fmt_ip(m->assigned_ip, ip, sizeof(ip));
+		rd_log(LOG_INFO, "failover %s: peer's update %s %s applied", p->name, ip,
+		       rd_lease_state_name(nl->state));
+		if (!s->store) {
+			rcu_read_unlock();
+			send_bndack(p, m->xid, m->assigned_ip, 0, NULL);
+			return;
+		}
+		struct ack_job *j = calloc(1, sizeof(*j));
+		if (!j) {
+			rcu_read_unlock();
+			return;         /* no BNDACK: the peer sends it again on the next link */
+		}
+		j->set = s;
+		j->peer = p->idx;
+		j->link_gen = p->link_gen;
+		j->xid = m->xid;
+		j->addr = m->assigned_ip;
+		r = rd_store_submit(s->store, nl, "failover", store_ack_done, j);
+		rcu_read_unlock();
+		if (r < 0) {
+			free(j);
+			rd_log(LOG_ERR, "failover %s: peer's update %s not stored: %s", p->name, ip, rd_strerror(r));
+			/* Unacked: the peer keeps it and retries after a reconnect. */
+		}
+		return;
+	}
+	reject_bndupd(p, m, RD_FO_REJ_MISC, "the lease kept changing under the update");
+}
+
+static void on_bndack(rd_fo_peer_t *p, const rd_fo_msg_t *m)
+{
+	rd_fo_peers_t *s = p->set;
+	struct inflight *f = NULL;
+	char ip[16];
+
+	for (size_t i = 0; i < p->n_fl; i++)
+		if (p->fl[i].xid == m->xid) {
+			f = &p->fl[i];
+			break;
+		}
+	if (!f)
+		return;         /* superseded or rescinded: means nothing (ISC) */
+	atomic_fetch_add(&p->pub.bndack_recv, 1);
+	struct inflight done = *f;
+	inflight_drop(p, f);
+	fmt_ip(done.addr, ip, sizeof(ip));
+	if (rd_fo_has(m, RD_FO_OPT_REJECT_REASON) && m->reject_reason) {
+		size_t n = 0;
+		const uint8_t *txt = rd_fo_get_bytes(m, RD_FO_OPT_MESSAGE, &n);
+		rd_log(LOG_WARNING, "failover %s: peer refused our update of %s: %s%s%.*s", p->name, ip,
+		       rd_fo_reject_reason_name(m->reject_reason), txt ? ": " : "", (int)n,
+		       txt ? (const char *)txt : "");
+		send_updates(p);
+		return;
+	}
+	for (int attempt = 0; attempt < 3; attempt++) {
+		rcu_read_lock();
+		const rd_lease_t *cur = rd_table_by_addr(s->table, done.addr);
+		if (!cur) {
+			rcu_read_unlock();
+			break;
+		}
+		rd_lease_t *nl = rd_lease_dup(cur, rd_lease_cid(cur), cur->cid_len, rd_lease_host(cur), cur->host_len);
+		if (!nl) {
+			rcu_read_unlock();
+			break;
+		}
+		rd_fo_times_t t = { .tstp = cur->tstp ? cur->tstp : done.tstp, .tsfp = cur->tsfp, .atsfp = cur->atsfp };
+		rd_fo_times_on_bndack(&t, done.tstp);
+		nl->tstp = t.tstp;
+		nl->tsfp = t.tsfp;
+		nl->atsfp = t.atsfp;
+		/* EXPIRED/RELEASED/RESET are free once the peer knows (doc §5.1). */
+		if (cur->state == done.status && rd_fo_binding_needs_ack(done.status))
+			nl->state = rd_fo_binding_after_ack(p->cfg.role, done.status,
+							    cur->flags & RD_LEASE_F_RESERVED);
+		int r = rd_table_replace(s->table, cur, nl);
+		if (r == RD_ECONFLICT) {
+			rd_lease_free(nl);
+			rcu_read_unlock();
+			continue;
+		}
+		if (r < 0) {
+			rd_lease_free(nl);
+		} else if (s->store && rd_store_submit(s->store, nl, "failover-ack", NULL, NULL) < 0) {
+			rd_log(LOG_WARNING, "failover %s: ack of %s not stored (kept in memory)", p->name, ip);
+		}
+		rcu_read_unlock();
+		break;
+	}
+	send_updates(p);
+}
+
+/* ------------------------------------------------------------ link callbacks */
+
+static void on_up(void *ctx, rd_fo_link_t *link, const rd_fo_link_peer_t *peer)
+{
+	rd_fo_peer_t *p = ctx;
+	char ip[16];
+	(void)link;
+	fmt_ip(peer->addr, ip, sizeof(ip));
+	p->link_gen++;
+	p->max_unacked = peer->max_unacked ? (peer->max_unacked > MAX_INFLIGHT ? MAX_INFLIGHT : peer->max_unacked) : 1;
+	if (peer->has_hba)
+		set_hba(p, peer->hba);
+	rd_log(LOG_INFO, "failover %s: link up with %s (%s, %s), max-unacked %u, mclt %u", p->name, ip,
+	       peer->inbound ? "incoming" : "outgoing", peer->vendor_class[0] ? peer->vendor_class : "no vendor",
+	       peer->max_unacked, peer->mclt);
+	rd_fo_event_t ev = { .kind = RD_FO_EV_CONNECTED, .now = now_s(),
+			     .mclt = p->cfg.role == RD_FO_SECONDARY ? peer->mclt : 0 };
+	sm_event(p, &ev);
+}
+
+static void on_message(void *ctx, rd_fo_link_t *link, const rd_fo_msg_t *m)
+{
+	rd_fo_peer_t *p = ctx;
+	rd_fo_event_t ev = { .now = now_s() };
+	rd_fo_msg_t r;
+	(void)link;
+
+	switch (m->type) {
+	case RD_FO_STATE:
+		ev.kind = RD_FO_EV_PARTNER_STATE;
+		ev.partner_state = rd_fo_has(m, RD_FO_OPT_SERVER_STATE) ? m->server_state : 0;
+		ev.partner_flags = m->server_flags;
+		sm_event(p, &ev);
+		break;
+	case RD_FO_UPDREQ:
+	case RD_FO_UPDREQALL:
+		p->pending_req_xid = m->xid;
+		ev.kind = m->type == RD_FO_UPDREQ ? RD_FO_EV_UPDREQ : RD_FO_EV_UPDREQALL;
+		rd_log(LOG_INFO, "failover %s: peer sent %s", p->name, rd_fo_msg_name(m->type));
+		sm_event(p, &ev);
+		break;
+	case RD_FO_UPDDONE:
+		rd_log(LOG_INFO, "failover %s: peer sent UPDDONE", p->name);
+		ev.kind = RD_FO_EV_UPDDONE;
+		sm_event(p, &ev);
+		break;
+	case RD_FO_BNDUPD:
+		on_bndupd(p, m);
+		break;
+	case RD_FO_BNDACK:
+		on_bndack(p, m);
+		break;
+	case RD_FO_POOLREQ: {
+		/* Not a timer run: it must not ask back (ping-pong). */
+		uint32_t moved = balance_pools(p);
+		rd_fo_msg_init(&r, RD_FO_POOLRESP, 0, m->xid);
+		rd_fo_set_uint(&r, RD_FO_OPT_ADDRESSES_TRANSFERRED, moved);
+		send_msg(p, &r);
+		rd_log(LOG_INFO, "failover %s: peer's POOLREQ: %u addresses moved", p->name, moved);
+		break;
+	}
+	case RD_FO_DISCONNECT:
+		rd_log(LOG_WARNING, "failover %s: peer disconnects: %s", p->name,
+		       rd_fo_reject_reason_name(m->reject_reason));
+		break;
+	default:
+		break;
+	}
+}
+
+static void on_down(void *ctx, rd_fo_link_t *link, int reason, const char *why)
+{
+	rd_fo_peer_t *p = ctx;
+	(void)link;
+	rd_log(LOG_WARNING, "failover %s: link down: %s%s%s", p->name, rd_fo_link_down_name(reason),
+	       why ? ": " : "", why ? why : "");
+	p->upddone_pending = false;
+	p->link_gen++;
+	rd_fo_event_t ev = { .kind = RD_FO_EV_LINK_LOST, .now = now_s() };
+	sm_event(p, &ev);
+}
+
+static void on_refused(void *ctx, rd_fo_link_t *link, bool by_peer, unsigned reason, const char *why)
+{
+	rd_fo_peer_t *p = ctx;
+	(void)link;
+	rd_log(LOG_WARNING, "failover %s: handshake refused by %s: %s (%s)", p->name, by_peer ? "the peer" : "us",
+	       rd_fo_reject_reason_name(reason), why ? why : "");
+}
+
+static void on_drain(void *ctx, rd_fo_link_t *link)
+{
+	(void)link;
+	send_updates(ctx);
+}
+
+/* ------------------------------------------------------------ the thread */
+
+static void drain_inbox(rd_fo_peers_t *s)
+{
+	uint64_t v;
+	while (read(s->wake_fd, &v, sizeof(v)) == sizeof(v))
+		;
+	pthread_mutex_lock(&s->lock);
+	uint32_t *changed = s->changed;
+	size_t n = s->n_changed;
+	s->changed = NULL;
+	s->n_changed = s->cap_changed = 0;
+	struct ack_job *acks = s->acks;
+	s->acks = NULL;
+	s->acks_tail = &s->acks;
+	pthread_mutex_unlock(&s->lock);
+
+	for (struct ack_job *j = acks, *nx; j; j = nx) {
+		nx = j->next;
+		rd_fo_peer_t *p = &s->p[j->peer];
+		if (j->status < 0) {
+			char ip[16];
+			fmt_ip(j->addr, ip, sizeof(ip));
+			rd_log(LOG_ERR, "failover %s: peer's update %s could not be made durable (%s): not acked",
+			       p->name, ip, rd_strerror(j->status));
+		} else if (j->link_gen == p->link_gen && rd_fo_link_is_up(p->link)) {
+			send_bndack(p, j->xid, j->addr, 0, NULL);
+		}
+		free(j);
+	}
+	if (n) {
+		rcu_read_lock();
+		const rd_config_t *cfg = rd_config_current();
+		for (size_t i = 0; i < n; i++) {
+			rd_fo_peer_t *p = peer_for_addr(s, cfg, changed[i]);
+			/* Not linked: the lease keeps tstp > atsfp, and the
+			 * next entry to NORMAL (QUEUE_UPDATES) sends it. */
+			if (p && p->sm.linked)
+				enqueue(p, changed[i]);
+		}
+		rcu_read_unlock();
+		for (size_t i = 0; i < s->n; i++)
+			send_updates(&s->p[i]);
+	}
+	free(changed);
+}
+
+static void *fo_thread(void *arg)
+{
+	rd_fo_peers_t *s = arg;
+	uint64_t shutdown_until = 0;
+	bool shutting = false;
+
+	rcu_register_thread();
+	for (;;) {
+		struct pollfd pfd[1 + 8 * RD_FO_LINK_MAX_FDS];
+		struct { size_t off, n; } map[8];
+		size_t np = s->n < 8 ? s->n : 8, nfd = 1;
+		uint64_t now_ms = rd_fo_link_now_ms();
+		int timeout = 1000;   /* the machine's timers are in seconds */
+
+		if (atomic_load(&s->stop) && !shutting) {
+			shutting = true;
+			shutdown_until = now_ms + SHUTDOWN_WAIT_MS;
+			for (size_t i = 0; i < s->n; i++) {
+				if (!atomic_load(&s->graceful) || !s->p[i].sm.linked)
+					continue;
+				rd_fo_event_t ev = { .kind = RD_FO_EV_SHUTDOWN, .now = now_s() };
+				sm_event(&s->p[i], &ev);
+			}
+		}
+		if (shutting) {
+			bool waiting = false;
+			for (size_t i = 0; i < s->n; i++)
+				if (s->p[i].sm.state == RD_FO_ST_SHUTDOWN && s->p[i].sm.linked &&
+				    s->p[i].sm.partner != RD_FO_ST_PARTNER_DOWN)
+					waiting = true;
+			if (!waiting || now_ms >= shutdown_until)
+				break;
+		}
+
+		pfd[0] = (struct pollfd){ .fd = s->wake_fd, .events = POLLIN };
+		for (size_t i = 0; i < np; i++) {
+			map[i].off = nfd;
+			map[i].n = rd_fo_link_poll_events(s->p[i].link, pfd + nfd, RD_FO_LINK_MAX_FDS);
+			nfd += map[i].n;
+			int t = rd_fo_link_next_timeout_ms(s->p[i].link, now_ms);
+			if (t >= 0 && t < timeout)
+				timeout = t;
+		}
+		if (shutting && timeout > 100)
+			timeout = 100;
+		(void)poll(pfd, (nfds_t)nfd, timeout);
+		now_ms = rd_fo_link_now_ms();
+		drain_inbox(s);
+		uint32_t now = now_s();
+		for (size_t i = 0; i < np; i++) {
+			rd_fo_link_process(s->p[i].link, now_ms);
+			run_timer(&s->p[i], now);
+		}
+	}
+
+	/* Graceful end: record where we stop (SHUTDOWN -> RECOVER, STOS
+	 * backdated if the partner took over), let queued bytes go, close. */
+	for (size_t i = 0; i < s->n; i++) {
+		rd_fo_peer_t *p = &s->p[i];
+		if (p->sm.state == RD_FO_ST_SHUTDOWN) {
+			rd_fo_event_t ev = { .kind = RD_FO_EV_SHUTDOWN_DONE, .now = now_s(),
+					     .queues_empty = !p->q_len && !p->n_fl };
+			sm_event(p, &ev);
+		}
+		for (int k = 0; k < 50 && rd_fo_link_queued(p->link); k++) {
+			struct pollfd pf[RD_FO_LINK_MAX_FDS];
+			size_t n = rd_fo_link_poll_events(p->link, pf, RD_FO_LINK_MAX_FDS);
+			(void)poll(pf, (nfds_t)n, 20);
+			rd_fo_link_process(p->link, rd_fo_link_now_ms());
+		}
+	}
+	rcu_unregister_thread();
+	return NULL;
+}
+
+/* ------------------------------------------------------------ engine seam */
+
+static bool eng_may_serve(void *ctx, const rd_cfg_subnet_t *sn, const rd_dhcp_t *req, const char **why)
+{
+	rd_fo_peers_t *s = ctx;
+	rd_fo_peer_t *p = peer_for_subnet(s, sn);
+	if (!p)
+		return true;
+	uint8_t st = atomic_load(&p->pub.state), ps = atomic_load(&p->pub.partner);
+	bool balanced = rd_fo_lb_applies(st, req->msgtype);
+	bool mine = true, peer_has_free = true;
+	if (balanced) {
+		uint8_t hba[RD_FO_HBA_LEN];
+		const uint8_t *cid = NULL;
+		size_t cid_len = 0;
+		const uint8_t *v = rd_dhcp_get(req, RD_OPT_CLIENT_ID, &cid_len);
+		if (v)
+			cid = v;
+		uint8_t bucket = rd_fo_lb_bucket(cid, cid_len, req->chaddr, req->hlen);
+		const uint8_t *h = get_hba(p, hba) ? hba : (p->cfg.has_hba ? p->cfg.hba : NULL);
+		mine = rd_fo_lb_mine(h, p->cfg.role, bucket, rd_fo_lb_secs(req->secs, true),
+				     p->cfg.load_balance_max_seconds);
+		if (!mine) {
+			/* ISC answers a client of the peer's when the peer has
+			 * nothing left to allocate ("cancel load balance"). */
+			rd_table_pool_stats_t ps_;
+			peer_has_free = false;
+			for (size_t k = 0; sn && k < sn->n_pools && !peer_has_free; k++) {
+				if (rd_table_pool_stats(s->table, sn->pools[k].start, &ps_) < 0)
+					continue;
+				if (p->cfg.role == RD_FO_PRIMARY)
+					peer_has_free = ps_.by_state[RD_LEASE_BACKUP] > 0;
+				else
+					peer_has_free = ps_.unavailable < ps_.size;
+			}
+		}
+	}
+	if (rd_fo_may_serve(st, ps, balanced, mine, peer_has_free))
+		return true;
+	*why = !rd_fo_state_serves(st, ps) ? "this state serves nobody" : "load balancing: the peer's client";
+	return false;
+}
+
+static bool eng_may_allocate(void *ctx, uint32_t addr, const rd_lease_t *l, uint32_t now)
+{
+	rd_fo_peers_t *s = ctx;
+	rd_fo_peer_t *p = peer_for_addr(s, rd_config_current(), addr);
+	if (!p)
+		return true;
+	rd_fo_alloc_in_t in = {
+		.my_state = atomic_load(&p->pub.state), .partner_state = atomic_load(&p->pub.partner),
+		.role = p->cfg.role,
+		.binding = l ? l->state : RD_FO_BS_FREE,
+		.tsfp = l ? l->tsfp : 0,
+		.stos = atomic_load(&p->pub.stos), .mclt = atomic_load(&p->pub.mclt), .now = now,
+	};
+	/* An offer that lapsed is whatever it was before: a FREE address. */
+	if (l && l->state == RD_LEASE_ACTIVE && (l->flags & RD_ENGINE_F_OFFERED))
+		in.binding = RD_FO_BS_FREE;
+	/* A lapsed ACTIVE lease the table has not expired yet: EXPIRED. */
+	else if (l && l->state == RD_LEASE_ACTIVE)
+		in.binding = RD_FO_BS_EXPIRED;
+	if (!in.mclt)
+		in.mclt = p->cfg.mclt;
+	/* A version the peer never heard of (no tstp told, no tsfp learnt:
+	 * e.g. an offer that lapsed) rewinds to our own free state (doc §5.1). */
+	if (l && !l->tstp && !l->tsfp)
+		in.rewind = p->cfg.role == RD_FO_PRIMARY ? RD_FO_BS_FREE : RD_FO_BS_BACKUP;
+	return rd_fo_may_allocate(&in);
+}
+
+static uint32_t eng_lease_time(void *ctx, const rd_lease_t *old, rd_lease_t *nl, uint32_t now, uint32_t want)
+{
+	rd_fo_peers_t *s = ctx;
+	rd_fo_peer_t *p = peer_for_addr(s, rd_config_current(), nl->addr);
+	if (!p)
+		return want;
+	uint32_t mclt = atomic_load(&p->pub.mclt);
+	if (!mclt)
+		mclt = p->cfg.mclt;
+	rd_fo_times_t t = { .tstp = 0, .tsfp = 0, .atsfp = 0 };
+	/* The peer's knowledge of a lease only counts for the same binding. */
+	if (old && old->state == RD_LEASE_ACTIVE && !(old->flags & RD_ENGINE_F_OFFERED)) {
+		t.tstp = old->tstp;
+		t.tsfp = old->tsfp;
+		t.atsfp = old->atsfp;
+	}
+	uint32_t granted = rd_fo_lease_time(now, want, t.tsfp, mclt);
+	rd_fo_times_on_ack(&t, now, want, granted);
+	nl->ends = granted == RD_FO_LEASE_INFINITE ? 0 :
+		   (uint64_t)now + granted >= RD_FO_TIME_NEVER ? RD_FO_TIME_NEVER - 1 : now + granted;
+	nl->tstp = t.tstp;
+	nl->tsfp = t.tsfp;
+	nl->atsfp = t.atsfp;
+	return granted;
+}
+
+/* ------------------------------------------------------------ public */
+
+void rd_fo_peers_notify(rd_fo_peers_t *s, uint32_t addr)
+{
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->lock);
+	if (s->n_changed == s->cap_changed) {
+		size_t nc = s->cap_changed ? 2 * s->cap_changed : 64;
+		uint32_t *n = realloc(s->changed, nc * sizeof(*n));
+		if (!n) {
+			pthread_mutex_unlock(&s->lock);
+			return;   /* tstp > atsfp stays: the next NORMAL entry sends it */
+		}
+		s->changed = n;
+		s->cap_changed = nc;
+	}
+	s->changed[s->n_changed++] = addr;
+	pthread_mutex_unlock(&s->lock);
+	wake(s);
+}
+
+const rd_engine_fo_t *rd_fo_peers_engine(rd_fo_peers_t *s)
+{
+	return s ? &s->engine : NULL;
+}
+
+size_t rd_fo_peers_status(rd_fo_peers_t *s, rd_fo_peer_status_t *out, size_t cap)
+{
+	if (!s)
+		return 0;
+	for (size_t i = 0; i < s->n && i < cap; i++) {
+		rd_fo_peer_t *p = &s->p[i];
+		rd_fo_peer_status_t *o = &out[i];
+		memset(o, 0, sizeof(*o));
+		snprintf(o->name, sizeof(o->name), "%s", p->name);
+		o->role = p->cfg.role;
+		o->state = atomic_load(&p->pub.state);
+		o->partner = atomic_load(&p->pub.partner);
+		o->stos = atomic_load(&p->pub.stos);
+		o->linked = atomic_load(&p->pub.linked);
+		o->queued = atomic_load(&p->pub.queued);
+		o->unacked = atomic_load(&p->pub.unacked);
+		o->bndupd_sent = atomic_load(&p->pub.bndupd_sent);
+		o->bndack_recv = atomic_load(&p->pub.bndack_recv);
+		o->bndupd_recv = atomic_load(&p->pub.bndupd_recv);
+		o->bndack_sent = atomic_load(&p->pub.bndack_sent);
+		o->bndupd_rejected = atomic_load(&p->pub.bndupd_rejected);
+	}
+	return s->n;
+}
+
+static void peers_free(rd_fo_peers_t *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n; i++) {
+		rd_fo_link_free(s->p[i].link);
+		free(s->p[i].q);
+		free(s->p[i].fl);
+	}
+	for (struct ack_job *j = s->acks, *nx; j; j = nx) {
+		nx = j->next;
+		free(j);
+	}
+	free(s->changed);
+	free(s->p);
+	if (s->wake_fd >= 0)
+		close(s->wake_fd);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+int rd_fo_peers_start(const rd_config_t *cfg, rd_table_t *table, rd_store_t *store, rd_fo_peers_t **out)
+{
+	*out = NULL;
+	if (!cfg || !cfg->n_failovers)
+		return 0;
+	rd_fo_peers_t *s = calloc(1, sizeof(*s));
+	if (!s)
+		return RD_ENOMEM;
+	pthread_mutex_init(&s->lock, NULL);
+	s->acks_tail = &s->acks;
+	s->table = table;
+	s->store = store;
+	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	s->p = calloc(cfg->n_failovers, sizeof(*s->p));
+	if (s->wake_fd < 0 || !s->p) {
+		peers_free(s);
+		return RD_ENOMEM;
+	}
+	s->engine = (rd_engine_fo_t){ .may_serve = eng_may_serve, .may_allocate = eng_may_allocate,
+				      .lease_time = eng_lease_time, .ctx = s };
+	uint32_t now = now_s();
+	for (size_t i = 0; i < cfg->n_failovers; i++) {
+		rd_fo_peer_t *p = &s->p[i];
+		const rd_cfg_failover_t *f = &cfg->failovers[i];
+		p->set = s;
+		p->idx = (unsigned)i;
+		snprintf(p->name, sizeof(p->name), "%s", f->name);
+		p->cfg = *f;
+		p->cfg.name = p->name;
+		p->max_unacked = 1;
+		p->fl = calloc(MAX_INFLIGHT, sizeof(*p->fl));
+		if (!p->fl) {
+			s->n = i + 1;
+			peers_free(s);
+			return RD_ENOMEM;
+		}
+		if (f->has_hba)
+			set_hba(p, f->hba);
+		s->n = i + 1;
+
+		rd_fo_sm_init(&p->sm, f->role, f->mclt, f->auto_partner_down);
+		rd_store_fo_state_t fs;
+		int gr = store ? rd_store_fo_state_get(store, p->name, &fs) : -ENOENT;
+		bool fresh = gr < 0 || !rd_fo_state_valid(fs.state) || fs.state == RD_FO_ST_STARTUP;
+		if (!fresh) {
+			p->sm.saved = fs.state;
+			p->sm.state = fs.state;
+			p->sm.partner = fs.partner;
+			p->sm.stos = fs.stos;
+			p->sm.partner_stos = fs.partner_stos;
+			if (fs.mclt && f->role == RD_FO_SECONDARY)
+				p->sm.mclt = fs.mclt;
+		}
+		rd_log(LOG_INFO, "failover %s: %s, %s", p->name, rd_config_role_name(f->role),
+		       fresh ? "no stored state: starting over in recover" : "stored state");
+		if (!fresh)
+			rd_log(LOG_INFO, "failover %s: stored state %s since %u, peer %s", p->name,
+			       rd_fo_state_name(fs.state), fs.stos, rd_fo_state_name(fs.partner));
+		rd_fo_link_conf_t lc;
+		rd_fo_link_conf_from_cfg(&lc, f);
+		rd_fo_link_ops_t ops = { .on_up = on_up, .on_message = on_message, .on_down = on_down,
+					 .on_refused = on_refused, .on_drain = on_drain, .ctx = p };
+		int r = rd_fo_link_new(&lc, &ops, &p->link);
+		if (r < 0) {
+			rd_log(LOG_ERR, "failover %s: cannot start the link: %s", p->name, rd_strerror(r));
+			peers_free(s);
+			return r;
+		}
+		rd_fo_event_t ev = { .kind = RD_FO_EV_STARTUP, .now = now, .fresh = fresh };
+		sm_event(p, &ev);
+	}
+	int r = pthread_create(&s->thr, NULL, fo_thread, s);
+	if (r) {
+		peers_free(s);
+		return -r;
+	}
+	s->thr_started = true;
+	*out = s;
+	return 0;
+}
+
+void rd_fo_peers_stop(rd_fo_peers_t *s, bool graceful)
+{
+	if (!s)
+		return;
+	atomic_store(&s->graceful, graceful);
+	atomic_store(&s->stop, true);
+	wake(s);
+	if (s->thr_started)
+		pthread_join(s->thr, NULL);
+	/* Store completions of the peer's BNDUPDs may still be queued: the
+	 * daemon flushes the store after this, and their ack jobs must stay
+	 * valid until then, so the inbox is freed with the set only after a
+	 * flush. */
+	if (s->store)
+		(void)rd_store_flush(s->store);
+	peers_free(s);
+}

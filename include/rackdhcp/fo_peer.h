@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * fo_peer.h — the live failover peers of the daemon (issue 5): one object
+ * per configured relationship (rd_cfg_failover_t) that owns the TCP link
+ * (fo_link.h) and the state machine (fo_state.h), carries out the machine's
+ * actions, and replicates leases with BNDUPD/BNDACK.
+ *
+ * One failover thread (registered with RCU) runs every peer in one poll
+ * loop.  The rest of the daemon talks to it through three thread-safe doors:
+ *  - rd_fo_peers_notify(): a worker (or the expiry) made a lease change
+ *    durable; the peer sends the current version of that address when it
+ *    can (lazy updates: several changes to one address may go as one);
+ *  - the engine seam (rd_fo_peers_engine()): may this server answer this
+ *    client, allocate this address, and for how long (MCLT);
+ *  - rd_fo_peers_stop(): a graceful stop announces SHUTDOWN first.
+ *
+ * Persistence: the machine's [persist] fields go to the store's
+ * failover_state table (rd_store_fo_state_put) before any STATE that
+ * announces them.  A peer's BNDUPD is answered with BNDACK only from the
+ * store completion of the change it made, i.e. once it is durable.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rackdhcp/config.h"
+#include "rackdhcp/engine.h"
+#include "rackdhcp/lease.h"
+#include "rackdhcp/store.h"
+#include "rackdhcp/table.h"
+
+typedef struct rd_fo_peers rd_fo_peers_t;
+
+/*!
+ * Create one peer per failover relationship of cfg (none: *out = NULL and
+ * 0, failover off), read each one's stored state, open the listeners and
+ * start the failover thread.  table and store must outlive the peers.
+ * \retval 0; RD_ENOMEM; a link's error (e.g. -EADDRINUSE), logged.
+ */
+int rd_fo_peers_start(const rd_config_t *cfg, rd_table_t *table, rd_store_t *store, rd_fo_peers_t **out);
+
+/*!
+ * Stop the thread and free everything (NULL is fine).  graceful: a peer in
+ * NORMAL first announces SHUTDOWN and waits (at most 5 s) for the partner
+ * to take over (PARTNER-DOWN), as ISC does on a clean stop.  Call after the
+ * workers are stopped (the engine seam must have no caller left) and
+ * before the store closes.
+ */
+void rd_fo_peers_stop(rd_fo_peers_t *p, bool graceful);
+
+/*!
+ * A lease change at addr is durable in the store: queue a BNDUPD if the
+ * address is in a failover pool (the version sent is the one the table
+ * holds then; an offer, RD_ENGINE_F_OFFERED, is never sent).  Thread-safe,
+ * never blocks for long (a mutex and an eventfd write): call it from a
+ * store completion.  NULL p: nothing.
+ */
+void rd_fo_peers_notify(rd_fo_peers_t *p, uint32_t addr);
+
+/*! The engine seam for rd_engine_in_t.fo (valid until rd_fo_peers_stop; NULL for NULL). */
+const rd_engine_fo_t *rd_fo_peers_engine(rd_fo_peers_t *p);
+
+/*! A snapshot of one relationship for status and tests. */
+typedef struct {
+	char name[128];
+	enum rd_cfg_role role;
+	uint8_t state, partner;     /*!< enum rd_fo_state */
+	uint32_t stos;
+	bool linked;
+	size_t queued, unacked;     /*!< BNDUPDs waiting / awaiting their BNDACK */
+	uint64_t bndupd_sent, bndack_recv, bndupd_recv, bndack_sent, bndupd_rejected;
+} rd_fo_peer_status_t;
+
+/*! Fill up to cap snapshots; returns the number of relationships. */
+size_t rd_fo_peers_status(rd_fo_peers_t *p, rd_fo_peer_status_t *out, size_t cap);

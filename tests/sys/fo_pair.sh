@@ -1,0 +1,334 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# fo_pair.sh — failover pairs with rackdhcpd as the secondary, and two
+# dhclients, in four network namespaces on one bridge (in namespace cli):
+#
+#   pri  10.30.0.1/24 on p0   the primary of relationship "fo": rackdhcpd
+#                             (split 128), then ISC dhcpd 4.4 (split 128)
+#   sec  10.30.0.2/24 on s0   rackdhcpd, role secondary; MCLT 30 s
+#   cli  br0 (p0's, s0's and b0's peers enslaved)   dhclient "cla"
+#   clb  b0                                           dhclient "clb"
+#        (lease time 20 s; MACs fixed so that cla hashes to the primary and
+#        clb to the secondary)
+#
+# In each pairing: both servers reach NORMAL from a fresh start (their
+# logs: "I move from ... to normal") and the primary hands the secondary
+# its BACKUP share of the pool; cla is answered by the primary and clb by
+# the secondary (load balancing, and allocation from BACKUP); both leases
+# are ACTIVE in the primary's store (our SQLite, ISC's dhcpd.leases) and in
+# the secondary's SQLite (BNDUPD both ways); the secondary persisted
+# NORMAL; kill -9 of the primary moves the secondary to
+# communications-interrupted and it ACKs the renewal of cla, the primary's
+# client (RENEW/REBIND of the same address); the primary restarted, the
+# pair is back in NORMAL; a clean stop (SIGTERM) of the secondary puts the
+# primary in PARTNER-DOWN; the secondary restarted with its database
+# deleted gets both leases back (UPDREQALL) and returns to NORMAL through
+# RECOVER and RECOVER-WAIT.
+# The ISC pairing is skipped without /usr/sbin/dhcpd.
+#
+# Skips (exit 77) without root, network namespaces, dhclient, sqlite3 or the
+# built daemon.  RD_KEEP_TMP=1 keeps the temp dir.  Every wait is bounded;
+# runtime ~3 min.
+set -u
+
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_builddir:=.}"
+: "${RACKDHCPD:=$top_builddir/dhcpd/rackdhcpd}"
+: "${DHCLIENT:=$(command -v dhclient || echo /usr/sbin/dhclient)}"
+: "${DHCPD:=$(command -v dhcpd || echo /usr/sbin/dhcpd)}"
+
+. "$top_srcdir/tests/sys/lib.sh"
+
+need_root
+need_cmd sqlite3 timeout
+[ -x "$DHCLIENT" ] || skip_all "dhclient (isc-dhcp-client) not found"
+[ -x "$RACKDHCPD" ] || skip_all "$RACKDHCPD not built"
+need_netns
+RACKDHCPD=$(cd "$(dirname "$RACKDHCPD")" && pwd)/$(basename "$RACKDHCPD")
+
+T=0
+FAILED=0
+t_ok() {	# t_ok STATUS DESCRIPTION [FILE...]
+	st=$1
+	d=$2
+	shift 2
+	T=$((T + 1))
+	if [ "$st" -eq 0 ]; then
+		echo "ok $T - $d"
+	else
+		echo "not ok $T - $d"
+		FAILED=$((FAILED + 1))
+		for f in "$@"; do
+			[ -f "$f" ] || continue
+			echo "# --- $f (last 30 lines)"
+			tail -n 30 "$f" | sed 's/^/#   /'
+		done
+	fi
+}
+check() {	# check DESCRIPTION CMD...: the logs of both servers on failure
+	d=$1
+	shift
+	if "$@"; then t_ok 0 "$d"; else t_ok 1 "$d" "$SYS_TMP/pri.out" "$SYS_TMP/sec.out"; fi
+}
+
+sys_init fo_pair
+ns_create pri || { echo "Bail out! cannot create namespace"; exit 99; }
+ns_create sec || { echo "Bail out! cannot create namespace"; exit 99; }
+ns_create cli || { echo "Bail out! cannot create namespace"; exit 99; }
+for ns in pri sec cli; do
+	ns_exec $ns sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 >/dev/null 2>&1
+done
+CLI=$(ns_name cli)
+veth_create pri p0 cli cp || { echo "Bail out! cannot create a veth pair"; exit 99; }
+veth_create sec s0 cli cs || { echo "Bail out! cannot create a veth pair"; exit 99; }
+ip -n "$CLI" link add br0 type bridge || { echo "Bail out! cannot create the bridge"; exit 99; }
+ip -n "$CLI" link set br0 type bridge stp_state 0 forward_delay 0 2>/dev/null
+ip -n "$CLI" link set cp master br0
+ip -n "$CLI" link set cs master br0
+ip -n "$CLI" link set br0 up
+# Two clients with fixed MACs, so the RFC 3074 hash (split 128) gives one
+# to each server: br0 52:54:00:fa:00:02 hashes to bucket 115 (the
+# primary's), b0 52:54:00:fa:00:01 in namespace clb to 134 (the secondary's).
+ip -n "$CLI" link set br0 address 52:54:00:fa:00:02
+ns_create clb || { echo "Bail out! cannot create namespace"; exit 99; }
+ns_exec clb sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 >/dev/null 2>&1
+CLB=$(ns_name clb)
+veth_create cli cb clb b0 || { echo "Bail out! cannot create a veth pair"; exit 99; }
+ip -n "$CLI" link set cb master br0
+ip -n "$CLB" link set b0 address 52:54:00:fa:00:01
+ns_addr pri p0 10.30.0.1/24
+ns_addr sec s0 10.30.0.2/24
+
+conf() {	# conf NAME IF ROLE ME PEER
+	mkdir -p "$SYS_TMP/$1"
+	{
+		cat <<EOF
+server:
+  interfaces: [$2]
+  state_dir: $SYS_TMP/$1/state
+  control_socket: $SYS_TMP/$1/ctl/control.sock
+  pidfile: $SYS_TMP/$1/rackdhcpd.pid
+  workers: 1
+  durability: sync
+  log_level: info
+subnets:
+  - cidr: 10.30.0.0/24
+    routers: [10.30.0.1]
+    lease_time: 20
+    min_lease_time: 4
+    max_lease_time: 20
+    pools:
+      - range: 10.30.0.100-10.30.0.119
+        failover_peer: fo
+failover:
+  - name: fo
+    role: $3
+    address: $4
+    peer_address: $5
+    mclt: 30
+    max_response_delay: 6
+    max_unacked_updates: 10
+    load_balance_max_seconds: 3
+EOF
+		[ "$3" = primary ] && echo "    split: 128"
+	} >"$SYS_TMP/$1/rackdhcpd.yaml"
+}
+cat >"$SYS_TMP/dhclient-script" <<'EOF'
+#!/bin/sh
+echo "$reason ${new_ip_address:-} ${interface:-} ${new_dhcp_lease_time:-} ${new_dhcp_server_identifier:-}" >>"$RD_LOG"
+case $reason in
+PREINIT) ip link set "$interface" up ;;
+BOUND|RENEW|REBIND|REBOOT)
+	ip addr replace "$new_ip_address/$new_subnet_mask" dev "$interface" ;;
+esac
+exit 0
+EOF
+chmod +x "$SYS_TMP/dhclient-script"
+cat >"$SYS_TMP/dhclient.conf" <<'EOF'
+timeout 20;
+initial-interval 1;
+backoff-cutoff 2;
+request subnet-mask, routers, dhcp-lease-time, dhcp-server-identifier;
+EOF
+
+isc_conf() {	# isc_conf FILE: ISC dhcpd 4.4 as the primary of "fo"
+	cat >"$1" <<'EOF'
+authoritative;
+ddns-update-style none;
+default-lease-time 20;
+max-lease-time 20;
+min-lease-time 4;
+ping-check false;
+failover peer "fo" {
+  primary;
+  address 10.30.0.1; port 647;
+  peer address 10.30.0.2; peer port 647;
+  max-response-delay 6;
+  max-unacked-updates 10;
+  mclt 30;
+  split 128;
+  load balance max seconds 3;
+}
+subnet 10.30.0.0 netmask 255.255.255.0 {
+  option routers 10.30.0.1;
+  pool { failover peer "fo"; range 10.30.0.100 10.30.0.119; }
+}
+EOF
+}
+
+start() {	# start NAME: rackdhcpd in namespace NAME, wait until it serves
+	[ -f "$SYS_TMP/$1.out" ] && cat "$SYS_TMP/$1.out" >>"$SYS_TMP/$1.all"
+	proc_start "$1" ip netns exec "$(ns_name "$1")" "$RACKDHCPD" -c "$SYS_TMP/$1/rackdhcpd.yaml" -f
+	wait_for 20 grep -q 'serving on' "$SYS_TMP/$1.out"
+}
+start_isc() {	# start_isc: ISC dhcpd as the primary, in namespace pri
+	[ -f "$SYS_TMP/pri.out" ] && cat "$SYS_TMP/pri.out" >>"$SYS_TMP/pri.all"
+	proc_start pri ip netns exec "$(ns_name pri)" "$DHCPD" -4 -f -d -cf "$SYS_TMP/isc.conf" \
+		-lf "$SYS_TMP/isc.leases" -pf "$SYS_TMP/isc.pid" p0
+	wait_for 20 grep -q '^Sending on.*/p0' "$SYS_TMP/pri.out"
+}
+in_state() {	# in_state NAME STATE: the last move in NAME's log is to STATE (our and ISC's wording)
+	grep -E 'failover (fo|peer fo): I move from' "$SYS_TMP/$1.out" 2>/dev/null | tail -n 1 | grep -q " to $2\$"
+}
+both_normal() { in_state pri normal && in_state sec normal; }
+ipint() { echo "$1" | awk -F. '{ print (($1 * 256 + $2) * 256 + $3) * 256 + $4 }'; }
+in_store() {	# in_store NAME [STATES]: NAME's SQLite has ADDR for our MAC, ACTIVE (or in STATES: "2, 3")
+	n=$(sqlite3 "file:$SYS_TMP/$1/state/leases.db?mode=ro" \
+		"SELECT count(*) FROM leases WHERE addr = $(ipint "$ADDR") AND state IN (${2:-2}) AND hex(chaddr) = upper('$MAC')" 2>/dev/null)
+	[ "${n:-0}" -ge 1 ]
+}
+in_isc_leases() {	# ISC's dhcpd.leases binds ADDR to our MAC
+	awk -v a="$ADDR" -v m="$MAC_COLON;" '
+		$1 == "lease" { cur = ($2 == a); act = 0 }
+		cur && /^  binding state active/ { act = 1 }
+		cur && $1 == "hardware" && tolower($3) == m { hw = 1 }
+		$1 == "}" { if (cur && act && hw) found = 1; cur = 0; act = 0; hw = 0 }
+		END { exit !found }' "$SYS_TMP/isc.leases"
+}
+sec_state_normal() {
+	[ "$(sqlite3 "file:$SYS_TMP/sec/state/leases.db?mode=ro" \
+		"SELECT state FROM failover_state WHERE name = 'fo'" 2>/dev/null)" = 2 ]
+}
+has_backup() {	# the secondary's SQLite holds BACKUP (7) rows: its share of the pool
+	n=$(sqlite3 "file:$SYS_TMP/sec/state/leases.db?mode=ro" "SELECT count(*) FROM leases WHERE state = 7" 2>/dev/null)
+	[ "${n:-0}" -ge 5 ]
+}
+bound() { grep -qE '^(BOUND|REBOOT) ' "$EV"; }
+renewed_by_sec() {
+	tail -n +"$((MARK + 1))" "$EV" | grep -qE "^(RENEW|REBIND) $ADDR " &&
+		tail -n +"$((SMARK + 1))" "$SYS_TMP/sec.out" | grep -q "DHCPACK $ADDR to"
+}
+use_client() {	# use_client LABEL: ADDR, SID, MAC, MAC_COLON, EV of that client
+	EV=$SYS_TMP/$1.events
+	ADDR=$(grep -E '^(BOUND|REBOOT) ' "$EV" | tail -n 1 | cut -d' ' -f2)
+	SID=$(grep -E '^(BOUND|REBOOT) ' "$EV" | tail -n 1 | cut -d' ' -f5)
+	MAC_COLON=$(cat "$SYS_TMP/$1.mac")
+	MAC=$(echo "$MAC_COLON" | tr -d :)
+}
+leases_in_sec() {	# both clients' leases are in the secondary's store (ACTIVE, or EXPIRED by now: the clients stopped)
+	use_client cla && in_store sec "2, 3" && use_client clb && in_store sec "2, 3"
+}
+client_start() {	# client_start LABEL NS IF: dhclient, foreground, kept running (T1 10 s, T2 17.5 s)
+	: >"$SYS_TMP/$1.events"
+	rm -f "$SYS_TMP/$1.leases"
+	ip -n "$(ns_name "$2")" -o link show dev "$3" | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p' >"$SYS_TMP/$1.mac"
+	proc_start "$1" timeout -k 2 150 ip netns exec "$(ns_name "$2")" "$DHCLIENT" -4 -d \
+		-e RD_LOG="$SYS_TMP/$1.events" -cf "$SYS_TMP/dhclient.conf" -sf "$SYS_TMP/dhclient-script" \
+		-lf "$SYS_TMP/$1.leases" -pf "$SYS_TMP/$1.dpid" "$3"
+}
+
+# run_pair MODE: "ours" (two rackdhcpd) or "isc" (ISC primary, ours secondary)
+run_pair() {
+	mode=$1
+	echo "# ---- $mode"
+	rm -rf "$SYS_TMP/pri" "$SYS_TMP/sec"
+	rm -f "$SYS_TMP/dhclient.leases" "$SYS_TMP/pri.all" "$SYS_TMP/sec.all" "$SYS_TMP/pri.out" "$SYS_TMP/sec.out"
+	conf sec s0 secondary 10.30.0.2 10.30.0.1
+	if [ "$mode" = isc ]; then
+		isc_conf "$SYS_TMP/isc.conf"
+		: >"$SYS_TMP/isc.leases"
+		check "($mode) ISC dhcpd starts as the primary" start_isc
+	else
+		conf pri p0 primary 10.30.0.1 10.30.0.2
+		check "($mode) rackdhcpd starts as the primary" start pri
+	fi
+	check "($mode) rackdhcpd starts as the secondary" start sec
+	check "($mode) both reach NORMAL from a fresh start" wait_for 60 both_normal
+	check "($mode) the pool is balanced: the secondary's store holds BACKUP addresses" wait_for 10 has_backup
+
+	client_start cla cli br0
+	client_start clb clb b0
+	for c in cla clb; do
+		EV=$SYS_TMP/$c.events
+		check "($mode) $c gets a lease from the pair" wait_for 30 bound
+		use_client $c
+		echo "# ($mode) $c ($MAC_COLON) bound $ADDR from $SID"
+	done
+	use_client cla
+	check "($mode) cla (the primary's by the hash) was answered by the primary" test "$SID" = 10.30.0.1
+	use_client clb
+	check "($mode) clb (the secondary's by the hash) was answered by the secondary, from its BACKUP share" \
+		test "$SID" = 10.30.0.2
+	for c in cla clb; do
+		use_client $c
+		if [ "$mode" = isc ]; then
+			check "($mode) $c's lease $ADDR is active in ISC's dhcpd.leases" wait_for 10 in_isc_leases
+		else
+			check "($mode) $c's lease $ADDR is ACTIVE in the primary's store" wait_for 10 in_store pri
+		fi
+		check "($mode) $c's lease $ADDR is ACTIVE in the secondary's SQLite store" wait_for 10 in_store sec
+	done
+	check "($mode) the secondary persisted NORMAL (failover_state table)" sec_state_normal
+
+	# kill -9 of the primary: no SHUTDOWN, the secondary only sees the link go.
+	kill -KILL "$(cat "$SYS_TMP/pri.pid")"
+	wait "$(cat "$SYS_TMP/pri.pid")" 2>/dev/null
+	check "($mode) the secondary moves to communications-interrupted" \
+		wait_for 20 in_state sec communications-interrupted
+	use_client cla
+	MARK=$(wc -l <"$EV")
+	SMARK=$(wc -l <"$SYS_TMP/sec.out")
+	check "($mode) the secondary answers the renewal of cla's $ADDR, the primary's client (RENEW/REBIND)" \
+		wait_for 40 renewed_by_sec
+	tail -n +"$((MARK + 1))" "$EV" | sed "s/^/# ($mode) cla: /"
+
+	# The primary comes back: the pair returns to NORMAL.
+	if [ "$mode" = isc ]; then
+		check "($mode) ISC restarts" start_isc
+	else
+		check "($mode) the primary restarts" start pri
+	fi
+	check "($mode) both are back in NORMAL" wait_for 60 both_normal
+
+	# A clean stop of our secondary announces SHUTDOWN: the primary takes
+	# over at once (PARTNER-DOWN), without waiting for anything.
+	proc_stop cla
+	proc_stop clb
+	proc_stop sec
+	check "($mode) a clean stop of the secondary puts the primary in partner-down" \
+		wait_for 10 in_state pri partner-down
+
+	# The secondary loses its database: it starts over in RECOVER, gets
+	# every lease back (UPDREQALL), waits out the MCLT and is NORMAL again.
+	rm -rf "$SYS_TMP/sec/state"
+	check "($mode) the secondary restarts with its database deleted" start sec
+	check "($mode) it recovers: both clients' leases are back in its store (UPDREQALL)" \
+		wait_for 20 leases_in_sec
+	check "($mode) and the pair is NORMAL again (through recover-wait)" wait_for 90 both_normal
+	grep -E 'failover fo: I move' "$SYS_TMP/sec.out" | sed 's/.*failover fo: /# ('"$mode"') recovering secondary: /'
+	proc_stop sec
+	proc_stop pri
+	cat "$SYS_TMP/pri.all" "$SYS_TMP/pri.out" "$SYS_TMP/sec.all" "$SYS_TMP/sec.out" 2>/dev/null |
+		grep -E 'failover (fo|peer fo)' | grep -E 'I move|link up|link down|refused' |
+		sed "s/^/# ($mode) /" | tail -n 40
+}
+
+run_pair ours
+if [ -x "$DHCPD" ]; then
+	run_pair isc
+else
+	echo "# ISC dhcpd not found: the ISC pairing is skipped"
+fi
+echo "1..$T"
+[ "$FAILED" -eq 0 ]

@@ -1,0 +1,405 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * test_peer — two failover peer sets (failover/peer.c) in one process, a
+ * primary and a secondary over 127.0.0.1/127.0.0.2 with their own lease
+ * tables and SQLite stores: they must reach NORMAL from a fresh start and
+ * record it, a lease committed on the primary must reach the secondary's
+ * table and store and be acknowledged (atsfp), the engine seam must answer
+ * by role and MCLT, and a graceful stop of the primary must put the
+ * secondary in PARTNER-DOWN at once.  Runtime: a few seconds (the link
+ * handshake and the state exchange), every wait bounded.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rackdhcp/config.h"
+#include "rackdhcp/dhcp.h"
+#include "rackdhcp/engine.h"
+#include "rackdhcp/fo_peer.h"
+#include "rackdhcp/fo_state.h"
+#include "rackdhcp/log.h"
+#include "rackdhcp/rcu.h"
+#include "rackdhcp/store.h"
+#include "rackdhcp/table.h"
+#include "tap.h"
+
+#define A(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (uint32_t)(d))
+
+static void yaml(char *buf, size_t cap, const char *role, const char *me, const char *peer, unsigned port,
+		 unsigned peer_port)
+{
+	snprintf(buf, cap,
+		 "subnets:\n"
+		 "  - cidr: 10.9.0.0/24\n"
+		 "    lease_time: 3600\n"
+		 "    pools:\n"
+		 "      - range: 10.9.0.100-10.9.0.119\n"
+		 "        failover_peer: fo\n"
+		 "failover:\n"
+		 "  - name: fo\n"
+		 "    role: %s\n"
+		 "    address: %s\n"
+		 "    port: %u\n"
+		 "    peer_address: %s\n"
+		 "    peer_port: %u\n"
+		 "    mclt: 30\n"
+		 "%s"
+		 "    max_response_delay: 10\n"
+		 "    max_unacked_updates: 10\n"
+		 "    load_balance_max_seconds: 3\n",
+		 role, me, port, peer, peer_port, strcmp(role, "primary") ? "" : "    split: 128\n");
+}
+
+static uint32_t find_addr;
+static bool found_active;
+
+static int load_cb(void *ctx, rd_lease_t *l)
+{
+	(void)ctx;
+	if (l->addr == find_addr && l->state == RD_LEASE_ACTIVE)
+		found_active = true;
+	rd_lease_free(l);
+	return 0;
+}
+
+static bool status_of(rd_fo_peers_t *p, rd_fo_peer_status_t *st)
+{
+	return rd_fo_peers_status(p, st, 1) == 1;
+}
+
+static bool wait_states(rd_fo_peers_t *a, uint8_t sa, rd_fo_peers_t *b, uint8_t sb, int secs)
+{
+	rd_fo_peer_status_t x, y;
+	for (int i = 0; i < secs * 20; i++) {
+		bool okx = !a || (status_of(a, &x) && x.state == sa);
+		bool oky = !b || (status_of(b, &y) && y.state == sb);
+		if (okx && oky)
+			return true;
+		usleep(50000);
+	}
+	if (a && status_of(a, &x))
+		diag("primary: %s, peer %s", rd_fo_state_name(x.state), rd_fo_state_name(x.partner));
+	if (b && status_of(b, &y))
+		diag("secondary: %s, peer %s", rd_fo_state_name(y.state), rd_fo_state_name(y.partner));
+	return false;
+}
+
+/* ---- the engine's side of the seam, with a stub failover layer ---- */
+
+static struct {
+	bool serve;
+	uint8_t allow_state;        /* may_allocate: only addresses in this binding state (0: none) */
+	uint32_t grant;             /* lease_time: what to grant (0: want) */
+	unsigned asked_alloc, asked_time;
+} stub;
+
+static bool stub_serve(void *ctx, const rd_cfg_subnet_t *sn, const rd_dhcp_t *req, const char **why)
+{
+	(void)ctx, (void)sn, (void)req;
+	*why = "stub says no";
+	return stub.serve;
+}
+
+static bool stub_alloc(void *ctx, uint32_t addr, const rd_lease_t *l, uint32_t now)
+{
+	(void)ctx, (void)addr, (void)now;
+	stub.asked_alloc++;
+	return (l ? l->state : RD_LEASE_FREE) == stub.allow_state;
+}
+
+static uint32_t stub_time(void *ctx, const rd_lease_t *old, rd_lease_t *nl, uint32_t now, uint32_t want)
+{
+	(void)ctx, (void)old;
+	stub.asked_time++;
+	uint32_t g = stub.grant ? stub.grant : want;
+	nl->ends = now + g;
+	nl->tstp = now + want + g / 2;
+	return g;
+}
+
+static uint8_t engine_run(const rd_config_t *cfg, rd_table_t *t, const rd_engine_fo_t *fo, uint8_t type,
+			  uint32_t reqip, uint32_t sid, rd_engine_out_t *out, uint32_t *lease_time)
+{
+	static rd_dhcp_builder_t b;
+	static uint8_t wire[RD_DHCP_MAX_LEN];
+	static rd_dhcp_t req, rep;
+	rd_diag_t d;
+
+	rd_dhcp_builder_init(&b);
+	b.op = RD_BOOTREQUEST;
+	b.xid = 0x4242;
+	memcpy(b.chaddr, "\x52\x54\x00\x00\x00\x42", 6);
+	rd_dhcp_builder_set_u8(&b, RD_OPT_MESSAGE_TYPE, type, 0);
+	if (reqip)
+		rd_dhcp_builder_set_u32(&b, RD_OPT_REQUESTED_IP, reqip, 0);
+	if (sid)
+		rd_dhcp_builder_set_u32(&b, RD_OPT_SERVER_ID, sid, 0);
+	rd_diag_clear(&d);
+	int n = rd_dhcp_build(&b, NULL, 0, 0, wire, sizeof(wire), NULL, &d);
+	if (n < 0 || rd_dhcp_parse(wire, (size_t)n, &req, &d) < 0)
+		bail_out("request: %s", d.reason);
+	rd_engine_in_t in = { .now = 1700000000, .cfg = cfg, .table = t, .link_addr = A(10, 9, 0, 2),
+			      .link_mask = 0xffffff00u, .fo = fo };
+	rcu_read_lock();
+	int rc = rd_engine_process(&in, &req, out);
+	if (rc == 0 && out->action != RD_ENGINE_DROP && out->new_lease &&
+	    rd_table_replace(t, out->old_lease, out->new_lease) == 0) {
+		out->new_lease = NULL;
+		out->claimed = 0;
+	} else {
+		rd_engine_abort(t, out);
+	}
+	rcu_read_unlock();
+	if (rc < 0 || out->action != RD_ENGINE_REPLY)
+		return 0;
+	n = rd_dhcp_build(&out->reply, out->prl, out->prl_len, out->max_msg, wire, sizeof(wire), NULL, &d);
+	if (n < 0 || rd_dhcp_parse(wire, (size_t)n, &rep, &d) < 0)
+		return 0;
+	if (lease_time && !rd_dhcp_get_u32(&rep, RD_OPT_LEASE_TIME, lease_time))
+		*lease_time = 0;
+	return rep.msgtype;
+}
+
+static void test_engine_seam(const rd_config_t *cfg)
+{
+	rd_engine_fo_t fo = { .may_serve = stub_serve, .may_allocate = stub_alloc, .lease_time = stub_time };
+	rd_engine_out_t *out = calloc(1, sizeof(*out));
+	rd_table_t *t = rd_table_new(64);
+	uint32_t lt = 0;
+
+	rd_table_add_pool(t, A(10, 9, 0, 100), A(10, 9, 0, 119), NULL);
+	stub.serve = false;
+	is_int(engine_run(cfg, t, &fo, RD_DHCPDISCOVER, 0, 0, out, NULL), 0, "seam: may_serve false: silence");
+	ok(strstr(out->reason, "failover: stub says no") != NULL, "... and the reason says why (%s)", out->reason);
+
+	stub.serve = true;
+	stub.allow_state = 0;
+	is_int(engine_run(cfg, t, &fo, RD_DHCPDISCOVER, 0, 0, out, NULL), 0,
+	       "seam: no address may be allocated: no offer");
+	ok(stub.asked_alloc > 0, "... the engine asked (%u times)", stub.asked_alloc);
+
+	/* Only BACKUP addresses (a secondary's): the table keeps their bits
+	 * set, the engine still finds one. */
+	rcu_read_lock();
+	rd_lease_t *bk = rd_lease_new(A(10, 9, 0, 107), NULL, 0, NULL, 0);
+	bk->state = RD_LEASE_BACKUP;
+	rd_table_replace(t, NULL, bk);
+	rcu_read_unlock();
+	stub.allow_state = RD_LEASE_BACKUP;
+	is_int(engine_run(cfg, t, &fo, RD_DHCPDISCOVER, 0, 0, out, NULL), RD_DHCPOFFER, "seam: a BACKUP address is offered");
+	is_int(out->reply.yiaddr, A(10, 9, 0, 107), "... the BACKUP one");
+
+	stub.grant = 30;
+	stub.asked_time = 0;
+	is_int(engine_run(cfg, t, &fo, RD_DHCPREQUEST, A(10, 9, 0, 107), A(10, 9, 0, 2), out, &lt), RD_DHCPACK,
+	       "seam: the offer is ACKed");
+	ok(stub.asked_time == 1 && lt == 30, "... for the lease time the failover layer grants (%u)", lt);
+	rcu_read_lock();
+	const rd_lease_t *l = rd_table_by_addr(t, A(10, 9, 0, 107));
+	ok(l && l->state == RD_LEASE_ACTIVE && l->ends == 1700000000 + 30 && l->tstp == 1700000000 + 3600 + 15,
+	   "... and the lease's end and tstp are the failover layer's");
+	rcu_read_unlock();
+
+	is_int(engine_run(cfg, t, NULL, RD_DHCPDISCOVER, 0, 0, out, NULL), RD_DHCPOFFER,
+	       "no seam (no failover): today's behaviour, an offer");
+	rd_table_free(t);
+	free(out);
+}
+
+int main(void)
+{
+	char tmp[] = "/tmp/rd-test-peer.XXXXXX", pa[256], pb[256], err[512];
+	char ya[2048], yb[2048];
+	rd_config_t *ca = NULL, *cb = NULL;
+	rd_store_t *sa = NULL, *sb = NULL;
+	rd_fo_peers_t *fa = NULL, *fb = NULL;
+
+	plan_lazy();
+	rd_log_init("test_peer", getenv("RD_FO_DEBUG") ? LOG_DEBUG : LOG_WARNING);
+	rcu_register_thread();
+	if (!mkdtemp(tmp))
+		bail_out("mkdtemp");
+	unsigned port = 20000 + (unsigned)(getpid() % 20000);
+	yaml(ya, sizeof(ya), "primary", "127.0.0.1", "127.0.0.2", port, port + 1);
+	yaml(yb, sizeof(yb), "secondary", "127.0.0.2", "127.0.0.1", port + 1, port);
+	if (rd_config_parse(ya, strlen(ya), "a.yaml", &ca, err, sizeof(err)) < 0 ||
+	    rd_config_parse(yb, strlen(yb), "b.yaml", &cb, err, sizeof(err)) < 0)
+		bail_out("config: %s", err);
+	snprintf(pa, sizeof(pa), "%s/a.db", tmp);
+	snprintf(pb, sizeof(pb), "%s/b.db", tmp);
+	ok(rd_store_open(pa, RD_STORE_SYNC, NULL, &sa, err, sizeof(err)) == 0, "store a");
+	ok(rd_store_open(pb, RD_STORE_SYNC, NULL, &sb, err, sizeof(err)) == 0, "store b");
+	rd_table_t *ta = rd_table_new(64), *tb = rd_table_new(64);
+	rd_table_add_pool(ta, A(10, 9, 0, 100), A(10, 9, 0, 119), NULL);
+	rd_table_add_pool(tb, A(10, 9, 0, 100), A(10, 9, 0, 119), NULL);
+	/* The relationship is looked up by name in the published snapshot,
+	 * which both sides share here (same pools, same name). */
+	rd_config_publish(ca);
+
+	test_engine_seam(cb);
+
+	rd_fo_peers_t *none = (rd_fo_peers_t *)1;
+	ok(rd_fo_peers_start(NULL, ta, sa, &none) == 0 && none == NULL, "no config: no peers, no thread");
+	ok(rd_fo_peers_engine(NULL) == NULL, "no peers: no engine seam (today's behaviour)");
+
+	is_int(rd_fo_peers_start(ca, ta, sa, &fa), 0, "primary started");
+	is_int(rd_fo_peers_start(cb, tb, sb, &fb), 0, "secondary started");
+	ok(wait_states(fa, RD_FO_ST_NORMAL, fb, RD_FO_ST_NORMAL, 40), "both reach NORMAL from a fresh start");
+
+	/* Entry to NORMAL balances the pool: the primary hands the secondary
+	 * its share of the free addresses as BACKUP. */
+	rd_table_pool_stats_t ps = { 0 }, pp = { 0 };
+	for (int i = 0; i < 100; i++) {
+		rd_table_pool_stats(tb, A(10, 9, 0, 100), &ps);
+		if (ps.by_state[RD_LEASE_BACKUP] >= 8)
+			break;
+		usleep(50000);
+	}
+	rd_table_pool_stats(ta, A(10, 9, 0, 100), &pp);
+	ok(ps.by_state[RD_LEASE_BACKUP] >= 8 && pp.by_state[RD_LEASE_BACKUP] == ps.by_state[RD_LEASE_BACKUP],
+	   "the pool is balanced: %llu BACKUP on the secondary, %llu on the primary (of 20)",
+	   (unsigned long long)ps.by_state[RD_LEASE_BACKUP], (unsigned long long)pp.by_state[RD_LEASE_BACKUP]);
+
+	rd_store_fo_state_t fs;
+	ok(rd_store_fo_state_get(sa, "fo", &fs) == 0 && fs.state == RD_FO_ST_NORMAL && fs.stos,
+	   "primary's NORMAL is persisted (state %u)", fs.state);
+	ok(rd_store_fo_state_get(sb, "fo", &fs) == 0 && fs.state == RD_FO_ST_NORMAL && fs.mclt == 30,
+	   "secondary's NORMAL is persisted, with the MCLT learnt from CONNECT (%u)", fs.mclt);
+	ok(rd_store_fo_state_get(sb, "nope", &fs) < 0, "no record for an unknown relationship");
+
+	/* The engine seam. */
+	const rd_engine_fo_t *ea = rd_fo_peers_engine(fa), *eb = rd_fo_peers_engine(fb);
+	uint32_t now = (uint32_t)time(NULL);
+	rcu_read_lock();
+	ok(ea->may_allocate(ea->ctx, A(10, 9, 0, 110), NULL, now), "primary may allocate a FREE address");
+	ok(!eb->may_allocate(eb->ctx, A(10, 9, 0, 110), NULL, now), "secondary may not (FREE is the primary's)");
+	ok(ea->may_allocate(ea->ctx, A(10, 9, 1, 1), NULL, now), "an address outside failover pools is not governed");
+	rd_lease_t *bk = rd_lease_new(A(10, 9, 0, 110), NULL, 0, NULL, 0);
+	bk->state = RD_LEASE_BACKUP;
+	ok(eb->may_allocate(eb->ctx, bk->addr, bk, now), "secondary may allocate a BACKUP address");
+	ok(!ea->may_allocate(ea->ctx, bk->addr, bk, now), "primary may not (BACKUP is the secondary's)");
+	rd_lease_free(bk);
+	rd_lease_t *probe = rd_lease_new(A(10, 9, 0, 111), NULL, 0, NULL, 0);
+	uint32_t g = ea->lease_time(ea->ctx, NULL, probe, now, 3600);
+	is_int(g, 30, "a new lease is bounded by the MCLT");
+	ok(probe->ends == now + 30 && probe->tstp > probe->ends && probe->atsfp == 0,
+	   "ends = now + MCLT, tstp beyond it, change unacked");
+	rd_lease_free(probe);
+	rcu_read_unlock();
+
+	/* Replication: a lease committed on the primary reaches the secondary. */
+	/* An address the balancing left to the primary (FREE, or no row yet). */
+	uint32_t addr = 0;
+	rcu_read_lock();
+	for (uint32_t a = A(10, 9, 0, 100); a <= A(10, 9, 0, 119) && !addr; a++) {
+		const rd_lease_t *x = rd_table_by_addr(ta, a);
+		if (!x || x->state == RD_LEASE_FREE)
+			addr = a;
+	}
+	rcu_read_unlock();
+	ok(addr != 0, "the primary kept free addresses");
+	rd_lease_t *l = rd_lease_new(addr, NULL, 0, "host5", 5);
+	l->state = RD_LEASE_ACTIVE;
+	l->htype = 1;
+	l->hlen = 6;
+	memcpy(l->chaddr, "\x52\x54\x00\x00\x00\x05", 6);
+	l->starts = l->cltt = now;
+	rcu_read_lock();
+	ea->lease_time(ea->ctx, NULL, l, now, 3600);
+	int r = rd_table_replace(ta, rd_table_by_addr(ta, addr), l);
+	rcu_read_unlock();
+	is_int(r, 0, "lease published on the primary");
+	rcu_read_lock();
+	uint32_t sent_tstp = rd_table_by_addr(ta, addr)->tstp;
+	is_int(rd_store_submit_wait(sa, rd_table_by_addr(ta, addr), "test"), 0, "and stored");
+	rcu_read_unlock();
+	rd_fo_peers_notify(fa, addr);
+	bool there = false, acked = false;
+	for (int i = 0; i < 200 && !(there && acked); i++) {
+		usleep(50000);
+		rcu_read_lock();
+		const rd_lease_t *x = rd_table_by_addr(tb, addr), *y = rd_table_by_addr(ta, addr);
+		there = x && x->state == RD_LEASE_ACTIVE && x->hlen == 6 && !memcmp(x->chaddr, "\x52\x54\x00\x00\x00\x05", 6) &&
+			x->tsfp == sent_tstp;
+		acked = y && y->atsfp == sent_tstp && y->tsfp == sent_tstp;
+		rcu_read_unlock();
+	}
+	ok(there, "the secondary's table has the lease, tsfp = the primary's tstp");
+	ok(acked, "the primary got the BNDACK: tsfp = atsfp = tstp");
+	rd_store_flush(sb);
+	find_addr = addr;
+	for (int i = 0; i < 40 && !found_active; i++) {
+		rd_store_load(sb, load_cb, NULL, NULL);
+		if (!found_active)
+			usleep(50000);
+	}
+	ok(found_active, "and its SQLite store (it was durable before the BNDACK)");
+	rd_fo_peer_status_t st;
+	status_of(fb, &st);
+	ok(st.bndupd_recv >= 1 && st.bndack_sent >= 1 && st.bndupd_rejected == 0,
+	   "secondary: %llu BNDUPD in, %llu BNDACK out, none refused", (unsigned long long)st.bndupd_recv,
+	   (unsigned long long)st.bndack_sent);
+	status_of(fa, &st);
+	ok(st.bndupd_sent >= 1 && st.unacked == 0 && st.queued == 0, "primary: nothing left in flight");
+
+	/* An EXPIRED lease on the secondary, never acked by the primary. */
+	uint32_t xaddr = addr == A(10, 9, 0, 119) ? A(10, 9, 0, 118) : A(10, 9, 0, 119);
+	rd_lease_t *xl = rd_lease_new(xaddr, NULL, 0, NULL, 0);
+	xl->state = RD_LEASE_EXPIRED;
+	xl->htype = 1;
+	xl->hlen = 6;
+	memcpy(xl->chaddr, "\x52\x54\x00\x00\x00\x06", 6);
+	xl->starts = now - 100;
+	xl->ends = now - 10;
+	xl->tstp = now - 10;
+	rcu_read_lock();
+	is_int(rd_table_replace(tb, rd_table_by_addr(tb, xaddr), xl), 0, "an EXPIRED lease on the secondary");
+	rcu_read_unlock();
+
+	/* Graceful stop of the primary: the secondary takes over at once. */
+	rd_fo_peers_stop(fa, true);
+	fa = NULL;
+	ok(wait_states(NULL, 0, fb, RD_FO_ST_PARTNER_DOWN, 10), "secondary in PARTNER-DOWN after the primary's SHUTDOWN");
+	ok(rd_store_fo_state_get(sa, "fo", &fs) == 0 && fs.state == RD_FO_ST_RECOVER,
+	   "the stopped primary recorded recover for its next start (%s)", rd_fo_state_name(fs.state));
+	rcu_read_lock();
+	status_of(fb, &st);
+	now = st.stos;      /* PARTNER-DOWN's start: the MCLT counts from there */
+	ok(eb->may_allocate(eb->ctx, A(10, 9, 0, 112), NULL, now) == false,
+	   "PARTNER-DOWN: the primary's FREE address (never used) waits for MCLT");
+	ok(eb->may_allocate(eb->ctx, A(10, 9, 0, 112), NULL, now + 31),
+	   "... and is the secondary's once MCLT has passed");
+	rcu_read_unlock();
+	bool reusable = false;
+	for (int i = 0; i < 40 && !reusable; i++) {
+		rcu_read_lock();
+		const rd_lease_t *x = rd_table_by_addr(tb, xaddr);
+		reusable = x && x->state == RD_LEASE_EXPIRED && x->tsfp == st.stos + 30;
+		rcu_read_unlock();
+		if (!reusable)
+			usleep(50000);
+	}
+	ok(reusable, "PARTNER-DOWN: the EXPIRED lease got tsfp = STOS + MCLT");
+	rcu_read_lock();
+	const rd_lease_t *xv = rd_table_by_addr(tb, xaddr);
+	ok(xv && !eb->may_allocate(eb->ctx, xaddr, xv, st.stos) && eb->may_allocate(eb->ctx, xaddr, xv, st.stos + 31),
+	   "... and is reusable once that has passed");
+	rcu_read_unlock();
+	rd_fo_peers_stop(fb, false);
+
+	rd_store_close(sa);
+	rd_store_close(sb);
+	rd_config_publish(NULL);
+	rd_config_free(cb);
+	rd_table_free(ta);
+	rd_table_free(tb);
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
+	if (system(cmd) != 0)
+		diag("could not remove %s", tmp);
+	rcu_unregister_thread();
+	return done_testing();
+}

@@ -450,6 +450,30 @@ static int jipv4(struct jx *x, const char *s, const char *where, const char *key
 	return 0;
 }
 
+/*
+ * A JSON array of address strings into out (deduplicated): IPv6 entries
+ * are skipped, as are those keep() refuses (keep may be NULL).  Returns 0,
+ * or RD_EMALFORMED / RD_ENOMEM with the error recorded in x.
+ */
+static int jipv4_array(struct jx *x, rd_region_view_t *v, json_t *arr, const char *where, const char *name,
+		       bool (*keep)(uint32_t), struct iplist *out)
+{
+	for (size_t k = 0; k < json_array_size(arr); k++) {
+		json_t *e = json_array_get(arr, k);
+		char kw[64];
+		uint32_t ip;
+		bool skip;
+		snprintf(kw, sizeof(kw), "%s[%zu]", name, k);
+		if (!json_is_string(e))
+			return jfail(x, where, kw, "expected a string, found %s", jkind(e));
+		if (jipv4(x, json_string_value(e), where, kw, true, &ip, &skip))
+			return RD_EMALFORMED;
+		if (!skip && (!keep || keep(ip)) && ip_push(v, out, ip, true))
+			return jnomem(x);
+	}
+	return 0;
+}
+
 static int warn(rd_region_view_t *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int warn(rd_region_view_t *v, const char *fmt, ...)
 {
@@ -991,19 +1015,9 @@ static int parse_subnets(struct jx *x, const json_t *doc)
 				return RD_EMALFORMED;
 			s->has_gw = true;
 		}
-		for (size_t k = 0; k < json_array_size(dns); k++) {
-			json_t *e = json_array_get(dns, k);
-			char kw[32];
-			uint32_t ip;
-			bool skip;
-			snprintf(kw, sizeof(kw), "dns_servers[%zu]", k);
-			if (!json_is_string(e))
-				return jfail(x, where, kw, "expected a string, found %s", jkind(e));
-			if (jipv4(x, json_string_value(e), where, kw, true, &ip, &skip))
-				return RD_EMALFORMED;
-			if (!skip && ip_push(v, &s->user_dns, ip, true))
-				return jnomem(x);
-		}
+		int rl = jipv4_array(x, v, dns, where, "dns_servers", NULL, &s->user_dns);
+		if (rl)
+			return rl;
 		for (size_t k = 0; k < json_array_size(dba); k++) {
 			json_t *e = json_array_get(dba, k);
 			char kw[48];
@@ -1412,19 +1426,9 @@ static int parse_regions(struct jx *x, const json_t *doc)
 		snprintf(where, sizeof(where), "[%zu]", i);
 		if (jitem_obj(x, o, where) || jget(x, o, where, "ip_addresses", JT_ARR, J_NULL | J_OPT, &ips))
 			return RD_EMALFORMED;
-		for (size_t k = 0; k < json_array_size(ips); k++) {
-			json_t *e = json_array_get(ips, k);
-			char kw[32];
-			uint32_t ip;
-			bool skip;
-			snprintf(kw, sizeof(kw), "ip_addresses[%zu]", k);
-			if (!json_is_string(e))
-				return jfail(x, where, kw, "expected a string, found %s", jkind(e));
-			if (jipv4(x, json_string_value(e), where, kw, true, &ip, &skip))
-				return RD_EMALFORMED;
-			if (!skip && usable_v4(ip) && ip_push(v, &v->region_dns, ip, true))
-				return jnomem(x);
-		}
+		int rl = jipv4_array(x, v, ips, where, "ip_addresses", usable_v4, &v->region_dns);
+		if (rl)
+			return rl;
 	}
 	return 0;
 }

@@ -51,6 +51,8 @@
 #include <unistd.h>
 
 #include "rackdhcp/control.h"
+#include "rackdhcp/fo_peer.h"
+#include "rackdhcp/fo_state.h"
 #include "rackdhcp/engine.h"
 #include "rackdhcp/log.h"
 #include "rackdhcp/metrics.h"
@@ -484,6 +486,52 @@ static json_t *store_json(rd_daemon_t *d)
 	return o;
 }
 
+/* The failover relationships as the peers report them ([] without any). */
+static json_t *failover_json(rd_daemon_t *d)
+{
+	json_t *arr = json_array();
+	rd_fo_peer_status_t st[64];
+	size_t n = d->failover ? rd_fo_peers_status(d->failover, st, 64) : 0;
+	int bad = !arr;
+	for (size_t i = 0; arr && i < n && i < 64; i++) {
+		json_t *o = json_object();
+		bad |= !o;
+		if (!o)
+			break;
+		bad |= put(o, "name", jstr(st[i].name));
+		bad |= put(o, "role", jstr(rd_config_role_name(st[i].role)));
+		bad |= put(o, "state", jstr(rd_fo_state_keyword(st[i].state) ? rd_fo_state_keyword(st[i].state) : "?"));
+		bad |= put(o, "partner_state",
+			   jstr(rd_fo_state_keyword(st[i].partner) ? rd_fo_state_keyword(st[i].partner) : "?"));
+		bad |= put_time(o, "stos", st[i].stos);
+		bad |= put(o, "linked", json_boolean(st[i].linked));
+		bad |= put(o, "queued_updates", juint(st[i].queued));
+		bad |= put(o, "unacked_updates", juint(st[i].unacked));
+		bad |= put(o, "bndupd_sent", juint(st[i].bndupd_sent));
+		bad |= put(o, "bndack_received", juint(st[i].bndack_recv));
+		bad |= put(o, "bndupd_received", juint(st[i].bndupd_recv));
+		bad |= put(o, "bndack_sent", juint(st[i].bndack_sent));
+		bad |= put(o, "bndupd_rejected", juint(st[i].bndupd_rejected));
+		bad |= json_array_append_new(arr, o) != 0;
+	}
+	if (bad) {
+		json_decref(arr);
+		return NULL;
+	}
+	return arr;
+}
+
+static int cmd_failover_status(struct req *r, json_t **res)
+{
+	json_t *o = json_object();
+	if (!o || put(o, "relationships", failover_json(r->d))) {
+		json_decref(o);
+		return RD_ENOMEM;
+	}
+	*res = o;
+	return 0;
+}
+
 static int cmd_status(struct req *r, json_t **res)
 {
 	rd_daemon_t *d = r->d;
@@ -495,6 +543,7 @@ static int cmd_status(struct req *r, json_t **res)
 	bad |= put(o, "pid", json_integer(getpid()));
 	bad |= put(o, "started", json_integer((json_int_t)d->started));
 	bad |= put(o, "uptime_s", json_integer(now > d->started ? (json_int_t)(now - d->started) : 0));
+	bad |= put(o, "failover", failover_json(d));
 
 	rcu_read_lock();
 	const rd_config_t *cfg = rd_config_current();
@@ -870,6 +919,7 @@ static const struct command {
 	{ "lease-delete", cmd_lease_delete, { "address", NULL } },
 	{ "reload", cmd_reload, { NULL } },
 	{ "backup", cmd_backup, { "path", NULL } },
+	{ "failover-status", cmd_failover_status, { NULL } },
 };
 
 static int dispatch(struct req *r, const char *line, size_t len, json_t **res)

@@ -60,6 +60,10 @@ static const char usage_text[] =
 "  backup FILE            write a consistent copy of the lease database to\n"
 "                         FILE (written by the daemon; relative paths are taken\n"
 "                         from the current directory)\n"
+"  failover status        each failover relationship: role, our state and the\n"
+"                         partner's, since when (STOS), link up or down,\n"
+"                         updates queued and awaiting acknowledgement, and the\n"
+"                         BNDUPD/BNDACK counters\n"
 "\n"
 "Options:\n"
 "  -s, --socket PATH      the control socket (default " RD_CFG_DEFAULT_CONTROL_SOCKET ")\n"
@@ -401,6 +405,29 @@ static void print_lease_detail(const json_t *l)
 	printf("%-11s%lld\n", "seq", num(l, "seq"));
 }
 
+/* One line per relationship, then its replication counters. */
+static void print_failover(const json_t *arr)
+{
+	size_t i;
+	json_t *f;
+	if (!json_array_size(arr)) {
+		puts("no failover relationships configured");
+		return;
+	}
+	printf("%-24s %-9s %-22s %-22s %-6s %-20s %6s %7s\n", "RELATIONSHIP", "ROLE", "STATE", "PARTNER",
+	       "LINK", "SINCE (STOS)", "QUEUED", "UNACKED");
+	json_array_foreach(arr, i, f) {
+		printf("%-24s %-9s %-22s %-22s %-6s %-20s %6lld %7lld\n", str(f, "name", "?"), str(f, "role", "?"),
+		       str(f, "state", "?"), str(f, "partner_state", "?"),
+		       json_is_true(json_object_get(f, "linked")) ? "up" : "down", str(f, "stos_iso", "-"),
+		       num(f, "queued_updates"), num(f, "unacked_updates"));
+	}
+	json_array_foreach(arr, i, f)
+		printf("%s: BNDUPD sent %lld, BNDACK received %lld; BNDUPD received %lld, BNDACK sent %lld, "
+		       "rejected %lld\n", str(f, "name", "?"), num(f, "bndupd_sent"), num(f, "bndack_received"),
+		       num(f, "bndupd_received"), num(f, "bndack_sent"), num(f, "bndupd_rejected"));
+}
+
 static void print_result(const char *cmd, const json_t *r)
 {
 	if (!strcmp(cmd, "status")) {
@@ -423,6 +450,8 @@ static void print_result(const char *cmd, const json_t *r)
 		printf("configuration reloaded (generation %lld)\n", num(r, "generation"));
 	} else if (!strcmp(cmd, "backup")) {
 		printf("lease database copied to %s\n", str(r, "path", "?"));
+	} else if (!strcmp(cmd, "failover-status")) {
+		print_failover(json_object_get(r, "relationships"));
 	}
 }
 
@@ -532,6 +561,11 @@ int main(int argc, char **argv)
 		}
 	} else if (!strcmp(cmd, "reload")) {
 		json_object_set_new(req, "command", json_string("reload"));
+	} else if (!strcmp(cmd, "failover")) {
+		want = 2;
+		if (nargs < 2 || strcmp(args[1], "status"))
+			usage_error("failover: which? status");
+		json_object_set_new(req, "command", json_string("failover-status"));
 	} else if (!strcmp(cmd, "backup")) {
 		want = 2;
 		if (nargs != 2)
@@ -607,7 +641,7 @@ int main(int argc, char **argv)
 			puts(pretty);
 		free(pretty);
 	} else {
-		const char *cname = !strcmp(cmd, "lease")
+		const char *cname = !strcmp(cmd, "failover") ? "failover-status" : !strcmp(cmd, "lease")
 			? (!strcmp(args[1], "show") ? "lease-show" : !strcmp(args[1], "release") ? "lease-release"
 											       : "lease-delete")
 			: cmd;

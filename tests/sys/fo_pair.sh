@@ -35,6 +35,7 @@ set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=.}"
 : "${RACKDHCPD:=$top_builddir/dhcpd/rackdhcpd}"
+: "${RACKDHCPCTL:=$top_builddir/dhcpd/rackdhcpctl}"
 : "${DHCLIENT:=$(command -v dhclient || echo /usr/sbin/dhclient)}"
 : "${DHCPD:=$(command -v dhcpd || echo /usr/sbin/dhcpd)}"
 
@@ -46,6 +47,7 @@ need_cmd sqlite3 timeout
 [ -x "$RACKDHCPD" ] || skip_all "$RACKDHCPD not built"
 need_netns
 RACKDHCPD=$(cd "$(dirname "$RACKDHCPD")" && pwd)/$(basename "$RACKDHCPD")
+RACKDHCPCTL=$(cd "$(dirname "$RACKDHCPCTL")" && pwd)/$(basename "$RACKDHCPCTL")
 
 T=0
 FAILED=0
@@ -206,6 +208,10 @@ in_isc_leases() {	# ISC's dhcpd.leases binds ADDR to our MAC
 		$1 == "}" { if (cur && act && hw) found = 1; cur = 0; act = 0; hw = 0 }
 		END { exit !found }' "$SYS_TMP/isc.leases"
 }
+ctl_says_normal() {	# rackdhcpctl failover status on the secondary: our state and the partner's are normal
+	out=$("$RACKDHCPCTL" -s "$SYS_TMP/sec/ctl/control.sock" failover status 2>&1) || return 1
+	echo "$out" | awk '$1 == "fo" && $3 == "normal" && $4 == "normal" && $5 == "up" { found = 1 } END { exit !found }'
+}
 sec_state_normal() {
 	[ "$(sqlite3 "file:$SYS_TMP/sec/state/leases.db?mode=ro" \
 		"SELECT state FROM failover_state WHERE name = 'fo'" 2>/dev/null)" = 2 ]
@@ -280,6 +286,7 @@ run_pair() {
 		check "($mode) $c's lease $ADDR is ACTIVE in the secondary's SQLite store" wait_for 10 in_store sec
 	done
 	check "($mode) the secondary persisted NORMAL (failover_state table)" sec_state_normal
+	check "($mode) rackdhcpctl failover status on the secondary: normal/normal, link up" ctl_says_normal
 
 	# kill -9 of the primary: no SHUTDOWN, the secondary only sees the link go.
 	kill -KILL "$(cat "$SYS_TMP/pri.pid")"

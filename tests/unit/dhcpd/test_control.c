@@ -418,6 +418,15 @@ static void test_status(void)
 	is_str(jstr(r, "result.interfaces.0.name"), "eth-test", "status: interface name");
 	is_int(jint(r, "result.interfaces.0.ifindex"), 7, "status: ifindex");
 	is_str(jstr(r, "result.interfaces.0.addresses.0"), "10.0.0.2/24", "status: interface address");
+	ok(json_is_array(jp(r, "result.failover")) && json_array_size(jp(r, "result.failover")) == 0,
+	   "status: failover is an empty list without running peers");
+	json_t *fs = ask("{\"command\":\"failover-status\"}");
+	ok(is_ok(fs) && json_is_array(jp(fs, "result.relationships")) &&
+	   json_array_size(jp(fs, "result.relationships")) == 0, "failover-status: no relationships");
+	json_decref(fs);
+	fs = ask("{\"command\":\"failover-status\",\"name\":\"x\"}");
+	ok(fs && !is_ok(fs), "failover-status refuses unknown arguments");
+	json_decref(fs);
 	ok(json_is_true(jp(r, "result.interfaces.0.served")), "status: served");
 	is_str(jstr(r, "result.pools.0.subnet"), "10.0.0.0/24", "status: pool subnet");
 	is_str(jstr(r, "result.pools.0.range"), "10.0.0.100-10.0.0.109", "status: pool range");

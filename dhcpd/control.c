@@ -532,6 +532,24 @@ static int cmd_failover_status(struct req *r, json_t **res)
 	return 0;
 }
 
+static int cmd_failover_partner_down(struct req *r, json_t **res)
+{
+	const char *name;
+	char err[200];
+	if (arg_str(r, "name", true, &name))
+		return RD_EINVAL;
+	if (r->d->failover == NULL || rd_fo_peers_partner_down(r->d->failover, name, err, sizeof(err)) < 0)
+		return fail(r, "failover partner-down: %s", r->d->failover ? err : "no failover relationships are configured");
+	rd_log(LOG_WARNING, "failover %s: partner-down requested by %s", name, who(r));
+	json_t *o = json_object();
+	if (!o || put(o, "name", jstr(name)) || put(o, "requested", json_true())) {
+		json_decref(o);
+		return RD_ENOMEM;
+	}
+	*res = o;
+	return 0;
+}
+
 static int cmd_status(struct req *r, json_t **res)
 {
 	rd_daemon_t *d = r->d;
@@ -920,6 +938,7 @@ static const struct command {
 	{ "reload", cmd_reload, { NULL } },
 	{ "backup", cmd_backup, { "path", NULL } },
 	{ "failover-status", cmd_failover_status, { NULL } },
+	{ "failover-partner-down", cmd_failover_partner_down, { "name", NULL } },
 };
 
 static int dispatch(struct req *r, const char *line, size_t len, json_t **res)

@@ -64,6 +64,11 @@ static const char usage_text[] =
 "                         partner's, since when (STOS), link up or down,\n"
 "                         updates queued and awaiting acknowledgement, and the\n"
 "                         BNDUPD/BNDACK counters\n"
+"  failover partner-down NAME\n"
+"                         tell relationship NAME that its partner is down (it\n"
+"                         must really be: both serving the whole pool would\n"
+"                         give one address to two clients); after STOS + MCLT\n"
+"                         this server also allocates from the partner's share\n"
 "\n"
 "Options:\n"
 "  -s, --socket PATH      the control socket (default " RD_CFG_DEFAULT_CONTROL_SOCKET ")\n"
@@ -452,6 +457,9 @@ static void print_result(const char *cmd, const json_t *r)
 		printf("lease database copied to %s\n", str(r, "path", "?"));
 	} else if (!strcmp(cmd, "failover-status")) {
 		print_failover(json_object_get(r, "relationships"));
+	} else if (!strcmp(cmd, "failover-partner-down")) {
+		printf("%s: partner-down requested; 'rackdhcpctl failover status' shows the result.\n"
+		       "The partner's share of the pool is used only after STOS + MCLT.\n", str(r, "name", "?"));
 	}
 }
 
@@ -563,9 +571,17 @@ int main(int argc, char **argv)
 		json_object_set_new(req, "command", json_string("reload"));
 	} else if (!strcmp(cmd, "failover")) {
 		want = 2;
-		if (nargs < 2 || strcmp(args[1], "status"))
-			usage_error("failover: which? status");
-		json_object_set_new(req, "command", json_string("failover-status"));
+		if (nargs >= 2 && !strcmp(args[1], "status")) {
+			json_object_set_new(req, "command", json_string("failover-status"));
+		} else if (nargs >= 2 && !strcmp(args[1], "partner-down")) {
+			want = 3;
+			if (nargs != 3)
+				usage_error("failover partner-down takes the relationship's NAME");
+			json_object_set_new(req, "command", json_string("failover-partner-down"));
+			json_object_set_new(req, "name", json_string(args[2]));
+		} else {
+			usage_error("failover: which? status or partner-down NAME");
+		}
 	} else if (!strcmp(cmd, "backup")) {
 		want = 2;
 		if (nargs != 2)
@@ -641,7 +657,9 @@ int main(int argc, char **argv)
 			puts(pretty);
 		free(pretty);
 	} else {
-		const char *cname = !strcmp(cmd, "failover") ? "failover-status" : !strcmp(cmd, "lease")
+		const char *cname = !strcmp(cmd, "failover")
+			? (!strcmp(args[1], "status") ? "failover-status" : "failover-partner-down")
+			: !strcmp(cmd, "lease")
 			? (!strcmp(args[1], "show") ? "lease-show" : !strcmp(args[1], "release") ? "lease-release"
 											       : "lease-delete")
 			: cmd;

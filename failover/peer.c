@@ -101,6 +101,7 @@ struct rd_fo_peers {
 	uint32_t *changed;
 	size_t n_changed, cap_changed;
 	struct ack_job *acks, **acks_tail;
+	bool *partner_down;             /* operator requests, one flag per relationship */
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -1002,7 +1003,22 @@ static void drain_inbox(rd_fo_peers_t *s)
 	struct ack_job *acks = s->acks;
 	s->acks = NULL;
 	s->acks_tail = &s->acks;
+	bool pd_any = false;
+	bool pd[64] = { false };
+	for (size_t i = 0; s->partner_down && i < s->n && i < 64; i++) {
+		pd[i] = s->partner_down[i];
+		pd_any |= pd[i];
+		s->partner_down[i] = false;
+	}
 	pthread_mutex_unlock(&s->lock);
+
+	for (size_t i = 0; pd_any && i < s->n && i < 64; i++) {
+		if (!pd[i])
+			continue;
+		rd_log(LOG_WARNING, "failover %s: operator says the partner is down", s->p[i].name);
+		rd_fo_event_t ev = { .kind = RD_FO_EV_PARTNER_DOWN, .now = now_s() };
+		sm_event(&s->p[i], &ev);
+	}
 
 	for (struct ack_job *j = acks, *nx; j; j = nx) {
 		nx = j->next;
@@ -1272,6 +1288,7 @@ static void peers_free(rd_fo_peers_t *s)
 		free(j);
 	}
 	free(s->changed);
+	free(s->partner_down);
 	free(s->p);
 	if (s->wake_fd >= 0)
 		close(s->wake_fd);
@@ -1376,4 +1393,26 @@ void rd_fo_peers_stop(rd_fo_peers_t *s, bool graceful)
 	if (s->store)
 		(void)rd_store_flush(s->store);
 	peers_free(s);
+}
+
+int rd_fo_peers_partner_down(rd_fo_peers_t *s, const char *name, char *err, size_t errlen)
+{
+	if (!s)
+		return rd_errf(err, errlen, RD_EINVAL, "no failover relationships are configured");
+	for (size_t i = 0; i < s->n && i < 64; i++) {
+		if (strcmp(s->p[i].name, name) != 0)
+			continue;
+		pthread_mutex_lock(&s->lock);
+		if (!s->partner_down)
+			s->partner_down = calloc(s->n, sizeof(*s->partner_down));
+		bool okay = s->partner_down != NULL;
+		if (okay)
+			s->partner_down[i] = true;
+		pthread_mutex_unlock(&s->lock);
+		if (!okay)
+			return rd_errf(err, errlen, RD_ENOMEM, "out of memory");
+		wake(s);
+		return 0;
+	}
+	return rd_errf(err, errlen, RD_EINVAL, "no failover relationship named '%.64s'", name);
 }

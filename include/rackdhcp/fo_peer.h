@@ -73,5 +73,13 @@ typedef struct {
 	uint64_t bndupd_sent, bndack_recv, bndupd_recv, bndack_sent, bndupd_rejected;
 } rd_fo_peer_status_t;
 
+/*!
+ * Operator: tell relationship `name` that its partner is down (the state
+ * machine's PARTNER-DOWN event, as ISC's omshell local-state 4).  Thread-safe
+ * and asynchronous: the failover thread applies it at once; status shows the
+ * result.  0, or RD_EINVAL (unknown name, or no failover) with err filled.
+ */
+int rd_fo_peers_partner_down(rd_fo_peers_t *p, const char *name, char *err, size_t errlen);
+
 /*! Fill up to cap snapshots; returns the number of relationships. */
 size_t rd_fo_peers_status(rd_fo_peers_t *p, rd_fo_peer_status_t *out, size_t cap);

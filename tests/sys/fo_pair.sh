@@ -324,6 +324,19 @@ run_pair() {
 		wait_for 20 leases_in_sec
 	check "($mode) and the pair is NORMAL again (through recover-wait)" wait_for 90 both_normal
 	grep -E 'failover fo: I move' "$SYS_TMP/sec.out" | sed 's/.*failover fo: /# ('"$mode"') recovering secondary: /'
+
+	# The operator declares a dead primary down: the secondary goes from
+	# communications-interrupted to partner-down at once.
+	kill -KILL "$(cat "$SYS_TMP/pri.pid")"
+	wait "$(cat "$SYS_TMP/pri.pid")" 2>/dev/null
+	check "($mode) primary killed again: the secondary is in communications-interrupted" \
+		wait_for 20 in_state sec communications-interrupted
+	check "($mode) rackdhcpctl failover partner-down fo is accepted" \
+		"$RACKDHCPCTL" -s "$SYS_TMP/sec/ctl/control.sock" failover partner-down fo
+	check "($mode) ... and the secondary moves to partner-down" wait_for 10 in_state sec partner-down
+	check "($mode) an unknown relationship is refused (exit 1)" \
+		sh -c '"$1" -s "$2" failover partner-down nosuch >/dev/null 2>&1; [ $? -eq 1 ]' - \
+		"$RACKDHCPCTL" "$SYS_TMP/sec/ctl/control.sock"
 	proc_stop sec
 	proc_stop pri
 	cat "$SYS_TMP/pri.all" "$SYS_TMP/pri.out" "$SYS_TMP/sec.all" "$SYS_TMP/sec.out" 2>/dev/null |

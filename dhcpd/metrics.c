@@ -39,6 +39,8 @@
 #include "rackdhcp/config.h"
 #include "rackdhcp/daemon.h"
 #include "rackdhcp/log.h"
+#include "rackdhcp/fo_peer.h"
+#include "rackdhcp/fo_state.h"
 #include "rackdhcp/metrics.h"
 #include "rackdhcp/rcu.h"
 #include "rackdhcp/store.h"
@@ -206,6 +208,65 @@ static void pool_metric(struct buf *b, const struct pool_row *rows, size_t n, co
 	}
 }
 
+/*
+ * Failover, one series per relationship: the state as a number (ISC's
+ * codes, 2 = normal) plus an info series carrying its name, the link, the
+ * update queues and the BNDUPD/BNDACK counters.
+ */
+static void fo_series(struct buf *b, const char *metric, const char *name, unsigned long long v)
+{
+	bprintf(b, "%s{relationship=\"", metric);
+	blabel(b, name);
+	bprintf(b, "\"} %llu\n", v);
+}
+
+static void render_failover(struct buf *b, rd_daemon_t *d)
+{
+	rd_fo_peer_status_t st[64];
+	size_t n = d->failover ? rd_fo_peers_status(d->failover, st, 64) : 0;
+	if (n > 64)
+		n = 64;
+	if (!n)
+		return;
+	header(b, "rackdhcpd_failover_state", "gauge",
+	       "Our failover state (ISC codes: 1 startup, 2 normal, 3 communications-interrupted, 4 partner-down, "
+	       "6 recover, 254 recover-wait, ...).");
+	for (size_t i = 0; i < n; i++)
+		fo_series(b, "rackdhcpd_failover_state", st[i].name, st[i].state);
+	header(b, "rackdhcpd_failover_state_info", "gauge", "1, labelled with our state and the partner's by name.");
+	for (size_t i = 0; i < n; i++) {
+		const char *me = rd_fo_state_keyword(st[i].state), *peer = rd_fo_state_keyword(st[i].partner);
+		bprintf(b, "rackdhcpd_failover_state_info{relationship=\"");
+		blabel(b, st[i].name);
+		bprintf(b, "\",role=\"%s\",state=\"%s\",partner_state=\"%s\"} 1\n", rd_config_role_name(st[i].role),
+			me ? me : "unknown", peer ? peer : "unknown");
+	}
+	header(b, "rackdhcpd_failover_partner_state", "gauge", "The partner's failover state as it last told us.");
+	for (size_t i = 0; i < n; i++)
+		fo_series(b, "rackdhcpd_failover_partner_state", st[i].name, st[i].partner);
+	header(b, "rackdhcpd_failover_stos_seconds", "gauge", "When we entered our state (Unix time).");
+	for (size_t i = 0; i < n; i++)
+		fo_series(b, "rackdhcpd_failover_stos_seconds", st[i].name, st[i].stos);
+	header(b, "rackdhcpd_failover_link_up", "gauge", "1 while the TCP session to the partner is up.");
+	for (size_t i = 0; i < n; i++)
+		fo_series(b, "rackdhcpd_failover_link_up", st[i].name, st[i].linked);
+	header(b, "rackdhcpd_failover_updates_queued", "gauge", "Binding updates waiting to be sent.");
+	for (size_t i = 0; i < n; i++)
+		fo_series(b, "rackdhcpd_failover_updates_queued", st[i].name, st[i].queued);
+	header(b, "rackdhcpd_failover_updates_unacked", "gauge", "Binding updates sent, awaiting their BNDACK.");
+	for (size_t i = 0; i < n; i++)
+		fo_series(b, "rackdhcpd_failover_updates_unacked", st[i].name, st[i].unacked);
+	header(b, "rackdhcpd_failover_bndupd_sent_total", "counter", "BNDUPDs sent to the partner.");
+	for (size_t i = 0; i < n; i++)
+		fo_series(b, "rackdhcpd_failover_bndupd_sent_total", st[i].name, st[i].bndupd_sent);
+	header(b, "rackdhcpd_failover_bndupd_received_total", "counter", "BNDUPDs received from the partner.");
+	for (size_t i = 0; i < n; i++)
+		fo_series(b, "rackdhcpd_failover_bndupd_received_total", st[i].name, st[i].bndupd_recv);
+	header(b, "rackdhcpd_failover_bndupd_rejected_total", "counter", "Partner's BNDUPDs we refused.");
+	for (size_t i = 0; i < n; i++)
+		fo_series(b, "rackdhcpd_failover_bndupd_rejected_total", st[i].name, st[i].bndupd_rejected);
+}
+
 char *rd_metrics_render(rd_daemon_t *d, size_t *len)
 {
 	struct buf b = { 0 };
@@ -290,6 +351,8 @@ char *rd_metrics_render(rd_daemon_t *d, size_t *len)
 	bprintf(&b, "rackdhcpd_store_changes_failed_total %llu\n", (unsigned long long)ss.failed);
 	header(&b, "rackdhcpd_store_rejected_total", "counter", "Lease changes refused because the queue was full.");
 	bprintf(&b, "rackdhcpd_store_rejected_total %llu\n", (unsigned long long)ss.rejected_full);
+
+	render_failover(&b, d);
 
 	free(pools);
 	if (b.oom) {

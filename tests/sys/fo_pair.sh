@@ -114,6 +114,7 @@ server:
   workers: 1
   durability: sync
   log_level: info
+  metrics: 127.0.0.1:9467
 subnets:
   - cidr: 10.30.0.0/24
     routers: [10.30.0.1]
@@ -208,6 +209,13 @@ in_isc_leases() {	# ISC's dhcpd.leases binds ADDR to our MAC
 		$1 == "}" { if (cur && act && hw) found = 1; cur = 0; act = 0; hw = 0 }
 		END { exit !found }' "$SYS_TMP/isc.leases"
 }
+metrics_say_normal() {	# the secondary's Prometheus endpoint: failover state 2 (normal), link up
+	ns_exec sec /usr/bin/python3 -c '
+import sys, urllib.request
+t = urllib.request.urlopen("http://127.0.0.1:9467/metrics", timeout=3).read().decode()
+want = ["rackdhcpd_failover_state{relationship=\"fo\"} 2", "rackdhcpd_failover_link_up{relationship=\"fo\"} 1"]
+sys.exit(0 if all(w in t.splitlines() for w in want) else 1)'
+}
 ctl_says_normal() {	# rackdhcpctl failover status on the secondary: our state and the partner's are normal
 	out=$("$RACKDHCPCTL" -s "$SYS_TMP/sec/ctl/control.sock" failover status 2>&1) || return 1
 	echo "$out" | awk '$1 == "fo" && $3 == "normal" && $4 == "normal" && $5 == "up" { found = 1 } END { exit !found }'
@@ -287,6 +295,7 @@ run_pair() {
 	done
 	check "($mode) the secondary persisted NORMAL (failover_state table)" sec_state_normal
 	check "($mode) rackdhcpctl failover status on the secondary: normal/normal, link up" ctl_says_normal
+	check "($mode) the secondary's metrics: rackdhcpd_failover_state 2, link up" metrics_say_normal
 
 	# kill -9 of the primary: no SHUTDOWN, the secondary only sees the link go.
 	kill -KILL "$(cat "$SYS_TMP/pri.pid")"

@@ -22,7 +22,8 @@ librackdhcp_a_SOURCES += \
 	dhcpd/daemon.c \
 	dhcpd/fmt.c \
 	dhcpd/region.c \
-	dhcpd/region_view.c
+	dhcpd/region_view.c \
+	dhcpd/events.c
 
 # rackdhcp-dump: decode the DHCP packets of a capture (pcap or pcapng) and
 # print them; the demo uses it until the daemon exists.

@@ -29,4 +29,5 @@ noinst_HEADERS = \
 	include/rackdhcp/fo_balance.h \
 	include/rackdhcp/fo_link.h \
 	include/rackdhcp/region.h \
-	include/rackdhcp/fo_peer.h
+	include/rackdhcp/fo_peer.h \
+	include/rackdhcp/events.h

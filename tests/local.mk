@@ -198,3 +198,13 @@ dist_check_SCRIPTS += tests/sys/fo_pair.sh
 tests_unit_failover_test_peer_SOURCES = tests/unit/failover/test_peer.c
 tests_unit_failover_test_peer_CPPFLAGS = $(TEST_CPPFLAGS) $(RD_DEP_CFLAGS)
 tests_unit_failover_test_peer_LDADD = $(TAP_LDADD)
+
+# ---- MAAS lease events (dhcpd/events.c) -------------------------------------
+# Unit test: JSON of each kind checked with jansson, delivery to a unix
+# datagram listener in a mkdtemp dir, queueing while it is missing, a full
+# queue's drop counters, shutdown with a dead or stuck listener.
+check_PROGRAMS += tests/unit/dhcpd/test_events
+TESTS += tests/unit/dhcpd/test_events
+tests_unit_dhcpd_test_events_SOURCES = tests/unit/dhcpd/test_events.c
+tests_unit_dhcpd_test_events_CPPFLAGS = $(TEST_CPPFLAGS) $(RD_DEP_CFLAGS)
+tests_unit_dhcpd_test_events_LDADD = $(TAP_LDADD)

@@ -39,6 +39,7 @@
 #include "rackdhcp/config.h"
 #include "rackdhcp/daemon.h"
 #include "rackdhcp/log.h"
+#include "rackdhcp/fmt.h"
 #include "rackdhcp/fo_peer.h"
 #include "rackdhcp/fo_state.h"
 #include "rackdhcp/metrics.h"
@@ -75,63 +76,25 @@ bool rd_metrics_msgtype_core(unsigned type, bool tx)
 
 /* ------------------------------------------------------------ text buffer */
 
-struct buf {
-	char *p;
-	size_t len, cap;
-	bool oom;           /* sticky: once set, appends are no-ops */
-};
-
-static void bprintf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void bprintf(struct buf *b, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (b->oom)
-		return;
-	for (;;) {
-		size_t room = b->cap - b->len;
-		va_start(ap, fmt);
-		int n = vsnprintf(b->p ? b->p + b->len : NULL, room, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->oom = true;
-			return;
-		}
-		if ((size_t)n < room) {
-			b->len += (size_t)n;
-			return;
-		}
-		size_t cap = b->cap ? b->cap * 2 : 8192;
-		while (cap - b->len <= (size_t)n)
-			cap *= 2;
-		char *p = realloc(b->p, cap);
-		if (!p) {
-			b->oom = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-}
 
 /* A label value with Prometheus's three escapes (\\, \", \n). */
-static void blabel(struct buf *b, const char *s)
+static void blabel(rd_gbuf_t *b, const char *s)
 {
 	for (; *s; s++) {
 		if (*s == '\\')
-			bprintf(b, "\\\\");
+			rd_gbuf_printf(b, "\\\\");
 		else if (*s == '"')
-			bprintf(b, "\\\"");
+			rd_gbuf_printf(b, "\\\"");
 		else if (*s == '\n')
-			bprintf(b, "\\n");
+			rd_gbuf_printf(b, "\\n");
 		else
-			bprintf(b, "%c", *s);
+			rd_gbuf_printf(b, "%c", *s);
 	}
 }
 
-static void header(struct buf *b, const char *name, const char *type, const char *help)
+static void header(rd_gbuf_t *b, const char *name, const char *type, const char *help)
 {
-	bprintf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	rd_gbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 static void ip4(uint32_t a, char *out, size_t cap)
@@ -189,7 +152,7 @@ static struct pool_row *collect_pools(rd_daemon_t *d, size_t *n, uint64_t *gener
 	return rows;
 }
 
-static void pool_metric(struct buf *b, const struct pool_row *rows, size_t n, const char *name,
+static void pool_metric(rd_gbuf_t *b, const struct pool_row *rows, size_t n, const char *name,
 			const char *help, int field)
 {
 	header(b, name, "gauge", help);
@@ -203,73 +166,78 @@ static void pool_metric(struct buf *b, const struct pool_row *rows, size_t n, co
 		case 3: v = s->by_state[RD_LEASE_BACKUP]; break;
 		default: v = s->by_state[RD_LEASE_ABANDONED]; break;
 		}
-		bprintf(b, "%s{subnet=\"%s\",range=\"%s\"} %llu\n", name, rows[i].subnet, rows[i].range,
+		rd_gbuf_printf(b, "%s{subnet=\"%s\",range=\"%s\"} %llu\n", name, rows[i].subnet, rows[i].range,
 			(unsigned long long)v);
 	}
 }
 
 /*
  * Failover, one series per relationship: the state as a number (ISC's
- * codes, 2 = normal) plus an info series carrying its name, the link, the
- * update queues and the BNDUPD/BNDACK counters.
+ * codes, 2 = normal) plus an info series carrying the states by name, the
+ * link, the update queues and the BNDUPD counters.
  */
-static void fo_series(struct buf *b, const char *metric, const char *name, unsigned long long v)
+static const struct {
+	const char *name, *type, *help;
+} fo_metrics[] = {
+	{ "rackdhcpd_failover_state", "gauge",
+	  "Our failover state (ISC codes: 1 startup, 2 normal, 3 communications-interrupted, 4 partner-down, "
+	  "6 recover, 254 recover-wait, ...)." },
+	{ "rackdhcpd_failover_partner_state", "gauge", "The partner's failover state as it last told us." },
+	{ "rackdhcpd_failover_stos_seconds", "gauge", "When we entered our state (Unix time)." },
+	{ "rackdhcpd_failover_link_up", "gauge", "1 while the TCP session to the partner is up." },
+	{ "rackdhcpd_failover_updates_queued", "gauge", "Binding updates waiting to be sent." },
+	{ "rackdhcpd_failover_updates_unacked", "gauge", "Binding updates sent, awaiting their BNDACK." },
+	{ "rackdhcpd_failover_bndupd_sent_total", "counter", "BNDUPDs sent to the partner." },
+	{ "rackdhcpd_failover_bndupd_received_total", "counter", "BNDUPDs received from the partner." },
+	{ "rackdhcpd_failover_bndupd_rejected_total", "counter", "Partner's BNDUPDs we refused." },
+};
+
+/* The values of fo_metrics[], in that order. */
+static void fo_values(const rd_fo_peer_status_t *st, unsigned long long v[])
 {
-	bprintf(b, "%s{relationship=\"", metric);
-	blabel(b, name);
-	bprintf(b, "\"} %llu\n", v);
+	v[0] = st->state;
+	v[1] = st->partner;
+	v[2] = st->stos;
+	v[3] = st->linked;
+	v[4] = st->queued;
+	v[5] = st->unacked;
+	v[6] = st->bndupd_sent;
+	v[7] = st->bndupd_recv;
+	v[8] = st->bndupd_rejected;
 }
 
-static void render_failover(struct buf *b, rd_daemon_t *d)
+static void render_failover(rd_gbuf_t *b, rd_daemon_t *d)
 {
+	enum { NM = sizeof(fo_metrics) / sizeof(fo_metrics[0]) };
 	rd_fo_peer_status_t st[64];
 	size_t n = d->failover ? rd_fo_peers_status(d->failover, st, 64) : 0;
 	if (n > 64)
 		n = 64;
 	if (!n)
 		return;
-	header(b, "rackdhcpd_failover_state", "gauge",
-	       "Our failover state (ISC codes: 1 startup, 2 normal, 3 communications-interrupted, 4 partner-down, "
-	       "6 recover, 254 recover-wait, ...).");
-	for (size_t i = 0; i < n; i++)
-		fo_series(b, "rackdhcpd_failover_state", st[i].name, st[i].state);
+	for (unsigned m = 0; m < NM; m++) {
+		header(b, fo_metrics[m].name, fo_metrics[m].type, fo_metrics[m].help);
+		for (size_t i = 0; i < n; i++) {
+			unsigned long long v[NM];
+			fo_values(&st[i], v);
+			rd_gbuf_printf(b, "%s{relationship=\"", fo_metrics[m].name);
+			blabel(b, st[i].name);
+			rd_gbuf_printf(b, "\"} %llu\n", v[m]);
+		}
+	}
 	header(b, "rackdhcpd_failover_state_info", "gauge", "1, labelled with our state and the partner's by name.");
 	for (size_t i = 0; i < n; i++) {
 		const char *me = rd_fo_state_keyword(st[i].state), *peer = rd_fo_state_keyword(st[i].partner);
-		bprintf(b, "rackdhcpd_failover_state_info{relationship=\"");
+		rd_gbuf_printf(b, "rackdhcpd_failover_state_info{relationship=\"");
 		blabel(b, st[i].name);
-		bprintf(b, "\",role=\"%s\",state=\"%s\",partner_state=\"%s\"} 1\n", rd_config_role_name(st[i].role),
-			me ? me : "unknown", peer ? peer : "unknown");
+		rd_gbuf_printf(b, "\",role=\"%s\",state=\"%s\",partner_state=\"%s\"} 1\n",
+			       rd_config_role_name(st[i].role), me ? me : "unknown", peer ? peer : "unknown");
 	}
-	header(b, "rackdhcpd_failover_partner_state", "gauge", "The partner's failover state as it last told us.");
-	for (size_t i = 0; i < n; i++)
-		fo_series(b, "rackdhcpd_failover_partner_state", st[i].name, st[i].partner);
-	header(b, "rackdhcpd_failover_stos_seconds", "gauge", "When we entered our state (Unix time).");
-	for (size_t i = 0; i < n; i++)
-		fo_series(b, "rackdhcpd_failover_stos_seconds", st[i].name, st[i].stos);
-	header(b, "rackdhcpd_failover_link_up", "gauge", "1 while the TCP session to the partner is up.");
-	for (size_t i = 0; i < n; i++)
-		fo_series(b, "rackdhcpd_failover_link_up", st[i].name, st[i].linked);
-	header(b, "rackdhcpd_failover_updates_queued", "gauge", "Binding updates waiting to be sent.");
-	for (size_t i = 0; i < n; i++)
-		fo_series(b, "rackdhcpd_failover_updates_queued", st[i].name, st[i].queued);
-	header(b, "rackdhcpd_failover_updates_unacked", "gauge", "Binding updates sent, awaiting their BNDACK.");
-	for (size_t i = 0; i < n; i++)
-		fo_series(b, "rackdhcpd_failover_updates_unacked", st[i].name, st[i].unacked);
-	header(b, "rackdhcpd_failover_bndupd_sent_total", "counter", "BNDUPDs sent to the partner.");
-	for (size_t i = 0; i < n; i++)
-		fo_series(b, "rackdhcpd_failover_bndupd_sent_total", st[i].name, st[i].bndupd_sent);
-	header(b, "rackdhcpd_failover_bndupd_received_total", "counter", "BNDUPDs received from the partner.");
-	for (size_t i = 0; i < n; i++)
-		fo_series(b, "rackdhcpd_failover_bndupd_received_total", st[i].name, st[i].bndupd_recv);
-	header(b, "rackdhcpd_failover_bndupd_rejected_total", "counter", "Partner's BNDUPDs we refused.");
-	for (size_t i = 0; i < n; i++)
-		fo_series(b, "rackdhcpd_failover_bndupd_rejected_total", st[i].name, st[i].bndupd_rejected);
 }
 
 char *rd_metrics_render(rd_daemon_t *d, size_t *len)
 {
-	struct buf b = { 0 };
+	rd_gbuf_t b = { 0 };
 	rd_counters_t ctr;
 	rd_store_stats_t ss;
 	uint64_t generation = 0;
@@ -283,40 +251,40 @@ char *rd_metrics_render(rd_daemon_t *d, size_t *len)
 	time_t now = time(NULL);
 
 	header(&b, "rackdhcpd_info", "gauge", "Version of the running rackdhcpd (value always 1).");
-	bprintf(&b, "rackdhcpd_info{version=\"");
+	rd_gbuf_printf(&b, "rackdhcpd_info{version=\"");
 	blabel(&b, PACKAGE_VERSION);
-	bprintf(&b, "\"} 1\n");
+	rd_gbuf_printf(&b, "\"} 1\n");
 	header(&b, "rackdhcpd_start_time_seconds", "gauge", "When the daemon started, seconds since the epoch.");
-	bprintf(&b, "rackdhcpd_start_time_seconds %lld\n", (long long)d->started);
+	rd_gbuf_printf(&b, "rackdhcpd_start_time_seconds %lld\n", (long long)d->started);
 	header(&b, "rackdhcpd_uptime_seconds", "gauge", "Seconds since the daemon started.");
-	bprintf(&b, "rackdhcpd_uptime_seconds %lld\n", (long long)(now > d->started ? now - d->started : 0));
+	rd_gbuf_printf(&b, "rackdhcpd_uptime_seconds %lld\n", (long long)(now > d->started ? now - d->started : 0));
 	header(&b, "rackdhcpd_config_generation", "gauge",
 	       "Generation of the configuration in force (1 at start, +1 per successful reload).");
-	bprintf(&b, "rackdhcpd_config_generation %llu\n", (unsigned long long)generation);
+	rd_gbuf_printf(&b, "rackdhcpd_config_generation %llu\n", (unsigned long long)generation);
 
 	header(&b, "rackdhcpd_frames_received_total", "counter", "Frames and datagrams read from the sockets.");
-	bprintf(&b, "rackdhcpd_frames_received_total %llu\n", (unsigned long long)ctr.frames);
+	rd_gbuf_printf(&b, "rackdhcpd_frames_received_total %llu\n", (unsigned long long)ctr.frames);
 	header(&b, "rackdhcpd_received_total", "counter", "DHCP requests received, by message type.");
 	for (unsigned t = 0; t < RD_CTR_MSGTYPES; t++)
 		if (ctr.rx[t] || rd_metrics_msgtype_core(t, false))
-			bprintf(&b, "rackdhcpd_received_total{type=\"%s\"} %llu\n", msgtype_labels[t],
+			rd_gbuf_printf(&b, "rackdhcpd_received_total{type=\"%s\"} %llu\n", msgtype_labels[t],
 				(unsigned long long)ctr.rx[t]);
 	header(&b, "rackdhcpd_sent_total", "counter", "DHCP replies sent, by message type.");
 	for (unsigned t = 0; t < RD_CTR_MSGTYPES; t++)
 		if (ctr.tx[t] || rd_metrics_msgtype_core(t, true))
-			bprintf(&b, "rackdhcpd_sent_total{type=\"%s\"} %llu\n", msgtype_labels[t],
+			rd_gbuf_printf(&b, "rackdhcpd_sent_total{type=\"%s\"} %llu\n", msgtype_labels[t],
 				(unsigned long long)ctr.tx[t]);
 	header(&b, "rackdhcpd_dropped_total", "counter", "Received frames that got no answer, by reason.");
 	for (unsigned r = 0; r < RD_DROP__MAX; r++) {
-		bprintf(&b, "rackdhcpd_dropped_total{reason=\"");
+		rd_gbuf_printf(&b, "rackdhcpd_dropped_total{reason=\"");
 		blabel(&b, rd_drop_name((enum rd_drop)r));
-		bprintf(&b, "\"} %llu\n", (unsigned long long)ctr.drop[r]);
+		rd_gbuf_printf(&b, "\"} %llu\n", (unsigned long long)ctr.drop[r]);
 	}
 	header(&b, "rackdhcpd_acks_waited_total", "counter", "Replies that waited for their lease to be durable.");
-	bprintf(&b, "rackdhcpd_acks_waited_total %llu\n", (unsigned long long)ctr.acks_waited);
+	rd_gbuf_printf(&b, "rackdhcpd_acks_waited_total %llu\n", (unsigned long long)ctr.acks_waited);
 	header(&b, "rackdhcpd_ack_wait_seconds_total", "counter",
 	       "Total time replies waited for their lease to be durable.");
-	bprintf(&b, "rackdhcpd_ack_wait_seconds_total %llu.%06llu\n", (unsigned long long)(ctr.ack_wait_us / 1000000),
+	rd_gbuf_printf(&b, "rackdhcpd_ack_wait_seconds_total %llu.%06llu\n", (unsigned long long)(ctr.ack_wait_us / 1000000),
 		(unsigned long long)(ctr.ack_wait_us % 1000000));
 
 	pool_metric(&b, pools, n_pools, "rackdhcpd_pool_size", "Addresses in the pool.", 0);
@@ -332,25 +300,25 @@ char *rd_metrics_render(rd_daemon_t *d, size_t *len)
 		uint64_t v = 0;
 		for (size_t i = 0; i < n_pools; i++)
 			v += pools[i].st.by_state[s];
-		bprintf(&b, "rackdhcpd_leases{state=\"%s\"} %llu\n", rd_lease_state_name((uint8_t)s),
+		rd_gbuf_printf(&b, "rackdhcpd_leases{state=\"%s\"} %llu\n", rd_lease_state_name((uint8_t)s),
 			(unsigned long long)v);
 	}
 	header(&b, "rackdhcpd_table_leases", "gauge", "Lease versions in the table, in or out of pools.");
-	bprintf(&b, "rackdhcpd_table_leases %zu\n", d->table ? rd_table_count(d->table) : (size_t)0);
+	rd_gbuf_printf(&b, "rackdhcpd_table_leases %zu\n", d->table ? rd_table_count(d->table) : (size_t)0);
 
 	header(&b, "rackdhcpd_store_queue_depth", "gauge", "Lease changes waiting for the store's writer.");
-	bprintf(&b, "rackdhcpd_store_queue_depth %zu\n", ss.queue_depth);
+	rd_gbuf_printf(&b, "rackdhcpd_store_queue_depth %zu\n", ss.queue_depth);
 	header(&b, "rackdhcpd_store_commits_total", "counter", "Store transactions committed.");
-	bprintf(&b, "rackdhcpd_store_commits_total %llu\n", (unsigned long long)ss.commits);
+	rd_gbuf_printf(&b, "rackdhcpd_store_commits_total %llu\n", (unsigned long long)ss.commits);
 	header(&b, "rackdhcpd_store_commit_errors_total", "counter", "Store transactions that failed.");
-	bprintf(&b, "rackdhcpd_store_commit_errors_total %llu\n", (unsigned long long)ss.commit_errors);
+	rd_gbuf_printf(&b, "rackdhcpd_store_commit_errors_total %llu\n", (unsigned long long)ss.commit_errors);
 	header(&b, "rackdhcpd_store_changes_total", "counter", "Lease changes submitted to the store.");
-	bprintf(&b, "rackdhcpd_store_changes_total %llu\n", (unsigned long long)ss.submitted);
+	rd_gbuf_printf(&b, "rackdhcpd_store_changes_total %llu\n", (unsigned long long)ss.submitted);
 	header(&b, "rackdhcpd_store_changes_failed_total", "counter",
 	       "Lease changes whose commit failed (their replies were not sent).");
-	bprintf(&b, "rackdhcpd_store_changes_failed_total %llu\n", (unsigned long long)ss.failed);
+	rd_gbuf_printf(&b, "rackdhcpd_store_changes_failed_total %llu\n", (unsigned long long)ss.failed);
 	header(&b, "rackdhcpd_store_rejected_total", "counter", "Lease changes refused because the queue was full.");
-	bprintf(&b, "rackdhcpd_store_rejected_total %llu\n", (unsigned long long)ss.rejected_full);
+	rd_gbuf_printf(&b, "rackdhcpd_store_rejected_total %llu\n", (unsigned long long)ss.rejected_full);
 
 	render_failover(&b, d);
 

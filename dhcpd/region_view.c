@@ -1635,18 +1635,26 @@ static int check_system_id(const char *id, char *err, size_t errlen)
 	return 0;
 }
 
-int rd_region_view_build(const rd_region_docs_t *docs, const char *system_id, rd_region_view_t **out,
-			 char *err, size_t errlen)
+/* What both entry points do first: clear err, check the id, a new empty view. */
+static int view_begin(const char *system_id, char *err, size_t errlen, rd_region_view_t **v)
 {
-	*out = NULL;
 	if (err && errlen)
 		err[0] = '\0';
 	int rc = check_system_id(system_id, err, errlen);
 	if (rc)
 		return rc;
-	rd_region_view_t *v = calloc(1, sizeof(*v));
-	if (!v)
-		return RD_ENOMEM;
+	*v = calloc(1, sizeof(**v));
+	return *v ? 0 : RD_ENOMEM;
+}
+
+int rd_region_view_build(const rd_region_docs_t *docs, const char *system_id, rd_region_view_t **out,
+			 char *err, size_t errlen)
+{
+	*out = NULL;
+	rd_region_view_t *v;
+	int rc = view_begin(system_id, err, errlen, &v);
+	if (rc)
+		return rc;
 	struct jx x = { .v = v, .d = docs, .err = err, .errlen = errlen };
 	v->system_id = vstrdup(v, system_id);
 	rc = v->system_id ? build(&x) : jnomem(&x);
@@ -1662,14 +1670,10 @@ int rd_region_view_peers(const rd_region_docs_t *docs, const char *system_id, ch
 			 size_t errlen)
 {
 	*ids = NULL;
-	if (err && errlen)
-		err[0] = '\0';
-	int rc = check_system_id(system_id, err, errlen);
+	rd_region_view_t *v;
+	int rc = view_begin(system_id, err, errlen, &v);
 	if (rc)
 		return rc;
-	rd_region_view_t *v = calloc(1, sizeof(*v));
-	if (!v)
-		return RD_ENOMEM;
 	struct jx x = { .v = v, .d = docs, .err = err, .errlen = errlen };
 	rc = parse_fabrics(&x, docs->doc[RD_RDOC_FABRICS]);
 	size_t n = 0;
@@ -1723,232 +1727,162 @@ const char *rd_region_view_interface(const rd_region_view_t *v, size_t i)
 
 /* -------------------------------------------------------------- render */
 
-struct sbuf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-static void sb_putn(struct sbuf *b, const char *s, size_t n)
+/* A region string as a YAML quoted scalar (region strings are UTF-8; NULL as ""). */
+static void yaml_str(rd_gbuf_t *b, const char *s)
 {
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t nc = b->cap ? b->cap : 4096;
-		while (nc < b->len + n + 1)
-			nc *= 2;
-		char *p = realloc(b->p, nc);
-		if (!p) {
-			b->oom = true;
-			return;
-		}
-		b->p = p;
-		b->cap = nc;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
+	rd_gbuf_yaml_quoted(b, s ? s : "", s ? strlen(s) : 0, false);
 }
 
-static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(struct sbuf *b, const char *fmt, ...)
-{
-	char tmp[512];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		b->oom = true;
-		return;
-	}
-	if ((size_t)n < sizeof(tmp)) {
-		sb_putn(b, tmp, (size_t)n);
-		return;
-	}
-	char *big = malloc((size_t)n + 1);
-	if (!big) {
-		b->oom = true;
-		return;
-	}
-	va_start(ap, fmt);
-	vsnprintf(big, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	sb_putn(b, big, (size_t)n);
-	free(big);
-}
-
-/*
- * A YAML double-quoted scalar: region strings can hold anything, and quoting
- * keeps them one value whatever they contain (no injected keys or lines).
- */
-static void sb_quoted(struct sbuf *b, const char *s)
-{
-	sb_putn(b, "\"", 1);
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\') {
-			char e[2] = { '\\', (char)ch };
-			sb_putn(b, e, 2);
-		} else if (ch < 0x20 || ch == 0x7f) {
-			sb_printf(b, "\\x%02x", ch);
-		} else {
-			sb_putn(b, (const char *)&ch, 1);
-		}
-	}
-	sb_putn(b, "\"", 1);
-}
-
-static void sb_iplist(struct sbuf *b, const char *indent, const char *key, const uint32_t *a, size_t n)
+static void sb_iplist(rd_gbuf_t *b, const char *indent, const char *key, const uint32_t *a, size_t n)
 {
 	char ip[16];
 	if (!n)
 		return;
-	sb_printf(b, "%s%s: [", indent, key);
+	rd_gbuf_printf(b, "%s%s: [", indent, key);
 	for (size_t i = 0; i < n; i++)
-		sb_printf(b, "%s%s", i ? ", " : "", ipv4_str(a[i], ip));
-	sb_putn(b, "]\n", 2);
+		rd_gbuf_printf(b, "%s%s", i ? ", " : "", ipv4_str(a[i], ip));
+	rd_gbuf_mem(b, "]\n", 2);
 }
 
-static void sb_strlist(struct sbuf *b, const char *indent, const char *key, const char *const *a, size_t n)
+static void sb_strlist(rd_gbuf_t *b, const char *indent, const char *key, const char *const *a, size_t n)
 {
 	if (!n)
 		return;
-	sb_printf(b, "%s%s: [", indent, key);
+	rd_gbuf_printf(b, "%s%s: [", indent, key);
 	for (size_t i = 0; i < n; i++) {
 		if (i)
-			sb_putn(b, ", ", 2);
-		sb_quoted(b, a[i]);
+			rd_gbuf_mem(b, ", ", 2);
+		yaml_str(b, a[i]);
 	}
-	sb_putn(b, "]\n", 2);
+	rd_gbuf_mem(b, "]\n", 2);
 }
 
-static void render_local(struct sbuf *b, const rd_config_t *base)
+static void render_local(rd_gbuf_t *b, const rd_config_t *base)
 {
 	const rd_cfg_server_t *sv = &base->server;
 	const rd_ratelimit_cfg_t *rl = &sv->rate_limit;
 	char ib[8];
 	snprintf(ib, sizeof(ib), "  ");
-	sb_printf(b, "# from: the local configuration (server and region sections)\nserver:\n");
+	rd_gbuf_printf(b, "# from: the local configuration (server and region sections)\nserver:\n");
 	sb_strlist(b, ib, "interfaces", (const char *const *)sv->interfaces, sv->n_interfaces);
 	if (sv->state_dir) {
-		sb_printf(b, "  state_dir: ");
-		sb_quoted(b, sv->state_dir);
-		sb_putn(b, "\n", 1);
+		rd_gbuf_printf(b, "  state_dir: ");
+		yaml_str(b, sv->state_dir);
+		rd_gbuf_mem(b, "\n", 1);
 	}
 	if (sv->control_socket) {
-		sb_printf(b, "  control_socket: ");
-		sb_quoted(b, sv->control_socket);
-		sb_putn(b, "\n", 1);
+		rd_gbuf_printf(b, "  control_socket: ");
+		yaml_str(b, sv->control_socket);
+		rd_gbuf_mem(b, "\n", 1);
 	}
 	if (sv->pidfile) {
-		sb_printf(b, "  pidfile: ");
-		sb_quoted(b, sv->pidfile);
-		sb_putn(b, "\n", 1);
+		rd_gbuf_printf(b, "  pidfile: ");
+		yaml_str(b, sv->pidfile);
+		rd_gbuf_mem(b, "\n", 1);
 	}
-	sb_printf(b, "  workers: %u\n  durability: %s\n  log_level: %s\n", sv->workers,
+	rd_gbuf_printf(b, "  workers: %u\n  durability: %s\n  log_level: %s\n", sv->workers,
 		  rd_config_durability_name(sv->durability), rd_config_log_level_name(sv->log_level));
 	if (sv->user) {
-		sb_printf(b, "  user: ");
-		sb_quoted(b, sv->user);
-		sb_putn(b, "\n", 1);
+		rd_gbuf_printf(b, "  user: ");
+		yaml_str(b, sv->user);
+		rd_gbuf_mem(b, "\n", 1);
 	}
 	if (sv->metrics) {
-		sb_printf(b, "  metrics: ");
-		sb_quoted(b, sv->metrics);
-		sb_putn(b, "\n", 1);
+		rd_gbuf_printf(b, "  metrics: ");
+		yaml_str(b, sv->metrics);
+		rd_gbuf_mem(b, "\n", 1);
 	}
-	sb_printf(b, "  rate_limit:\n    per_client: {rate: %u, burst: %u}\n    global: {rate: %u, burst: %u}\n"
+	rd_gbuf_printf(b, "  rate_limit:\n    per_client: {rate: %u, burst: %u}\n    global: {rate: %u, burst: %u}\n"
 		  "    new_clients: {rate: %u, burst: %u}\n", rl->per_client.rate, rl->per_client.burst,
 		  rl->global.rate, rl->global.burst, rl->new_clients.rate, rl->new_clients.burst);
 	if (base->region.present) {
 		const rd_cfg_region_t *r = &base->region;
-		sb_printf(b, "region:\n");
+		rd_gbuf_printf(b, "region:\n");
 		sb_strlist(b, "  ", "maas_url", (const char *const *)r->maas_url, r->n_maas_url);
-		sb_printf(b, "  api_key_file: ");
-		sb_quoted(b, r->api_key_file ? r->api_key_file : "");
-		sb_printf(b, "\n  system_id: ");
-		sb_quoted(b, r->system_id ? r->system_id : "");
-		sb_printf(b, "\n  poll_interval: %u\n", r->poll_interval);
+		rd_gbuf_printf(b, "  api_key_file: ");
+		yaml_str(b, r->api_key_file);
+		rd_gbuf_printf(b, "\n  system_id: ");
+		yaml_str(b, r->system_id);
+		rd_gbuf_printf(b, "\n  poll_interval: %u\n", r->poll_interval);
 	}
 }
 
 int rd_region_view_render(const rd_region_view_t *v, const rd_config_t *base, char **yaml, size_t *len)
 {
-	struct sbuf b = { 0 };
+	rd_gbuf_t b = { 0 };
 	char ip[16], ip2[16], mac[18], cb[96];
 	bool any_fo = false;
 
 	*yaml = NULL;
 	if (len)
 		*len = 0;
-	sb_printf(&b, "# rackdhcpd configuration of rack %s, built from the MAAS region (region sync).\n"
+	rd_gbuf_printf(&b, "# rackdhcpd configuration of rack %s, built from the MAAS region (region sync).\n"
 		  "# Generated: edit the region, not this text.\n", v->system_id);
 	if (base)
 		render_local(&b, base);
 
 	for (size_t i = 0; i < v->n_vlans; i++)
 		any_fo |= v->vlans[i].served == SERVE_DIRECT && v->vlans[i].failover;
-	sb_printf(&b, "failover:%s\n", any_fo ? "" : " []");
+	rd_gbuf_printf(&b, "failover:%s\n", any_fo ? "" : " []");
 	for (size_t i = 0; i < v->n_vlans; i++) {
 		const struct vlan *vl = &v->vlans[i];
 		if (vl->served != SERVE_DIRECT || !vl->failover)
 			continue;
 		/* §1.3: MAAS's hard-coded values; the secondary learns split/mclt from the primary */
-		sb_printf(&b, "  # from: fabrics/ VLAN %lld (%s.%s, vid %lld): primary %s, secondary %s\n", vl->id,
+		rd_gbuf_printf(&b, "  # from: fabrics/ VLAN %lld (%s.%s, vid %lld): primary %s, secondary %s\n", vl->id,
 			  safe(vl->fabric, cb, 32), safe(vl->name, cb + 32, 32), vl->vid,
 			  safe(vl->primary, cb + 64, 16), safe(vl->secondary, cb + 80, 16));
-		sb_printf(&b, "  - name: failover-vlan-%lld\n    role: %s\n    address: %s\n    peer_address: %s\n",
+		rd_gbuf_printf(&b, "  - name: failover-vlan-%lld\n    role: %s\n    address: %s\n    peer_address: %s\n",
 			  vl->id, vl->primary_role ? "primary" : "secondary", ipv4_str(vl->fo_addr, ip),
 			  ipv4_str(vl->fo_peer, ip2));
 		if (vl->primary_role)
-			sb_printf(&b, "    mclt: %u\n    split: 255\n", RD_CFG_DEFAULT_MCLT);
-		sb_printf(&b, "    max_response_delay: %u\n    max_unacked_updates: %u\n"
+			rd_gbuf_printf(&b, "    mclt: %u\n    split: 255\n", RD_CFG_DEFAULT_MCLT);
+		rd_gbuf_printf(&b, "    max_response_delay: %u\n    max_unacked_updates: %u\n"
 			  "    load_balance_max_seconds: %u\n", RD_CFG_DEFAULT_MAX_RESPONSE_DELAY,
 			  RD_CFG_DEFAULT_MAX_UNACKED, RD_CFG_DEFAULT_LB_MAX_SECONDS);
 	}
 
-	sb_printf(&b, "subnets:%s\n", v->n_subnets ? "" : " []");
+	rd_gbuf_printf(&b, "subnets:%s\n", v->n_subnets ? "" : " []");
 	for (size_t i = 0; i < v->n_subnets; i++) {
 		const struct subnet *s = &v->subnets[i];
 		const struct vlan *vl = s->vlan;
-		sb_printf(&b, "  # from: subnets/ id %lld (%s) on VLAN %lld", s->id, s->cidr, vl->id);
+		rd_gbuf_printf(&b, "  # from: subnets/ id %lld (%s) on VLAN %lld", s->id, s->cidr, vl->id);
 		if (vl->served == SERVE_RELAYED)
-			sb_printf(&b, ", relayed to VLAN %lld", vl->via->id);
-		sb_printf(&b, "\n  - cidr: %s/%u\n", ipv4_str(s->net, ip), s->plen);
+			rd_gbuf_printf(&b, ", relayed to VLAN %lld", vl->via->id);
+		rd_gbuf_printf(&b, "\n  - cidr: %s/%u\n", ipv4_str(s->net, ip), s->plen);
 		if (s->has_gw)
-			sb_printf(&b, "    routers: [%s]\n", ipv4_str(s->gw, ip));
+			rd_gbuf_printf(&b, "    routers: [%s]\n", ipv4_str(s->gw, ip));
 		sb_iplist(&b, "    ", "dns_servers", s->dns.a, s->dns.n);
-		sb_printf(&b, "    domain_name: ");
-		sb_quoted(&b, v->domain);
-		sb_putn(&b, "\n", 1);
-		sb_printf(&b, "    domain_search: [");
-		sb_quoted(&b, v->domain);
+		rd_gbuf_printf(&b, "    domain_name: ");
+		yaml_str(&b, v->domain);
+		rd_gbuf_mem(&b, "\n", 1);
+		rd_gbuf_printf(&b, "    domain_search: [");
+		yaml_str(&b, v->domain);
 		for (size_t k = 0; k < v->n_search; k++) {
-			sb_putn(&b, ", ", 2);
-			sb_quoted(&b, v->search[k]);
+			rd_gbuf_mem(&b, ", ", 2);
+			yaml_str(&b, v->search[k]);
 		}
-		sb_putn(&b, "]\n", 2);
+		rd_gbuf_mem(&b, "]\n", 2);
 		sb_iplist(&b, "    ", "ntp_servers", s->ntp.a, s->ntp.n);
 		/* LP#1735207: option 26 only when the VLAN's MTU is not the default */
 		if (vl->mtu != 1500)
-			sb_printf(&b, "    mtu: %lld\n", vl->mtu);
-		sb_printf(&b, "    next_server: %s\n", ipv4_str(s->next_server, ip));
+			rd_gbuf_printf(&b, "    mtu: %lld\n", vl->mtu);
+		rd_gbuf_printf(&b, "    next_server: %s\n", ipv4_str(s->next_server, ip));
 		sb_strlist(&b, "    ", "disabled_boot_architectures", s->dba, s->n_dba);
 		if (s->n_pools)
-			sb_printf(&b, "    pools:\n");
+			rd_gbuf_printf(&b, "    pools:\n");
 		for (size_t k = 0; k < s->n_pools; k++) {
 			const struct pool *p = &s->pools[k];
-			sb_printf(&b, "      # from: ipranges/ id %lld\n      - range: %s-%s\n", p->id,
+			rd_gbuf_printf(&b, "      # from: ipranges/ id %lld\n      - range: %s-%s\n", p->id,
 				  ipv4_str(p->start, ip), ipv4_str(p->end, ip2));
 			if (vl->served == SERVE_DIRECT && vl->failover)
-				sb_printf(&b, "        failover_peer: failover-vlan-%lld\n", vl->id);
+				rd_gbuf_printf(&b, "        failover_peer: failover-vlan-%lld\n", vl->id);
 		}
 		if (s->n_hosts)
-			sb_printf(&b, "    reservations:\n");
+			rd_gbuf_printf(&b, "    reservations:\n");
 		for (size_t k = 0; k < s->n_hosts; k++) {
 			const struct host *h = &s->hosts[k];
-			sb_printf(&b, "      # from: %s\n      - {mac: \"%s\", address: %s}\n", h->origin,
+			rd_gbuf_printf(&b, "      # from: %s\n      - {mac: \"%s\", address: %s}\n", h->origin,
 				  mac_str(h->mac, mac), ipv4_str(h->ip, ip));
 		}
 	}

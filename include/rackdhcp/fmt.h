@@ -105,3 +105,31 @@ static inline size_t rd_fmt_mac(char *buf, const uint8_t *m, unsigned len)
 	buf[n] = '\0';
 	return n;
 }
+
+/*!
+ * A growing text buffer for renderers (YAML, Prometheus text): appends
+ * realloc as needed; a failed allocation sets the sticky `oom` and later
+ * appends do nothing.  Start from {0}; the caller frees p.
+ */
+typedef struct rd_gbuf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+} rd_gbuf_t;
+
+void rd_gbuf_mem(rd_gbuf_t *b, const char *s, size_t n);
+void rd_gbuf_printf(rd_gbuf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static inline void rd_gbuf_str(rd_gbuf_t *b, const char *s)
+{
+	rd_gbuf_mem(b, s, strlen(s));
+}
+
+/*!
+ * s[0..n) as a YAML double-quoted scalar: quote and backslash escaped,
+ * control bytes as \xNN, and with escape_8bit bytes >= 0x80 too (input that
+ * is not known to be UTF-8).  Strings from files and the network can hold
+ * anything; quoting keeps them one value.
+ */
+void rd_gbuf_yaml_quoted(rd_gbuf_t *b, const char *s, size_t n, bool escape_8bit);
+

@@ -49,25 +49,6 @@ need_netns
 RACKDHCPD=$(cd "$(dirname "$RACKDHCPD")" && pwd)/$(basename "$RACKDHCPD")
 RACKDHCPCTL=$(cd "$(dirname "$RACKDHCPCTL")" && pwd)/$(basename "$RACKDHCPCTL")
 
-T=0
-FAILED=0
-t_ok() {	# t_ok STATUS DESCRIPTION [FILE...]
-	st=$1
-	d=$2
-	shift 2
-	T=$((T + 1))
-	if [ "$st" -eq 0 ]; then
-		echo "ok $T - $d"
-	else
-		echo "not ok $T - $d"
-		FAILED=$((FAILED + 1))
-		for f in "$@"; do
-			[ -f "$f" ] || continue
-			echo "# --- $f (last 30 lines)"
-			tail -n 30 "$f" | sed 's/^/#   /'
-		done
-	fi
-}
 check() {	# check DESCRIPTION CMD...: the logs of both servers on failure
 	d=$1
 	shift

@@ -152,6 +152,29 @@ wait_for() {
 	return 1
 }
 
+# TAP lines numbered as they are printed: t_ok STATUS DESCRIPTION [FILE...]
+# prints "ok N" or "not ok N" (then the last 30 lines of each FILE, for the
+# log); T counts them, FAILED the failures (print "1..$T" at the end).
+T=0
+FAILED=0
+t_ok() {
+	st=$1
+	d=$2
+	shift 2
+	T=$((T + 1))
+	if [ "$st" -eq 0 ]; then
+		echo "ok $T - $d"
+	else
+		echo "not ok $T - $d"
+		FAILED=$((FAILED + 1))
+		for f in "$@"; do
+			[ -f "$f" ] || continue
+			echo "# --- $f (last 30 lines)"
+			tail -n 30 "$f" | sed 's/^/#   /'
+		done
+	fi
+}
+
 sys_cleanup() {
 	rc=$?
 	trap - EXIT INT TERM

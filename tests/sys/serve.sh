@@ -75,22 +75,12 @@ RACKDHCPD=$(cd "$(dirname "$RACKDHCPD")" && pwd)/$(basename "$RACKDHCPD")
 RACKDHCPCTL=$(cd "$(dirname "$RACKDHCPCTL")" && pwd)/$(basename "$RACKDHCPCTL")
 
 PLAN=33
-T=0
-FAILED=0
-ok() {	# ok NAME
-	T=$((T + 1))
-	echo "ok $T - $1"
-}
+# lib.sh's t_ok numbers the lines and counts failures (T, FAILED).
+ok() { t_ok 0 "$1"; }
 not_ok() {	# not_ok NAME [FILE...]: fail, and show the end of each FILE
-	T=$((T + 1))
-	FAILED=$((FAILED + 1))
-	echo "not ok $T - $1"
+	n=$1
 	shift
-	for f in "$@"; do
-		[ -f "$f" ] || continue
-		echo "# --- $f (last 25 lines)"
-		tail -n 25 "$f" | sed 's/^/#   /'
-	done
+	t_ok 1 "$n" "$@"
 }
 check() {	# check NAME CMD...: ok if CMD succeeds, else not ok with the server log
 	name=$1

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "rackdhcp/config.h"
+#include "rackdhcp/isc_import.h"
 
 enum { EXIT_OK = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_CONNECT = 3 };
 
@@ -69,6 +70,12 @@ static const char usage_text[] =
 "                         must really be: both serving the whole pool would\n"
 "                         give one address to two clients); after STOS + MCLT\n"
 "                         this server also allocates from the partner's share\n"
+"  import-isc --conf FILE [--leases FILE] --out DIR\n"
+"                         convert the dhcpd.conf MAAS wrote for ISC dhcpd into\n"
+"                         DIR/rackdhcpd.yaml, load dhcpd.leases into a new\n"
+"                         DIR/leases.db, and list in DIR/import-report.txt\n"
+"                         every construct that was not converted (works\n"
+"                         offline: no daemon is contacted)\n"
 "\n"
 "Options:\n"
 "  -s, --socket PATH      the control socket (default " RD_CFG_DEFAULT_CONTROL_SOCKET ")\n"
@@ -463,6 +470,106 @@ static void print_result(const char *cmd, const json_t *r)
 	}
 }
 
+/* ------------------------------------------------------------ import-isc */
+
+static const char import_usage[] =
+"Usage: rackdhcpctl import-isc --conf DHCPD.CONF [--leases DHCPD.LEASES] --out DIR\n"
+"\n"
+"Convert ISC dhcpd's configuration, as MAAS generates it, into rackdhcpd's\n"
+"YAML, and its lease file into a new lease database.  Writes\n"
+"DIR/rackdhcpd.yaml, DIR/leases.db and DIR/import-report.txt (DIR is created\n"
+"if needed; an existing rackdhcpd.yaml or non-empty leases.db is refused).\n"
+"Nothing is written unless everything converts; constructs that rackdhcpd\n"
+"does not take over are listed by FILE:LINE in the report.\n"
+"\n"
+"  -C, --conf FILE        ISC dhcpd.conf (required)\n"
+"  -l, --leases FILE      ISC dhcpd.leases (optional: no leases)\n"
+"  -o, --out DIR          output directory (required)\n"
+"  -q, --quiet            print the summary only, not the report lines\n"
+"  -h, --help             show this help and exit\n"
+"\n"
+"Exit status: 0 written; 1 the input cannot be converted or writing failed;\n"
+"2 usage error.\n";
+
+static int import_isc(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "conf", required_argument, NULL, 'C' },
+		{ "leases", required_argument, NULL, 'l' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *conf = NULL, *leases = NULL, *out = NULL;
+	bool quiet = false;
+	int ch;
+
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":C:l:o:qh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'C': conf = optarg; break;
+		case 'l': leases = optarg; break;
+		case 'o': out = optarg; break;
+		case 'q': quiet = true; break;
+		case 'h':
+			fputs(import_usage, stdout);
+			return EXIT_OK;
+		case ':':
+			usage_error("import-isc: option '%s' needs an argument", argv[optind - 1]);
+		default:
+			usage_error("import-isc: unknown option '%.*s'", (int)strcspn(argv[optind - 1], "="),
+				    argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		usage_error("import-isc: unexpected argument '%s'", argv[optind]);
+	if (!conf || !out)
+		usage_error("import-isc needs --conf FILE and --out DIR");
+
+	char err[1024];
+	char *ctext = NULL, *ltext = NULL;
+	size_t clen = 0, llen = 0;
+	if (rd_isc_read_file(conf, &ctext, &clen, err, sizeof(err)) < 0)
+		die(EXIT_REFUSED, "%s", err);
+	if (leases && rd_isc_read_file(leases, &ltext, &llen, err, sizeof(err)) < 0)
+		die(EXIT_REFUSED, "%s", err);
+	rd_isc_import_t imp;
+	int rc = rd_isc_convert(ctext, clen, conf, ltext, llen, leases, &imp, err, sizeof(err));
+	free(ctext);
+	free(ltext);
+	if (rc < 0)
+		die(EXIT_REFUSED, "%s\n%s: nothing written", err, prog);
+	rc = rd_isc_write(&imp, out, err, sizeof(err));
+	if (rc < 0) {
+		rd_isc_import_free(&imp);
+		die(EXIT_REFUSED, "%s\n%s: nothing written", err, prog);
+	}
+	if (!quiet)
+		fputs(imp.report, stdout);
+	const rd_isc_summary_t *s = &imp.sum;
+	printf("imported into %s: %zu subnet%s, %zu pool%s, %zu reservation%s, %zu failover peer%s\n", out,
+	       s->subnets, s->subnets == 1 ? "" : "s", s->pools, s->pools == 1 ? "" : "s", s->reservations,
+	       s->reservations == 1 ? "" : "s", s->failovers, s->failovers == 1 ? "" : "s");
+	printf("leases: %zu address%s from %zu record%s", s->leases, s->leases == 1 ? "" : "es", s->lease_records,
+	       s->lease_records == 1 ? "" : "s");
+	for (int st = RD_LEASE_FREE; st <= RD_LEASE_BACKUP; st++)
+		if (s->by_state[st])
+			printf(", %zu %s", s->by_state[st], rd_lease_state_name((uint8_t)st));
+	printf("\nnot converted: %zu construct%s (see %s/import-report.txt)\n", s->not_converted,
+	       s->not_converted == 1 ? "" : "s", out);
+	if (s->failover_states)
+		printf("ISC failover state of %zu relationship%s: in the report (not imported; rackdhcpd resyncs "
+		       "with the partner)\n", s->failover_states, s->failover_states == 1 ? "" : "s");
+	printf("next: add a server section to %s/rackdhcpd.yaml (interfaces; state_dir %s, which must be\n"
+	       "mode 0700 and owned by server.user)\n", out, out);
+	rd_isc_import_free(&imp);
+	if (fflush(stdout) != 0 || ferror(stdout))
+		die(EXIT_REFUSED, "writing the output: %s", strerror(errno));
+	return EXIT_OK;
+}
+
 /* ------------------------------------------------------------ main */
 
 static long parse_count(const char *opt, const char *s, long min, long max)
@@ -494,6 +601,10 @@ int main(int argc, char **argv)
 	long limit = 0, timeout = 60;
 	bool as_json = false;
 	int ch;
+
+	/* import-isc works on files, not the daemon, and has options of its own */
+	if (argc >= 2 && !strcmp(argv[1], "import-isc"))
+		return import_isc(argc - 1, argv + 1);
 
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":s:c:jt:hV", opts, NULL)) != -1) {
@@ -599,6 +710,8 @@ int main(int argc, char **argv)
 		}
 		json_object_set_new(req, "command", json_string("backup"));
 		json_object_set_new(req, "path", json_string(path));
+	} else if (!strcmp(cmd, "import-isc")) {
+		usage_error("import-isc must be the first argument: rackdhcpctl import-isc --conf FILE ...");
 	} else {
 		usage_error("unknown command '%s'", cmd);
 	}

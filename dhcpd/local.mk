@@ -23,7 +23,8 @@ librackdhcp_a_SOURCES += \
 	dhcpd/fmt.c \
 	dhcpd/region.c \
 	dhcpd/region_view.c \
-	dhcpd/events.c
+	dhcpd/events.c \
+	dhcpd/isc_import.c
 
 # rackdhcp-dump: decode the DHCP packets of a capture (pcap or pcapng) and
 # print them; the demo uses it until the daemon exists.

@@ -30,4 +30,5 @@ noinst_HEADERS = \
 	include/rackdhcp/fo_link.h \
 	include/rackdhcp/region.h \
 	include/rackdhcp/fo_peer.h \
-	include/rackdhcp/events.h
+	include/rackdhcp/events.h \
+	include/rackdhcp/isc_import.h

@@ -208,3 +208,27 @@ TESTS += tests/unit/dhcpd/test_events
 tests_unit_dhcpd_test_events_SOURCES = tests/unit/dhcpd/test_events.c
 tests_unit_dhcpd_test_events_CPPFLAGS = $(TEST_CPPFLAGS) $(RD_DEP_CFLAGS)
 tests_unit_dhcpd_test_events_LDADD = $(TAP_LDADD)
+
+# ---- ISC dhcpd migration (dhcpd/isc_import.c, rackdhcpctl import-isc) -------
+# Unit test: a MAAS-style dhcpd.conf and dhcpd.leases converted, the YAML
+# checked through rd_config_parse and the leases through the store it
+# writes (in a mkdtemp dir); and the converter's fuzz target (bytes as a
+# dhcpd.conf, and after a "%%" line as a dhcpd.leases).
+check_PROGRAMS += tests/unit/dhcpd/test_isc_import tests/fuzz/fuzz_isc_import
+TESTS += tests/unit/dhcpd/test_isc_import
+tests_unit_dhcpd_test_isc_import_SOURCES = tests/unit/dhcpd/test_isc_import.c
+tests_unit_dhcpd_test_isc_import_CPPFLAGS = $(TEST_CPPFLAGS) $(RD_DEP_CFLAGS)
+tests_unit_dhcpd_test_isc_import_LDADD = $(TAP_LDADD)
+if !FUZZER
+TESTS += tests/fuzz/fuzz_isc_import
+endif
+tests_fuzz_fuzz_isc_import_SOURCES = tests/fuzz/fuzz_isc_import.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_isc_import_CPPFLAGS = $(AM_CPPFLAGS) $(RD_DEP_CFLAGS) \
+	-DRD_FUZZ_CORPUS='"$(abs_top_srcdir)/tests/fuzz/corpus/isc_import"' -DRD_FUZZ_NO_CAPTURES
+tests_fuzz_fuzz_isc_import_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK)
+# System test: Debian's ISC dhcpd checks the MAAS-style file (dhcpd -t), the
+# CLI's exit statuses; then (root, netns, dhcpd, dhclient, sqlite3; skipped
+# otherwise) a live ISC pair, its primary imported and replaced by
+# rackdhcpd, which reaches NORMAL with the ISC secondary.
+TESTS += tests/sys/import_isc.sh
+dist_check_SCRIPTS += tests/sys/import_isc.sh

@@ -54,6 +54,7 @@
 #include "rackdhcp/fo_peer.h"
 #include "rackdhcp/fo_state.h"
 #include "rackdhcp/engine.h"
+#include "rackdhcp/events.h"
 #include "rackdhcp/log.h"
 #include "rackdhcp/metrics.h"
 #include "rackdhcp/rcu.h"
@@ -458,6 +459,28 @@ static json_t *counters_json(rd_daemon_t *d)
 	return o;
 }
 
+/* MAAS lease events: null when server.lease_events_socket is unset. */
+static json_t *events_json(rd_daemon_t *d)
+{
+	rd_events_stats_t s;
+
+	if (!d->events)
+		return json_null();
+	rd_events_stats(d->events, &s);
+	json_t *o = json_object();
+	int bad = put(o, "emitted", juint(s.emitted));
+	bad |= put(o, "sent", juint(s.sent));
+	bad |= put(o, "dropped_full", juint(s.dropped_full));
+	bad |= put(o, "dropped_error", juint(s.dropped_error));
+	bad |= put(o, "queued", juint(s.queued));
+	bad |= put(o, "listener_up", json_boolean(s.listener_up));
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
 static json_t *store_json(rd_daemon_t *d)
 {
 	rd_store_stats_t s;
@@ -579,6 +602,7 @@ static int cmd_status(struct req *r, json_t **res)
 	bad |= put(o, "leases", juint(d->table ? rd_table_count(d->table) : 0));
 	bad |= put(o, "counters", counters_json(d));
 	bad |= put(o, "store", store_json(d));
+	bad |= put(o, "lease_events", events_json(d));
 	if (bad) {
 		json_decref(o);
 		return RD_ENOMEM;

@@ -232,3 +232,7 @@ tests_fuzz_fuzz_isc_import_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK)
 # rackdhcpd, which reaches NORMAL with the ISC secondary.
 TESTS += tests/sys/import_isc.sh
 dist_check_SCRIPTS += tests/sys/import_isc.sh
+
+# MAAS lease events from the running daemon (server.lease_events_socket).
+TESTS += tests/sys/events.sh
+dist_check_SCRIPTS += tests/sys/events.sh tests/sys/event_sink.py

@@ -96,6 +96,8 @@ typedef struct rd_daemon {
 	rd_control_t *control;
 	/*! The failover peers (fo_peer.h); NULL when the configuration has none. */
 	rd_fo_peers_t *failover;
+	/*! MAAS lease notifications (events.h); NULL when server.lease_events_socket is unset. */
+	struct rd_events *events;
 	unsigned n_workers;
 	rd_counters_t *counters;        /*!< n_workers + 1 (the last one: main/writer threads) */
 	atomic_bool stopping;

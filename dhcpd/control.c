@@ -1184,7 +1184,7 @@ static bool client_read(struct client *cl)
 		cl->eof = true;
 		return true;
 	}
-	return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+	return rd_would_block(errno) || errno == EINTR;
 }
 
 /* Write what is pending; false: close the client. */
@@ -1195,7 +1195,7 @@ static bool client_write(struct client *cl)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return errno == EAGAIN || errno == EWOULDBLOCK;
+			return rd_would_block(errno);
 		}
 		cl->out_off += (size_t)n;
 	}
@@ -1216,7 +1216,7 @@ static void accept_clients(struct rd_control *c, uint64_t now)
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK) {
+			if (!rd_would_block(errno)) {
 				rd_log(LOG_WARNING, "control socket: accept: %s", strerror(errno));
 				c->accept_pause_until = now + 200;
 			}

@@ -332,6 +332,8 @@ static int jnomem(struct jx *x)
 
 static const char *jkind(const json_t *j)
 {
+	if (!j)
+		return "nothing";
 	switch (json_typeof(j)) {
 	case JSON_OBJECT:  return "an object";
 	case JSON_ARRAY:   return "a list";
@@ -760,8 +762,8 @@ static int parse_vlan(struct jx *x, const json_t *o, const char *where, struct v
 		return RD_EMALFORMED;
 	vl->relay = -1;
 	if (relay) {
-		char w2[96];
-		snprintf(w2, sizeof(w2), "%s.relay_vlan", where);
+		char w2[112];
+		snprintf(w2, sizeof(w2), "%.96s.relay_vlan", where);
 		if (jint(x, relay, w2, "id", 0, 0, INT64_MAX, -1, &vl->relay))
 			return RD_EMALFORMED;
 	}
@@ -1020,7 +1022,7 @@ static int parse_subnets(struct jx *x, const json_t *doc)
 			return rl;
 		for (size_t k = 0; k < json_array_size(dba); k++) {
 			json_t *e = json_array_get(dba, k);
-			char kw[48];
+			char kw[56];
 			snprintf(kw, sizeof(kw), "disabled_boot_architectures[%zu]", k);
 			if (!json_is_string(e))
 				return jfail(x, where, kw, "expected a string, found %s", jkind(e));

@@ -829,8 +829,14 @@ static void on_bndupd(rd_fo_peer_t *p, const rd_fo_msg_t *m)
 			rcu_read_unlock();
 			return reject_bndupd(p, m, RD_FO_REJ_MISC, "lease table refused the change");
 		}
-		if (v.cancel_own && own)
+		if (v.cancel_own && own) {
 			inflight_drop(p, own);
+			/* A slot is free, and nothing else will notice: the
+			 * BNDACK of the cancelled one finds nothing in flight.
+			 * Send what waits, or the UPDDONE it may have been the
+			 * last one for. */
+			send_updates(p);
+		}
 		fmt_ip(m->assigned_ip, ip, sizeof(ip));
 		rd_log(LOG_INFO, "failover %s: peer's update %s %s applied", p->name, ip,
 		       rd_lease_state_name(nl->state));

@@ -282,8 +282,8 @@ int main(void)
 	rd_config_free(c);
 	usleep(300000);
 	ok(status_named(fa, "fo", &x) && x.state == RD_FO_ST_NORMAL && x.stos == x0.stos && x.linked &&
-	   x.bndupd_sent == x0.bndupd_sent,
-	   "... fo untouched on A (NORMAL since %u, linked)", x.stos);
+	   x.bndupd_sent >= x0.bndupd_sent,
+	   "... fo untouched on A (NORMAL since %u, linked, counters kept)", x.stos);
 	ok(status_named(fb, "fo", &y) && y.state == RD_FO_ST_NORMAL && y.stos == y0.stos && y.linked,
 	   "... and on B: the link never dropped");
 

@@ -75,7 +75,15 @@ struct rd_fo_peer {
 	uint32_t upddone_xid;
 	uint32_t pending_req_xid;       /* xid of the peer's UPDREQ(ALL) being handed to the machine */
 	atomic_bool partner_down_req;   /* operator's PARTNER-DOWN, applied by the failover thread */
+	struct { uint32_t start, end; } *joined;  /* pools that joined it: their bindings go to the partner */
+	size_t n_joined;
 	struct pub pub;
+};
+
+/* Which relationship each pool belonged to at the last settled configuration. */
+struct pool_owner {
+	uint32_t start;
+	char name[128];                 /* "" : no failover */
 };
 
 /*
@@ -125,6 +133,9 @@ struct rd_fo_peers {
 	struct reconf *reconf;          /* a reconfiguration waiting for the thread */
 	pthread_cond_t reconf_cv;       /* signals reconf claimed / done (with lock) */
 	uint64_t cfg_gen;               /* config generation pools were last settled for */
+	struct pool_owner *owners;      /* pools -> relationship at cfg_gen (failover thread) */
+	size_t n_owners;
+	bool have_owners;
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -1067,6 +1078,7 @@ static void peer_free(rd_fo_peer_t *p)
 	rd_fo_link_free(p->link);
 	free(p->q);
 	free(p->fl);
+	free(p->joined);
 	free(p);
 }
 
@@ -1363,27 +1375,118 @@ static int settle_cb(void *ctx, const rd_lease_t *l)
 }
 
 /*
+ * Pools that joined a relationship (moved from another one, or newly under
+ * failover while the relationship already ran): its partner may know nothing
+ * of their bindings (they were acknowledged, if at all, by another partner),
+ * so the relationship sends it the pool's bindings once it is in NORMAL
+ * (see resend_pending).  FREE and BACKUP are not sent: pool balancing
+ * divides them.  Returns how many pools joined.
+ */
+static unsigned note_pool_owners(rd_fo_peers_t *s, const rd_config_t *cfg)
+{
+	size_t n = 0;
+	unsigned joined = 0;
+	for (size_t i = 0; i < cfg->n_subnets; i++)
+		n += cfg->subnets[i].n_pools;
+	struct pool_owner *now = calloc(n + 1, sizeof(*now));
+	if (!now)
+		return 0;       /* the next configuration compares again */
+	n = 0;
+	for (size_t i = 0; i < cfg->n_subnets; i++)
+		for (size_t k = 0; k < cfg->subnets[i].n_pools; k++) {
+			const rd_cfg_pool_t *pl = &cfg->subnets[i].pools[k];
+			struct pool_owner *o = &now[n++];
+			o->start = pl->start;
+			if (pl->failover && pl->failover->name)
+				snprintf(o->name, sizeof(o->name), "%s", pl->failover->name);
+			if (!s->have_owners || !o->name[0])
+				continue;
+			const char *before = "";
+			for (size_t j = 0; j < s->n_owners; j++)
+				if (s->owners[j].start == o->start)
+					before = s->owners[j].name;
+			rd_fo_peer_t *p = strcmp(before, o->name) ? peer_named(s, o->name) : NULL;
+			void *nj = p ? realloc(p->joined, (p->n_joined + 1) * sizeof(*p->joined)) : NULL;
+			if (nj) {
+				p->joined = nj;
+				p->joined[p->n_joined].start = pl->start;
+				p->joined[p->n_joined].end = pl->end;
+				p->n_joined++;
+				joined++;
+			}
+		}
+	free(s->owners);
+	s->owners = now;
+	s->n_owners = n;
+	s->have_owners = true;
+	return joined;
+}
+
+static int joined_cb(void *ctx, const rd_lease_t *l)
+{
+	rd_fo_peer_t *p = ctx;
+	if ((l->flags & RD_ENGINE_F_OFFERED) || l->state == RD_LEASE_FREE || l->state == RD_LEASE_BACKUP)
+		return 0;
+	for (size_t k = 0; k < p->n_joined; k++)
+		if (l->addr >= p->joined[k].start && l->addr <= p->joined[k].end) {
+			enqueue(p, l->addr);
+			break;
+		}
+	return 0;
+}
+
+/* A relationship pools joined, now in NORMAL: their bindings go to the partner once. */
+static void resend_pending(rd_fo_peers_t *s)
+{
+	struct peer_vec *v = peers_vec(s);
+	for (size_t i = 0; i < v->n; i++) {
+		rd_fo_peer_t *p = v->p[i];
+		if (!p->n_joined || p->sm.state != RD_FO_ST_NORMAL || !rd_fo_link_is_up(p->link))
+			continue;
+		size_t before = p->q_len;
+		rcu_read_lock();
+		rd_table_foreach(s->table, joined_cb, p);
+		rcu_read_unlock();
+		free(p->joined);
+		p->joined = NULL;
+		p->n_joined = 0;
+		rd_log(LOG_INFO, "failover %s: pools joined: sending the partner their %zu bindings", p->name,
+		       p->q_len - before);
+		send_updates(p);
+	}
+}
+
+/*
+ * Run on the failover thread once per published configuration.
  * A pool that left failover (its failover_peer removed, or its relationship
  * with it): the BACKUP addresses in it (the secondary's free share) are
  * plain FREE addresses now, in the table and the store, so that they are
- * allocatable with or without a failover seam, also after a restart.  Run
- * on the failover thread once per published configuration.  A pool that
- * moves to another relationship keeps its binding states: FREE and BACKUP
- * are re-divided by the new relationship's pool balancing in NORMAL.
+ * allocatable with or without a failover seam, also after a restart.
+ * A pool that moves to another relationship keeps its binding states (both
+ * servers hold the same ones); its leases are sent to the new partner
+ * (note_pool_owners), and FREE and BACKUP are re-divided by the new
+ * relationship's pool balancing in NORMAL.
  */
 static void settle_pools(rd_fo_peers_t *s)
 {
 	uint64_t gen = rd_config_generation();
-	if (gen == s->cfg_gen)
-		return;
-	s->cfg_gen = gen;
-	rcu_read_lock();
-	struct settle st = { .s = s, .cfg = rd_config_current() };
-	if (st.cfg)
-		rd_table_foreach(s->table, settle_cb, &st);
-	rcu_read_unlock();
-	if (st.n)
-		rd_log(LOG_NOTICE, "failover: %u BACKUP addresses of pools without failover are FREE now", st.n);
+	if (gen != s->cfg_gen) {
+		s->cfg_gen = gen;
+		rcu_read_lock();
+		struct settle st = { .s = s, .cfg = rd_config_current() };
+		unsigned joined = 0;
+		if (st.cfg) {
+			rd_table_foreach(s->table, settle_cb, &st);
+			joined = note_pool_owners(s, st.cfg);
+		}
+		rcu_read_unlock();
+		if (st.n)
+			rd_log(LOG_NOTICE, "failover: %u BACKUP addresses of pools without failover are FREE now",
+			       st.n);
+		if (joined)
+			rd_log(LOG_NOTICE, "failover: %u pools joined a running relationship", joined);
+	}
+	resend_pending(s);
 }
 
 /* On the failover thread: carry out a reconfiguration a reload is waiting for. */
@@ -1763,6 +1866,7 @@ static void peers_free(rd_fo_peers_t *s)
 		free(j);
 	}
 	free(s->changed);
+	free(s->owners);
 	free(s->vec);
 	if (s->wake_fd >= 0)
 		close(s->wake_fd);

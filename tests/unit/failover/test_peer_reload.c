@@ -19,6 +19,8 @@
  *  - a role swap on both sides returns the pair to NORMAL with the roles
  *    swapped, the side that was not shut down in order starting over in
  *    RECOVER;
+ *  - a pool that joins the running relationship: a lease only A has there
+ *    reaches B;
  *  - two reader threads hammer the engine seam (may_serve, may_allocate,
  *    lease_time) all along: under ASan a reader touching a freed peer fails
  *    the run.
@@ -51,7 +53,7 @@
 
 static unsigned base_port;
 
-enum pool2 { POOL2_NONE, POOL2_FO2, POOL2_PLAIN };
+enum pool2 { POOL2_NONE, POOL2_FO2, POOL2_PLAIN, POOL2_FO };
 
 /* One side's YAML: relationship "fo" with role fo_role, "fo2" (A primary)
  * when pool2 is POOL2_FO2, "fo3" on port base+4 when fo3. */
@@ -78,7 +80,8 @@ static rd_config_t *conf(bool side_a, const char *fo_role, enum pool2 pool2, boo
 				      "    lease_time: 3600\n"
 				      "    pools:\n"
 				      "      - range: 10.9.1.100-10.9.1.119\n%s",
-				      pool2 == POOL2_FO2 ? "        failover_peer: fo2\n" : "");
+				      pool2 == POOL2_FO2 ? "        failover_peer: fo2\n" :
+				      pool2 == POOL2_FO ? "        failover_peer: fo\n" : "");
 	n += (size_t)snprintf(buf + n, sizeof(buf) - n,
 			      "failover:\n"
 			      "  - name: fo\n"
@@ -382,6 +385,35 @@ int main(void)
 	ok(wait_pair(fa, RD_FO_ST_NORMAL, fb, RD_FO_ST_NORMAL, "fo", 40), "the swapped pair returns to NORMAL");
 	ok(status_named(fa, "fo", &x) && x.role == RD_FO_SECONDARY && status_named(fb, "fo", &y) &&
 	   y.role == RD_FO_PRIMARY, "with the roles swapped");
+
+	/* A pool joins the running relationship fo: B learns A's lease there. */
+	uint32_t jaddr = A(10, 9, 1, 105), jnow = (uint32_t)time(NULL);
+	rd_lease_t *jl = rd_lease_new(jaddr, NULL, 0, NULL, 0);
+	jl->state = RD_LEASE_ACTIVE;
+	jl->htype = 1;
+	jl->hlen = 6;
+	memcpy(jl->chaddr, "\x52\x54\x00\x00\x01\x05", 6);
+	jl->starts = jl->cltt = jnow;
+	jl->ends = jnow + 600;
+	jl->tstp = jnow + 600;
+	rcu_read_lock();
+	int jr = rd_table_replace(ta, rd_table_by_addr(ta, jaddr), jl);
+	const rd_lease_t *jb = rd_table_by_addr(tb, jaddr);
+	bool b_had = jb && jb->state == RD_LEASE_ACTIVE;
+	rcu_read_unlock();
+	ok(jr == 0 && !b_had, "A alone has an ACTIVE lease at 10.9.1.105 (a pool without failover)");
+	rd_config_publish(conf(true, "secondary", POOL2_FO, false));
+	bool learnt = false;
+	for (int i = 0; i < 200 && !learnt; i++) {
+		rcu_read_lock();
+		jb = rd_table_by_addr(tb, jaddr);
+		learnt = jb && jb->state == RD_LEASE_ACTIVE && jb->hlen == 6 &&
+			 !memcmp(jb->chaddr, "\x52\x54\x00\x00\x01\x05", 6);
+		rcu_read_unlock();
+		if (!learnt)
+			usleep(50000);
+	}
+	ok(learnt, "the pool joined fo: B got A's lease there (BNDUPD)");
 
 	atomic_store(&rd.stop, true);
 	for (int i = 0; i < 2; i++)

@@ -10,7 +10,10 @@
  *    to a mutex-guarded inbox and poke an eventfd;
  *  - the engine callbacks (workers): they read only the `pub` atomics, which
  *    the failover thread writes after each state change.
- * So the link, the machine and the update queues need no lock.
+ * So the link, the machine and the update queues need no lock.  The set of
+ * relationships is an RCU-published vector (struct peer_vec) that only the
+ * failover thread replaces, when a reload reconfigures it (reconfiguration
+ * section below); a removed peer is freed after a grace period.
  *
  * Updates are lazy (doc §5.3): the queue holds addresses, and the BNDUPD
  * carries whatever version the table holds when it goes out, so a burst of

@@ -12,7 +12,9 @@
  *    can (lazy updates: several changes to one address may go as one);
  *  - the engine seam (rd_fo_peers_engine()): may this server answer this
  *    client, allocate this address, and for how long (MCLT);
- *  - rd_fo_peers_stop(): a graceful stop announces SHUTDOWN first.
+ *  - rd_fo_peers_stop(): a graceful stop announces SHUTDOWN first;
+ *  - rd_fo_peers_reconfigure(): a reload's relationships, applied by the
+ *    failover thread while the caller waits.
  *
  * Persistence: the machine's [persist] fields go to the store's
  * failover_state table (rd_store_fo_state_put) before any STATE that

@@ -428,6 +428,7 @@ int rd_daemon_reload(rd_daemon_t *d, char *err, size_t errlen)
 		return r;
 	}
 	/* What cannot change while running is reported, not applied. */
+	bool fo_changed = cfg->n_failovers > 0;
 	rcu_read_lock();
 	const rd_config_t *old = rd_config_current();
 	if (old) {
@@ -445,10 +446,9 @@ int rd_daemon_reload(rd_daemon_t *d, char *err, size_t errlen)
 		if ((a->lease_events_socket == NULL) != (b->lease_events_socket == NULL) ||
 		    (a->lease_events_socket && strcmp(a->lease_events_socket, b->lease_events_socket) != 0))
 			rd_log(LOG_WARNING, "reload: server.lease_events_socket changed: takes effect at the next restart");
-		/* The failover peers keep the relationships they started with
-		 * (their links and state machines); pools follow the reload,
-		 * and are matched to a relationship by name. */
-		bool fo_changed = old->n_failovers != cfg->n_failovers;
+		/* Failover relationships follow the reload (below); pools are
+		 * matched to a relationship by name. */
+		fo_changed = old->n_failovers != cfg->n_failovers;
 		for (size_t i = 0; !fo_changed && i < cfg->n_failovers; i++) {
 			const rd_cfg_failover_t *x = &old->failovers[i], *y = &cfg->failovers[i];
 			fo_changed = strcmp(x->name, y->name) || x->role != y->role || x->address != y->address ||
@@ -460,10 +460,32 @@ int rd_daemon_reload(rd_daemon_t *d, char *err, size_t errlen)
 				     x->load_balance_max_seconds != y->load_balance_max_seconds ||
 				     x->auto_partner_down != y->auto_partner_down;
 		}
-		if (fo_changed)
-			rd_log(LOG_WARNING, "reload: the failover section changed: takes effect at the next restart");
 	}
 	rcu_read_unlock();
+	/* Outside the read-side section: the failover thread waits for a grace
+	 * period.  Added, removed and changed relationships are started and
+	 * stopped before the new configuration is published; one that cannot
+	 * start (e.g. its listener) refuses the whole reload.  One that could
+	 * not listen again after a restart is retried by any reload. */
+	if (d->failover && rd_fo_peers_count(d->failover) != cfg->n_failovers)
+		fo_changed = true;
+	if (fo_changed && d->table) {
+		int fr;
+		if (d->failover) {
+			fr = rd_fo_peers_reconfigure(d->failover, cfg, err, errlen);
+		} else {
+			rd_fo_peers_t *fo = NULL;
+			fr = rd_fo_peers_start_with(cfg, d->table, d->store, &fo, err, errlen);
+			if (fr == 0)
+				rcu_assign_pointer(d->failover, fo);    /* workers pick it up per packet */
+		}
+		if (fr < 0) {
+			rd_log(LOG_ERR, "reload refused, the running configuration stays: %s", err);
+			rd_config_free(cfg);
+			pthread_mutex_unlock(&d->reload_lock);
+			return fr;
+		}
+	}
 	rd_log_set_level(rd_log_prio_of_level(cfg->server.log_level));
 	if (d->ratelimit)
 	{

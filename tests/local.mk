@@ -236,3 +236,15 @@ dist_check_SCRIPTS += tests/sys/import_isc.sh
 # MAAS lease events from the running daemon (server.lease_events_socket).
 TESTS += tests/sys/events.sh
 dist_check_SCRIPTS += tests/sys/events.sh tests/sys/event_sink.py
+
+# ---- failover relationships following a reload (rd_fo_peers_reconfigure) ----
+# Unit test: two peer sets over loopback add, keep, refuse, remove and
+# role-swap relationships while reader threads use the engine seam (~5 s).
+# System test (root, netns, dhclient; skipped otherwise): two rackdhcpd
+# reloaded live to add, remove and role-swap relationships (~1-2 min).
+check_PROGRAMS += tests/unit/failover/test_peer_reload
+TESTS += tests/unit/failover/test_peer_reload tests/sys/fo_reload.sh
+dist_check_SCRIPTS += tests/sys/fo_reload.sh
+tests_unit_failover_test_peer_reload_SOURCES = tests/unit/failover/test_peer_reload.c
+tests_unit_failover_test_peer_reload_CPPFLAGS = $(TEST_CPPFLAGS) $(RD_DEP_CFLAGS)
+tests_unit_failover_test_peer_reload_LDADD = $(TAP_LDADD)

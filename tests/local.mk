@@ -232,3 +232,10 @@ tests_fuzz_fuzz_isc_import_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK)
 # rackdhcpd, which reaches NORMAL with the ISC secondary.
 TESTS += tests/sys/import_isc.sh
 dist_check_SCRIPTS += tests/sys/import_isc.sh
+# Live pool changes in the lease table (rd_table_set_pools): grow, shrink,
+# split, merge, move, remove, and a race of claiming threads against them.
+check_PROGRAMS += tests/unit/leasedb/test_pool_resize
+TESTS += tests/unit/leasedb/test_pool_resize
+tests_unit_leasedb_test_pool_resize_SOURCES = tests/unit/leasedb/test_pool_resize.c
+tests_unit_leasedb_test_pool_resize_CPPFLAGS = $(TEST_CPPFLAGS) $(RD_DEP_CFLAGS)
+tests_unit_leasedb_test_pool_resize_LDADD = $(TAP_LDADD)

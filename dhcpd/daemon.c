@@ -260,6 +260,69 @@ static void log_change(rd_table_t *t, const rd_table_range_t *o, size_t no, cons
 		rd_log(LOG_INFO, "pools %s replaced by %s%s", was, now, tail);
 }
 
+/* One group of overlapping old and new ranges: orr[i0..i1), nr[j0..j1). */
+struct pool_group {
+	size_t i0, i1, j0, j1;
+};
+
+/*
+ * Log what changed between the sorted, disjoint lists orr (registered) and
+ * nr (configured).  Walking both together, a group ends where no old and
+ * new range overlap: checking the last range of the other list suffices,
+ * since each list is sorted and disjoint.  A range removed from a subnet
+ * while another, not overlapping it, is added to the same subnet is
+ * reported as moved.
+ */
+static void announce_changes(rd_table_t *t, const rd_config_t *cfg, const rd_table_range_t *orr, size_t no,
+			     const rd_table_range_t *nr, size_t nn)
+{
+	struct pool_group *g = calloc(no + nn + 1, sizeof(*g));
+	size_t ng = 0, i = 0, j = 0;
+
+	if (!g) {
+		rd_log(LOG_INFO, "pools changed (out of memory for the details)");
+		return;
+	}
+	while (i < no || j < nn) {
+		size_t i0 = i, j0 = j;
+		if (j >= nn || (i < no && orr[i].start <= nr[j].start))
+			i++;
+		else
+			j++;
+		for (bool grew = true; grew;) {
+			grew = false;
+			if (i < no && j > j0 && overlap(&orr[i], &nr[j - 1])) {
+				i++;
+				grew = true;
+			} else if (j < nn && i > i0 && overlap(&nr[j], &orr[i - 1])) {
+				j++;
+				grew = true;
+			}
+		}
+		if (!(i - i0 == 1 && j - j0 == 1 && orr[i0].start == nr[j0].start && orr[i0].end == nr[j0].end))
+			g[ng++] = (struct pool_group){ i0, i, j0, j };
+	}
+	/* Pair a lone removed range with a lone added one of the same subnet. */
+	for (size_t x = 0; x < ng; x++) {
+		if (g[x].i1 - g[x].i0 != 1 || g[x].j1 != g[x].j0)
+			continue;
+		const rd_cfg_subnet_t *sn = rd_config_subnet_for(cfg, orr[g[x].i0].start);
+		for (size_t y = 0; sn && y < ng; y++) {
+			if (g[y].i1 != g[y].i0 || g[y].j1 - g[y].j0 != 1 ||
+			    rd_config_subnet_for(cfg, nr[g[y].j0].start) != sn)
+				continue;
+			g[x].j0 = g[y].j0;
+			g[x].j1 = g[y].j1;
+			g[y].j1 = g[y].j0;   /* consumed: an empty group logs nothing */
+			break;
+		}
+	}
+	for (size_t x = 0; x < ng; x++)
+		if (g[x].i1 > g[x].i0 || g[x].j1 > g[x].j0)
+			log_change(t, orr + g[x].i0, g[x].i1 - g[x].i0, nr + g[x].j0, g[x].j1 - g[x].j0);
+	free(g);
+}
+
 static int range_order(const void *a, const void *b)
 {
 	const rd_table_range_t *x = a, *y = b;
@@ -301,32 +364,8 @@ static int sync_pools(rd_table_t *t, const rd_config_t *cfg, bool announce, char
 	int r = 0;
 	if (!same) {
 		/* Lease counts are taken before the swap (leases do not move). */
-		if (announce) {
-			size_t i = 0, j = 0;
-			/* Both lists are sorted and disjoint: walk them together,
-			 * cutting a group where no old and new range overlap. */
-			while (i < no || j < nn) {
-				size_t i0 = i, j0 = j;
-				if (j >= nn || (i < no && orr[i].start <= nr[j].start))
-					i++;
-				else
-					j++;
-				for (bool grew = true; grew;) {
-					grew = false;
-					if (i < no && j > j0 && overlap(&orr[i], &nr[j - 1])) {
-						i++;
-						grew = true;
-					} else if (j < nn && i > i0 && overlap(&nr[j], &orr[i - 1])) {
-						j++;
-						grew = true;
-					}
-				}
-				bool unchanged = i - i0 == 1 && j - j0 == 1 && orr[i0].start == nr[j0].start &&
-						 orr[i0].end == nr[j0].end;
-				if (!unchanged)
-					log_change(t, orr + i0, i - i0, nr + j0, j - j0);
-			}
-		}
+		if (announce)
+			announce_changes(t, cfg, orr, no, nr, nn);
 		r = rd_table_set_pools(t, nr, nn);
 		if (r < 0)
 			snprintf(err, errlen, "%s: cannot change the pools: %s", cfg->filename, rd_strerror(r));

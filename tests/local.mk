@@ -239,3 +239,7 @@ TESTS += tests/unit/leasedb/test_pool_resize
 tests_unit_leasedb_test_pool_resize_SOURCES = tests/unit/leasedb/test_pool_resize.c
 tests_unit_leasedb_test_pool_resize_CPPFLAGS = $(TEST_CPPFLAGS) $(RD_DEP_CFLAGS)
 tests_unit_leasedb_test_pool_resize_LDADD = $(TAP_LDADD)
+# System test: SIGHUP shrinks, grows and moves a pool under a renewing
+# dhclient (root, netns, dhclient, busybox, sqlite3; skipped otherwise).
+TESTS += tests/sys/pool_resize.sh
+dist_check_SCRIPTS += tests/sys/pool_resize.sh

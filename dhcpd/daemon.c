@@ -244,8 +244,8 @@ static void log_change(rd_table_t *t, const rd_table_range_t *o, size_t no, cons
 	struct left_ctx c = { o, n, no, nn, 0 };
 	uint64_t k = count_left(t, &c);
 	if (k)
-		snprintf(tail, sizeof(tail), "; %llu leased address%s left the pool and stay%s leased until they end",
-			 (unsigned long long)k, k == 1 ? "" : "es", k == 1 ? "s" : "");
+		snprintf(tail, sizeof(tail), "; %llu leased address%s left the pool and stay%s leased until %s",
+			 (unsigned long long)k, k == 1 ? "" : "es", k == 1 ? "s" : "", k == 1 ? "it ends" : "they end");
 	if (nn == 0)
 		rd_log(LOG_INFO, "pool %s removed%s", was, tail);
 	else if (no == 1 && nn == 1)

@@ -54,8 +54,11 @@
  *    address, and its client's REQUEST (renewing, rebinding, init-reboot,
  *    selecting) and DISCOVER are answered with the lease it holds, with
  *    what is left of its time and never more: ACK with ends unchanged and
- *    option 51 = ends - now (T1/T2 from that).  When it has ended the
- *    request is NAKed and the client gets an address from the new ranges.
+ *    option 51 = ends - now (T1/T2 from that).  Once less than the subnet's
+ *    min_lease_time (at least 2 s) is left, or the lease has ended, the
+ *    request is NAKed (a DISCOVER gets a new address) and the client moves
+ *    to the new ranges: halving T1s would otherwise make the client renew
+ *    ever faster in its last seconds.
  *    An offer that was never requested is not a binding: NAKed.  For
  *    comparison: Kea's allocation engine refuses a requested address that
  *    is in no pool of the subnet and not reserved for the client (NAK at
@@ -647,8 +650,11 @@ static enum avail addr_avail(struct ctx *c, uint32_t addr, const rd_lease_t *l, 
 	if (addr == c->sn->network || addr == c->sn->broadcast)
 		return AV_NOT_POOL;
 	if (!rd_config_pool_for(c->sn, addr)) {
-		/* The range changed under a live binding (file header). */
-		if (l && lease_is_client(c, l) && lease_live(l, now) && !lease_offered(l))
+		/* The range changed under a live binding (file header); the
+		 * last moments of it are not handed out one second at a time. */
+		uint32_t floor = c->sn->min_lease_time > 2 ? c->sn->min_lease_time : 2;
+		if (l && lease_is_client(c, l) && lease_live(l, now) && !lease_offered(l) &&
+		    (l->ends == 0 || l->ends - now >= floor))
 			return AV_KEEP;
 		return AV_NOT_POOL;
 	}
@@ -949,7 +955,8 @@ static int request_addr(struct ctx *c, uint32_t addr, const char *mode)
 		mode = kept;
 	} else if (av == AV_NOT_POOL) {
 		return nak(c, "requested %s is in no pool of %s any more (%s)", IP(addr), sn,
-			   l && lease_offered(l) ? "it was only offered" : "its lease is over");
+			   l && lease_offered(l) ? "it was only offered" :
+			   l && lease_live(l, c->in->now) ? "its lease ends within min_lease_time" : "its lease is over");
 	} else if (av != AV_YES) {
 		return nak(c, "requested %s is not available", IP(addr));
 	}

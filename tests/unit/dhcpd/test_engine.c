@@ -784,14 +784,23 @@ static void test_left_pool(void)
 	is_int(opt32(RD_OPT_LEASE_TIME), 600, "with a full lease time");
 	is_int(cur_lease(b).ends, now + 600, "and extended");
 
-	/* Over: the client is told to start again, and lands in the new range. */
+	/* Less than min_lease_time (300 s) left: no more ever-shorter ACKs. */
 	switch_config(moved);
+	now = a_ends - 299;
+	is_int(run(&rn), RD_DHCPNAK, "RENEWING with 299 s left (< min_lease_time) -> NAK (%s)", out.reason);
+	ok(strstr(out.reason, "min_lease_time") != NULL, "saying why");
+	is_int(run(&d), RD_DHCPOFFER, "its DISCOVER then -> OFFER...");
+	ok(rep.yiaddr >= A(192, 0, 2, 150) && rep.yiaddr <= A(192, 0, 2, 153), "...of a new address (%s)", out.reason);
+	uint32_t renewed_offer = rep.yiaddr;
+
+	/* Over: the client is told to start again, and lands in the new range. */
 	now = a_ends;
 	is_int(run(&rn), RD_DHCPNAK, "RENEWING when the lease is over -> NAK (%s)", out.reason);
 	ok(strstr(out.reason, "no pool") != NULL, "saying the address is in no pool");
 	is_int(run(&d), RD_DHCPOFFER, "its DISCOVER -> OFFER");
 	ok(rep.yiaddr >= A(192, 0, 2, 150) && rep.yiaddr <= A(192, 0, 2, 153), "in the new range (%s)",
 	   out.reason);
+	is_int(rep.yiaddr, renewed_offer, "the same it was offered a moment ago");
 	ok(cur_lease(a).state == RD_LEASE_EXPIRED || cur_lease(a).state == RD_LEASE_ACTIVE,
 	   "the old lease stayed in the table until the end");
 

@@ -577,27 +577,92 @@ static struct rd_pool *same_pool(const struct rd_pool_set *set, uint32_t start, 
 }
 
 /*
- * Account one current version into the blocks and pools that are new in
- * this change (`fresh`: their bits and counters start from nothing).  All
+ * Seed one current version into the bit blocks this change creates.  All
  * stripes are held, so no writer runs; claims cannot reach these blocks
- * or pools before the set is published.
+ * before the set is published.
  */
-static void seed_one(const struct rd_pool_set *fresh, const rd_lease_t *l)
+static void seed_bits(const struct rd_pool_set *fresh, const rd_lease_t *l)
 {
 	uint8_t key[RD_LEASE_KEY_MAX];
-	struct rd_pool *p = set_pool(fresh, l->addr);
 	struct bit_blk *b = set_blk(fresh, l->addr);
 
-	if (p) {
-		p->leases++;
-		p->by_state[l->state & 7]++;
+	if (!b)
+		return;
+	if (lease_takes(l))
+		bit_set(busy_word(b, l->addr), l->addr);
+	if (rd_lease_key(l, key))
+		bit_set(&b->prev[(l->addr >> 6) & (RD_BLK_WORDS - 1)], l->addr);
+}
+
+/*
+ * The counters of a new pool object are built from the old pools'
+ * counters plus/minus counts over the ranges that differ (a grown pool
+ * counts only the added addresses), or from a count of its whole range
+ * when that is less work.  One job = one range counted with a sign into
+ * one pool (not yet published: plain arithmetic; unsigned wrap-around
+ * cancels out).
+ */
+struct count_job {
+	uint32_t s, e;
+	int sign;
+	struct rd_pool *p;
+};
+
+static void job_apply(const struct count_job *j, const rd_lease_t *l)
+{
+	if (l->addr < j->s || l->addr > j->e)
+		return;
+	j->p->leases += (uint64_t)(int64_t)j->sign;
+	j->p->by_state[l->state & 7] += (uint64_t)(int64_t)j->sign;
+}
+
+static uint64_t span(uint32_t s, uint32_t e)
+{
+	return (uint64_t)e - s + 1;
+}
+
+/* Plan the counting of new pool p against the old set (at most one job
+ * per overlapping old pool + 3).  Returns the number of jobs. */
+static size_t plan_count(const struct rd_pool_set *old, struct rd_pool *p, struct count_job *jobs)
+{
+	size_t n = 0;
+	uint64_t delta = 0;
+	uint32_t at = p->start;          /* next address of p not yet covered by an old pool */
+	bool at_end = false;
+
+	for (size_t i = 0; old && i < old->n; i++) {
+		const struct rd_pool *q = old->pool[i];
+		if (q->end < p->start || q->start > p->end)
+			continue;
+		if (q->start < p->start)
+			jobs[n++] = (struct count_job){ q->start, p->start - 1, -1, p };
+		if (q->end > p->end)
+			jobs[n++] = (struct count_job){ p->end + 1, q->end, -1, p };
+		if (!at_end && q->start > at)
+			jobs[n++] = (struct count_job){ at, q->start - 1, +1, p };
+		if (q->end >= p->end)
+			at_end = true;
+		else if (q->end + 1 > at)
+			at = q->end + 1;
 	}
-	if (b) {
-		if (lease_takes(l))
-			bit_set(busy_word(b, l->addr), l->addr);
-		if (rd_lease_key(l, key))
-			bit_set(&b->prev[(l->addr >> 6) & (RD_BLK_WORDS - 1)], l->addr);
+	if (!at_end)
+		jobs[n++] = (struct count_job){ at, p->end, +1, p };
+	for (size_t k = 0; k < n; k++)
+		delta += span(jobs[k].s, jobs[k].e);
+	if (delta >= span(p->start, p->end)) {
+		jobs[0] = (struct count_job){ p->start, p->end, +1, p };
+		return 1;
 	}
+	/* Start from the old pools' counters (exact: every stripe is held). */
+	for (size_t i = 0; old && i < old->n; i++) {
+		const struct rd_pool *q = old->pool[i];
+		if (q->end < p->start || q->start > p->end)
+			continue;
+		p->leases += __atomic_load_n(&q->leases, __ATOMIC_RELAXED);
+		for (size_t k = 0; k < 8; k++)
+			p->by_state[k] += __atomic_load_n(&q->by_state[k], __ATOMIC_RELAXED);
+	}
+	return n;
 }
 
 /* Replace the pool set with ranges r[0..n) (sorted, validated).  pool_lock held. */
@@ -616,7 +681,10 @@ static int set_pools_locked(rd_table_t *t, const rd_table_range_t *r, size_t n)
 	fresh.pool = calloc(n ? n : 1, sizeof(*fresh.pool));
 	fresh.blk = calloc(need_blk ? need_blk : 1, sizeof(*fresh.blk));
 	struct rd_pool_set *set = malloc(sizeof(*set) + (n + old_nblk + need_blk) * sizeof(void *));
-	if (!fresh.pool || !fresh.blk || !set)
+	/* Per new pool: one gap per overlapping old pool + 1, two overhangs;
+	 * overlapping (old, new) pairs number at most old->n + n. */
+	struct count_job *jobs = calloc((old ? old->n : 0) + 4 * n + 4, sizeof(*jobs));
+	if (!fresh.pool || !fresh.blk || !set || !jobs)
 		goto fail;
 	set->n = n;
 	set->pool = (struct rd_pool **)(set + 1);
@@ -671,11 +739,14 @@ static int set_pools_locked(rd_table_t *t, const rd_table_range_t *r, size_t n)
 	 */
 	for (size_t i = 0; i < RD_TABLE_STRIPES; i++)
 		pthread_mutex_lock(&t->stripe[i]);
+	size_t njobs = 0;
+	for (size_t i = 0; i < fresh.n; i++)
+		njobs += plan_count(old, fresh.pool[i], jobs + njobs);
 	uint64_t count = __atomic_load_n(&t->count, __ATOMIC_RELAXED);
-	if (count && (fresh.n || fresh.nblk)) {
+	if (count && (njobs || fresh.nblk)) {
 		uint64_t work = (uint64_t)fresh.nblk * RD_BLK_ADDRS;
-		for (size_t i = 0; i < fresh.n; i++)
-			work += (uint64_t)fresh.pool[i]->end - fresh.pool[i]->start + 1;
+		for (size_t k = 0; k < njobs; k++)
+			work += span(jobs[k].s, jobs[k].e);
 		rcu_read_lock();
 		if (work <= count) {
 			for (size_t i = 0; i < fresh.nblk; i++) {
@@ -683,22 +754,25 @@ static int set_pools_locked(rd_table_t *t, const rd_table_range_t *r, size_t n)
 				for (uint32_t k = 0; k < RD_BLK_ADDRS; k++) {
 					const rd_lease_t *l = rd_table_by_addr(t, base + k);
 					if (l)
-						seed_one(&(struct rd_pool_set){ .nblk = 1, .blk = &fresh.blk[i] }, l);
+						seed_bits(&fresh, l);
 				}
 			}
-			for (size_t i = 0; i < fresh.n; i++) {
-				struct rd_pool *p = fresh.pool[i];
-				for (uint64_t a = p->start; a <= p->end; a++) {
+			for (size_t k = 0; k < njobs; k++) {
+				for (uint64_t a = jobs[k].s; a <= jobs[k].e; a++) {
 					const rd_lease_t *l = rd_table_by_addr(t, (uint32_t)a);
 					if (l)
-						seed_one(&(struct rd_pool_set){ .n = 1, .pool = &fresh.pool[i] }, l);
+						job_apply(&jobs[k], l);
 				}
 			}
 		} else {
 			struct cds_lfht_iter iter;
 			struct cds_lfht_node *node;
-			for_each_addr_node(t, &iter, node)
-				seed_one(&fresh, addr_lease(node));
+			for_each_addr_node(t, &iter, node) {
+				const rd_lease_t *l = addr_lease(node);
+				seed_bits(&fresh, l);
+				for (size_t k = 0; k < njobs; k++)
+					job_apply(&jobs[k], l);
+			}
 		}
 		rcu_read_unlock();
 	}
@@ -716,6 +790,7 @@ static int set_pools_locked(rd_table_t *t, const rd_table_range_t *r, size_t n)
 		call_rcu(&old->rcu, pool_set_free_rcu);
 	free(fresh.pool);
 	free(fresh.blk);
+	free(jobs);
 	return 0;
 
 fail:
@@ -726,6 +801,7 @@ fail:
 	free(fresh.pool);
 	free(fresh.blk);
 	free(set);
+	free(jobs);
 	return ret;
 }
 

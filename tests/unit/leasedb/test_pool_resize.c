@@ -424,12 +424,99 @@ static void test_race(void)
 	rd_table_free(t);
 }
 
+/* ---- random changes against ground truth */
+
+struct truth {
+	uint32_t s, e;
+	uint64_t leases, by_state[8], taking;
+};
+
+static int truth_cb(void *ctx, const rd_lease_t *l)
+{
+	struct truth *tr = ctx;
+	if (l->addr < tr->s || l->addr > tr->e)
+		return 0;
+	tr->leases++;
+	tr->by_state[l->state & 7]++;
+	tr->taking += l->state == RD_LEASE_ACTIVE || l->state == RD_LEASE_BACKUP || l->state == RD_LEASE_ABANDONED;
+	return 0;
+}
+
+/*
+ * 300 random pool sets (1-3 disjoint ranges in a /22, so grown, shrunk,
+ * shifted, split and merged pools all occur, counted from deltas or in
+ * full, by lookups or by a walk) with random publishes in between; after
+ * each change every pool's counters and free count must equal a count of
+ * the table itself.
+ */
+static void test_random_changes(void)
+{
+	rd_table_t *t = rd_table_new(1024);
+	const uint32_t base = IP(10, 5, 0, 0), size = 1024;
+	static const uint8_t states[] = { RD_LEASE_FREE, RD_LEASE_ACTIVE, RD_LEASE_EXPIRED, RD_LEASE_RELEASED,
+					  RD_LEASE_ABANDONED, RD_LEASE_BACKUP };
+	unsigned seed = 12345;
+	int bad = 0, changes = 0;
+#define RND() (seed = seed * 1103515245u + 12345u, (seed >> 8) & 0xffffff)
+
+	for (int round = 0; round < 300; round++) {
+		for (int k = 0; k < 40; k++) {
+			uint32_t a = base + RND() % size;
+			uint8_t st = states[RND() % 6];
+			unsigned client = RND() % 50 + 1;
+			put(t, a, st, client);
+		}
+		rd_table_range_t r[3];
+		size_t n = RND() % 3 + 1;
+		uint32_t cut[6];
+		for (size_t i = 0; i < 2 * n; i++)
+			cut[i] = RND() % size;
+		/* sort the cuts: pairs of them are disjoint ranges */
+		for (size_t i = 1; i < 2 * n; i++)
+			for (size_t j = i; j > 0 && cut[j - 1] > cut[j]; j--) {
+				uint32_t x = cut[j];
+				cut[j] = cut[j - 1];
+				cut[j - 1] = x;
+			}
+		size_t m = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (i && cut[2 * i] <= cut[2 * i - 1])
+				continue;
+			r[m++] = (rd_table_range_t){ base + cut[2 * i], base + cut[2 * i + 1], NULL };
+		}
+		if (rd_table_set_pools(t, r, m)) {
+			bad++;
+			continue;
+		}
+		changes++;
+		for (size_t i = 0; i < m; i++) {
+			struct truth tr = { .s = r[i].start, .e = r[i].end };
+			rd_table_foreach(t, truth_cb, &tr);
+			rd_table_pool_stats_t st;
+			if (rd_table_pool_stats(t, r[i].start, &st) ||
+			    st.leases != tr.leases || st.unavailable != tr.taking ||
+			    memcmp(st.by_state, tr.by_state, sizeof(tr.by_state))) {
+				if (bad++ < 3)
+					diag("round %d pool %u-%u: leases %llu/%llu unavailable %llu/%llu", round,
+					     r[i].start - base, r[i].end - base, (unsigned long long)st.leases,
+					     (unsigned long long)tr.leases, (unsigned long long)st.unavailable,
+					     (unsigned long long)tr.taking);
+			}
+		}
+	}
+#undef RND
+	is_int(changes, 300, "300 random pool changes applied");
+	is_int(bad, 0, "after each, every pool's counters and free count match the table");
+	rd_table_free(t);
+}
+
 int main(void)
 {
 	plan_lazy();
 	rcu_register_thread();
 	test_resize();
 	test_seed_paths();
+	test_random_changes();
 	test_race();
 	rcu_unregister_thread();
 	return done_testing();

@@ -51,8 +51,11 @@
  * blocks}; the sorted pool array is RCU-published.  rd_table_set_pools()
  * builds the new array (an unchanged range keeps its object), creates the
  * missing blocks, then, with every stripe mutex held (no publish runs; reads
- * and claims go on), seeds the new blocks' bits and the new pools' counters
- * from the table, publishes the array with rcu_assign_pointer, unlocks, and
+ * and claims go on), seeds the new blocks' bits from the table and builds
+ * each new pool's counters from the old pools' counters plus or minus
+ * counts over the ranges that joined or left (or counts its whole range
+ * when that is less work; by lookups, or one walk of the table when that
+ * is cheaper), publishes the array with rcu_assign_pointer, unlocks, and
  * frees the replaced pool objects after a grace period (call_rcu).
  * Why claims stay race-free without a generation check:
  *   - there is exactly one busy bit per address, shared by every pool
@@ -102,8 +105,8 @@
  *     for a few hash-table operations); readers, lookups and claims never
  *     take a lock.  rd_table_add_pool() and rd_table_set_pools() take a
  *     table mutex and every stripe while they seed what is new (writers
- *     wait that long: lookups of the new addresses, or one walk of the
- *     table when that is cheaper; reads and claims do not wait;
+ *     wait that long, in proportion to the addresses that changed: ~60 ms
+ *     for 64 k over 1 M leases, bench_table; reads and claims do not wait;
  *     ThreadSanitizer needs detect_deadlocks=0 for its 256 held locks).
  *     rd_table_expire() calls are serialised.
  *   - Never call synchronize_rcu() inside a read section; the table never

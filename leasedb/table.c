@@ -272,6 +272,13 @@ static void atomic_min32(uint32_t *p, uint32_t v)
 
 /* ---------------------------------------------------------------- pools */
 
+/* The published pool set (rcu_dereference; an acquire load so that
+ * ThreadSanitizer sees the publication too).  Inside rcu_read_lock. */
+static struct rd_pool_set *pools_get(rd_table_t *t)
+{
+	return __atomic_load_n(&t->pools, __ATOMIC_ACQUIRE);
+}
+
 /* The pool holding addr in set, or NULL.  Inside rcu_read_lock: a pool
  * object may be retired by the next rd_table_set_pools. */
 static struct rd_pool *set_pool(const struct rd_pool_set *set, uint32_t addr)
@@ -319,7 +326,7 @@ struct where {
 
 static struct where locate(rd_table_t *t, uint32_t addr)
 {
-	struct rd_pool_set *set = rcu_dereference(t->pools);
+	struct rd_pool_set *set = pools_get(t);
 	struct where w = { set_pool(set, addr), NULL };
 
 	w.b = w.p ? w.p->blk[(addr >> RD_BLK_SHIFT) - w.p->first_blk] : set_blk(set, addr);
@@ -778,7 +785,7 @@ static int set_pools_locked(rd_table_t *t, const rd_table_range_t *r, size_t n)
 	}
 	for (size_t i = 0; i < n; i++)
 		__atomic_store_n(&set->pool[i]->tag, r[i].tag, __ATOMIC_RELAXED);
-	rcu_assign_pointer(t->pools, set);
+	__atomic_store_n(&t->pools, set, __ATOMIC_RELEASE);   /* rcu_assign_pointer, in a form ThreadSanitizer sees */
 	for (size_t i = RD_TABLE_STRIPES; i-- > 0;)
 		pthread_mutex_unlock(&t->stripe[i]);
 
@@ -872,7 +879,7 @@ size_t rd_table_pools(rd_table_t *t, rd_table_range_t *out, size_t cap)
 	if (!t)
 		return 0;
 	rcu_read_lock();
-	struct rd_pool_set *set = rcu_dereference(t->pools);
+	struct rd_pool_set *set = pools_get(t);
 	if (set) {
 		n = set->n;
 		for (size_t i = 0; i < n && i < cap && out; i++)
@@ -1090,7 +1097,7 @@ int rd_table_claim(rd_table_t *t, uint32_t start, uint32_t end, uint32_t hint, u
 	int ret = RD_ENOPOOL;
 
 	rcu_read_lock();
-	struct rd_pool_set *set = rcu_dereference(t->pools);
+	struct rd_pool_set *set = pools_get(t);
 	size_t first = 0, n = set ? set->n : 0;
 	while (first < n && set->pool[first]->end < start)
 		first++;
@@ -1163,7 +1170,7 @@ int rd_table_pool_stats(rd_table_t *t, uint32_t addr, rd_table_pool_stats_t *out
 	if (!t || !out)
 		return ret;
 	rcu_read_lock();
-	struct rd_pool *p = set_pool(rcu_dereference(t->pools), addr);
+	struct rd_pool *p = set_pool(pools_get(t), addr);
 	if (p) {
 		memset(out, 0, sizeof(*out));
 		out->start = p->start;

@@ -9,6 +9,9 @@
  * no address is ever held by two threads, no claim returns a leased
  * address or one outside the pools of the moment, and the bits and
  * counters are exact when it is over.  Every thread registers with RCU.
+ * Also clean under ThreadSanitizer (built by hand with -fsanitize=thread;
+ * TSAN_OPTIONS=detect_deadlocks=0 and suppressions for liburcu's own
+ * internals and the frees its call_rcu runs, which TSan cannot order).
  */
 #include <pthread.h>
 #include <stdatomic.h>

@@ -20,7 +20,8 @@
 #   d. the pool moved to 200-249: logged "moved to", 2 leased addresses left;
 #      dhclient keeps X while its lease lasts (renewals ACKed, capped), a new
 #      client gets an address in 200-249, and once less than min_lease_time
-#      is left the renewal is NAKed and dhclient is bound in 200-249;
+#      is left the renewal is NAKed and dhclient is bound in 200-249; the
+#      pool split in two and merged again: logged, status follows;
 #   e. restart: every lease row of the store (address, MAC, state) is the
 #      same after a SIGTERM and a start with the moved pool, including the
 #      leases outside every pool, and the daemon loads them all; the udhcpc
@@ -53,7 +54,7 @@ need_netns
 RACKDHCPD=$(cd "$(dirname "$RACKDHCPD")" && pwd)/$(basename "$RACKDHCPD")
 RACKDHCPCTL=$(cd "$(dirname "$RACKDHCPCTL")" && pwd)/$(basename "$RACKDHCPCTL")
 
-PLAN=24
+PLAN=26
 ok() { t_ok 0 "$1"; }
 not_ok() {	# not_ok NAME [FILE...]
 	n=$1
@@ -85,7 +86,7 @@ DB=$STATE/leases.db
 SRV_LOG=$SYS_TMP/srv.out
 SRV_LABEL=srv
 
-write_config() {	# write_config RANGE
+write_config() {	# write_config RANGE...
 	cat >"$CONF.tmp" <<EOF
 server:
   interfaces: [s0]
@@ -101,8 +102,10 @@ subnets:
     lease_time: 600
     min_lease_time: 2
     pools:
-      - range: $1
 EOF
+	for r in "$@"; do
+		echo "      - range: $r" >>"$CONF.tmp"
+	done
 	mv "$CONF.tmp" "$CONF"
 }
 write_config 192.0.2.100-192.0.2.199
@@ -185,9 +188,9 @@ ev_mark() { wc -l <"$SYS_TMP/dhc.events"; }
 ev_since() { tail -n +"$(($1 + 1))" "$SYS_TMP/dhc.events" | grep -E "^($2) "; }
 has_ev_since() { [ -n "$(ev_since "$1" "$2")" ] || ! proc_alive dhc; }
 
-# reload RANGE: new file + SIGHUP; waits for the reload to be logged
+# reload RANGE...: new file + SIGHUP; waits for the reload to be logged
 reload() {
-	write_config "$1"
+	write_config "$@"
 	RL_MARK=$(log_mark)
 	kill -HUP "$(srv_pid)"
 	wait_for 10 logged_since "$RL_MARK" 'reloaded\|reload refused'
@@ -332,6 +335,27 @@ else
 	not_ok "d: status follows the move (range '$(pool_field range)', used '$(pool_field used)')"
 fi
 proc_stop dhc
+
+# split and merged again (no lease in the part between)
+reload 192.0.2.200-192.0.2.219 192.0.2.230-192.0.2.249
+pools_of() {	# "range size; ..." of every pool in `status`
+	ctl --json status 2>/dev/null | "$RD_PYTHON" -c '
+import json, sys
+print("; ".join("%s %d" % (p["range"], p["size"]) for p in json.load(sys.stdin)["pools"]))' 2>/dev/null
+}
+if logged_since "$RL_MARK" 'pool 192.0.2.200-192.0.2.249 split into 192.0.2.200-192.0.2.219 and 192.0.2.230-192.0.2.249$' &&
+	[ "$(pools_of)" = "192.0.2.200-192.0.2.219 20; 192.0.2.230-192.0.2.249 20" ]; then
+	ok "d: split in two by SIGHUP: logged, status shows both (20 + 20)"
+else
+	not_ok "d: the split is applied and logged (status: '$(pools_of)')" "$SRV_LOG"
+fi
+reload 192.0.2.200-192.0.2.249
+if logged_since "$RL_MARK" 'pools 192.0.2.200-192.0.2.219 and 192.0.2.230-192.0.2.249 merged into 192.0.2.200-192.0.2.249$' &&
+	[ "$(pools_of)" = "192.0.2.200-192.0.2.249 50" ] && [ "$(pool_field used)" = 2 ]; then
+	ok "d: merged again: logged, status shows 192.0.2.200-192.0.2.249 with its 2 leases"
+else
+	not_ok "d: the merge is applied and logged (status: '$(pools_of)', used '$(pool_field used)')" "$SRV_LOG"
+fi
 
 # ---------------------------------------------------------------- e. restart
 store_rows >"$SYS_TMP/rows.before"

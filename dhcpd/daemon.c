@@ -363,12 +363,11 @@ static int sync_pools(rd_table_t *t, const rd_config_t *cfg, bool announce, char
 		same = nr[i].start == orr[i].start && nr[i].end == orr[i].end;
 	int r = 0;
 	if (!same) {
-		/* Lease counts are taken before the swap (leases do not move). */
-		if (announce)
-			announce_changes(t, cfg, orr, no, nr, nn);
 		r = rd_table_set_pools(t, nr, nn);
 		if (r < 0)
 			snprintf(err, errlen, "%s: cannot change the pools: %s", cfg->filename, rd_strerror(r));
+		else if (announce)
+			announce_changes(t, cfg, orr, no, nr, nn);   /* leases do not move: counted after */
 	}
 	free(nr);
 	free(orr);

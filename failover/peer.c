@@ -44,6 +44,17 @@ struct inflight {
 	uint32_t addr, xid;
 	uint32_t tstp;          /* potential expiry it carried */
 	uint8_t status;         /* binding status it carried */
+	uint64_t seq;           /* the peer's upd_seq when it was sent (held replies) */
+};
+
+/* A reply held for the peer's BNDACK (fo_peer.h, ack_after_peer). */
+struct hold {
+	struct hold *next;
+	rd_fo_release_fn fn;
+	void *ctx;
+	uint32_t addr;
+	uint64_t min_seq;       /* released by the BNDACK of a BNDUPD with seq >= this */
+	uint64_t deadline_ms;
 };
 
 /* What other threads may read: written by the failover thread only. */
@@ -54,6 +65,8 @@ struct pub {
 	_Atomic uint64_t hba[4];
 	_Atomic size_t queued, unacked;
 	_Atomic uint64_t bndupd_sent, bndack_recv, bndupd_recv, bndack_sent, bndupd_rejected;
+	_Atomic size_t replies_waiting;
+	_Atomic uint64_t replies_held, replies_released, replies_dropped;
 };
 
 struct rd_fo_peer {
@@ -74,6 +87,9 @@ struct rd_fo_peer {
 	bool upddone_pending;
 	uint32_t upddone_xid;
 	uint32_t pending_req_xid;       /* xid of the peer's UPDREQ(ALL) being handed to the machine */
+	/* replies held for a BNDACK, oldest first; BNDUPDs numbered 1, 2, ... */
+	struct hold *held, **held_tail;
+	uint64_t upd_seq;
 	struct pub pub;
 };
 
@@ -101,6 +117,7 @@ struct rd_fo_peers {
 	uint32_t *changed;
 	size_t n_changed, cap_changed;
 	struct ack_job *acks, **acks_tail;
+	struct hold *holds_in, **holds_in_tail;   /* replies to hold, not yet registered */
 	bool *partner_down;             /* operator requests, one flag per relationship */
 };
 
@@ -328,6 +345,7 @@ static void send_updates(rd_fo_peer_t *p)
 			continue;
 		}
 		f.xid = m.xid;
+		f.seq = ++p->upd_seq;
 		p->fl[p->n_fl++] = f;
 		atomic_fetch_add(&p->pub.bndupd_sent, 1);
 	}
@@ -657,6 +675,141 @@ static void run_timer(rd_fo_peer_t *p, uint32_t now)
 	sm_event(p, &ev);
 }
 
+/* ------------------------------------------------------------ held replies */
+
+/*
+ * ack_after_peer (fo_peer.h).  A worker's store completion hands a reply
+ * over with rd_fo_peers_notify_hold(); the failover thread registers it on
+ * the relationship (holds_register) before it sends the BNDUPDs of the same
+ * inbox round, so the reply waits for the BNDACK of a BNDUPD numbered after
+ * that moment (upd_seq): one that carries its change, or a later version
+ * of the address.  Everything below runs on the failover thread.
+ */
+
+#define HOLD_MAX_MS 10000       /* a reply waits at most this (or max_response_delay) */
+
+static uint64_t hold_limit_ms(const rd_fo_peer_t *p)
+{
+	uint64_t mrd = (uint64_t)p->cfg.max_response_delay * 1000;
+	return mrd && mrd < HOLD_MAX_MS ? mrd : HOLD_MAX_MS;
+}
+
+static void hold_finish(rd_fo_peer_t *p, struct hold *h, int status, const char *why)
+{
+	atomic_fetch_sub(&p->pub.replies_waiting, 1);
+	atomic_fetch_add(status < 0 ? &p->pub.replies_dropped : &p->pub.replies_released, 1);
+	h->fn(h->ctx, status, why);
+	free(h);
+}
+
+/* Release (status 0) or drop (< 0) the replies held for addr that a BNDUPD
+ * numbered seq covers. */
+static void holds_settle(rd_fo_peer_t *p, uint32_t addr, uint64_t seq, int status, const char *why)
+{
+	struct hold **pp = &p->held;
+	while (*pp) {
+		struct hold *h = *pp;
+		if (h->addr != addr || h->min_seq > seq) {
+			pp = &h->next;
+			continue;
+		}
+		*pp = h->next;
+		if (!*pp)
+			p->held_tail = pp;
+		hold_finish(p, h, status, why);   /* the worker's callback logs a drop */
+	}
+}
+
+/* A BNDACK for our update `done`: a refusal drops, an ack releases. */
+static void holds_on_bndack(rd_fo_peer_t *p, const struct inflight *done, const rd_fo_msg_t *m)
+{
+	bool refused = rd_fo_has(m, RD_FO_OPT_REJECT_REASON) && m->reject_reason;
+	holds_settle(p, done->addr, done->seq, refused ? -ECONNREFUSED : 0,
+		     refused ? "the peer refused the update" : NULL);
+}
+
+/* Drop every held reply of the relationship (link down, stop). */
+static void holds_fail_all(rd_fo_peer_t *p, int status, const char *why)
+{
+	struct hold *h = p->held;
+	unsigned n = 0;
+	p->held = NULL;
+	p->held_tail = &p->held;
+	for (struct hold *nx; h; h = nx) {
+		nx = h->next;
+		hold_finish(p, h, status, why);
+		n++;
+	}
+	if (n)
+		rd_log(LOG_WARNING, "failover %s: %u held repl%s not sent: %s", p->name, n, n == 1 ? "y" : "ies",
+		       why);
+}
+
+/* Drop the replies that waited too long for their BNDACK (oldest first). */
+static void holds_expire(rd_fo_peer_t *p, uint64_t now_ms)
+{
+	unsigned n = 0;
+	while (p->held && p->held->deadline_ms <= now_ms) {
+		struct hold *h = p->held;
+		p->held = h->next;
+		if (!p->held)
+			p->held_tail = &p->held;
+		hold_finish(p, h, -ETIMEDOUT, "no BNDACK from the peer in time");
+		n++;
+	}
+	if (n)
+		rd_log(LOG_WARNING, "failover %s: %u held repl%s not sent: no BNDACK from the peer within %u ms "
+		       "(%zu updates in flight, %zu queued)", p->name, n, n == 1 ? "y" : "ies",
+		       (unsigned)hold_limit_ms(p), p->n_fl, p->q_len);
+}
+
+/* Attach the replies of one inbox round to their relationships. */
+static void holds_register(rd_fo_peers_t *s, struct hold *list)
+{
+	uint64_t now_ms = rd_fo_link_now_ms();
+	if (!list)
+		return;
+	rcu_read_lock();
+	const rd_config_t *cfg = rd_config_current();
+	for (struct hold *h = list, *nx; h; h = nx) {
+		nx = h->next;
+		h->next = NULL;
+		rd_fo_peer_t *p = peer_for_addr(s, cfg, h->addr);
+		if (!p) {
+			/* Not in a failover pool (any more): nothing to wait for. */
+			h->fn(h->ctx, 0, NULL);
+			free(h);
+			continue;
+		}
+		atomic_fetch_add(&p->pub.replies_held, 1);
+		atomic_fetch_add(&p->pub.replies_waiting, 1);
+		if (!p->sm.linked || !rd_fo_link_is_up(p->link)) {
+			hold_finish(p, h, -ENOTCONN, "the failover link went down before the update was sent");
+			continue;
+		}
+		h->min_seq = p->upd_seq + 1;
+		h->deadline_ms = now_ms + hold_limit_ms(p);
+		*p->held_tail = h;
+		p->held_tail = &h->next;
+	}
+	rcu_read_unlock();
+}
+
+/* At the end: replies still in the inbox or held are dropped. */
+static void holds_free_inbox(rd_fo_peers_t *s)
+{
+	for (struct hold *h = s->holds_in, *nx; h; h = nx) {
+		nx = h->next;
+		h->fn(h->ctx, -ECANCELED, "the daemon is stopping");
+		free(h);
+	}
+	s->holds_in = NULL;
+	s->holds_in_tail = &s->holds_in;
+	for (size_t i = 0; i < s->n; i++)
+		if (s->p[i].held_tail)
+			holds_fail_all(&s->p[i], -ECANCELED, "the daemon is stopping");
+}
+
 /* ------------------------------------------------------------ BNDUPD / BNDACK */
 
 static void store_ack_done(void *ctx, int status)
@@ -796,6 +949,9 @@ static void on_bndupd(rd_fo_peer_t *p, const rd_fo_msg_t *m)
 			rcu_read_unlock();
 			return reject_bndupd(p, m, RD_FO_REJ_MISC, "lease table refused the change");
 		}
+		/* Replies held for our version of this address go nowhere: the
+		 * peer's version replaced it. */
+		holds_settle(p, m->assigned_ip, UINT64_MAX, -ECANCELED, "the peer's update of the address superseded ours");
 		if (v.cancel_own && own)
 			inflight_drop(p, own);
 		fmt_ip(m->assigned_ip, ip, sizeof(ip));
@@ -844,6 +1000,7 @@ static void on_bndack(rd_fo_peer_t *p, const rd_fo_msg_t *m)
 	atomic_fetch_add(&p->pub.bndack_recv, 1);
 	struct inflight done = *f;
 	inflight_drop(p, f);
+	holds_on_bndack(p, &done, m);
 	fmt_ip(done.addr, ip, sizeof(ip));
 	if (rd_fo_has(m, RD_FO_OPT_REJECT_REASON) && m->reject_reason) {
 		size_t n = 0;
@@ -970,6 +1127,7 @@ static void on_down(void *ctx, rd_fo_link_t *link, int reason, const char *why)
 	       why ? ": " : "", why ? why : "");
 	p->upddone_pending = false;
 	p->link_gen++;
+	holds_fail_all(p, -ENOTCONN, "the failover link went down before the peer's BNDACK");
 	rd_fo_event_t ev = { .kind = RD_FO_EV_LINK_LOST, .now = now_s() };
 	sm_event(p, &ev);
 }
@@ -1003,6 +1161,9 @@ static void drain_inbox(rd_fo_peers_t *s)
 	struct ack_job *acks = s->acks;
 	s->acks = NULL;
 	s->acks_tail = &s->acks;
+	struct hold *holds = s->holds_in;
+	s->holds_in = NULL;
+	s->holds_in_tail = &s->holds_in;
 	bool pd_any = false;
 	bool pd[64] = { false };
 	for (size_t i = 0; s->partner_down && i < s->n && i < 64; i++) {
@@ -1033,6 +1194,9 @@ static void drain_inbox(rd_fo_peers_t *s)
 		}
 		free(j);
 	}
+	/* Before the changes are sent: each hold waits for a BNDUPD sent
+	 * after it was registered, which carries its change or a later one. */
+	holds_register(s, holds);
 	if (n) {
 		rcu_read_lock();
 		const rd_config_t *cfg = rd_config_current();
@@ -1102,6 +1266,7 @@ static void *fo_thread(void *arg)
 		for (size_t i = 0; i < np; i++) {
 			rd_fo_link_process(s->p[i].link, now_ms);
 			run_timer(&s->p[i], now);
+			holds_expire(&s->p[i], now_ms);
 		}
 	}
 
@@ -1109,6 +1274,7 @@ static void *fo_thread(void *arg)
 	 * backdated if the partner took over), let queued bytes go, close. */
 	for (size_t i = 0; i < s->n; i++) {
 		rd_fo_peer_t *p = &s->p[i];
+		holds_fail_all(p, -ECANCELED, "the daemon is stopping");
 		if (p->sm.state == RD_FO_ST_SHUTDOWN) {
 			rd_fo_event_t ev = { .kind = RD_FO_EV_SHUTDOWN_DONE, .now = now_s(),
 					     .queues_empty = !p->q_len && !p->n_fl };
@@ -1244,6 +1410,49 @@ void rd_fo_peers_notify(rd_fo_peers_t *s, uint32_t addr)
 	wake(s);
 }
 
+bool rd_fo_peers_hold_wanted(rd_fo_peers_t *s, uint32_t addr)
+{
+	if (!s)
+		return false;
+	rd_fo_peer_t *p = peer_for_addr(s, rd_config_current(), addr);
+	return p && p->cfg.ack_after_peer && atomic_load(&p->pub.linked) &&
+	       atomic_load(&p->pub.state) == RD_FO_ST_NORMAL;
+}
+
+bool rd_fo_peers_notify_hold(rd_fo_peers_t *s, uint32_t addr, rd_fo_release_fn fn, void *ctx)
+{
+	if (!s)
+		return false;
+	struct hold *h = calloc(1, sizeof(*h));
+	if (!h) {
+		rd_fo_peers_notify(s, addr);
+		return false;
+	}
+	h->fn = fn;
+	h->ctx = ctx;
+	h->addr = addr;
+	/* The change and its hold in one critical section: the failover
+	 * thread takes both in the same round (drain_inbox). */
+	pthread_mutex_lock(&s->lock);
+	if (s->n_changed == s->cap_changed) {
+		size_t nc = s->cap_changed ? 2 * s->cap_changed : 64;
+		uint32_t *n = realloc(s->changed, nc * sizeof(*n));
+		if (!n) {
+			pthread_mutex_unlock(&s->lock);
+			free(h);
+			return false;   /* tstp > atsfp stays: the next NORMAL entry sends it */
+		}
+		s->changed = n;
+		s->cap_changed = nc;
+	}
+	s->changed[s->n_changed++] = addr;
+	*s->holds_in_tail = h;
+	s->holds_in_tail = &h->next;
+	pthread_mutex_unlock(&s->lock);
+	wake(s);
+	return true;
+}
+
 const rd_engine_fo_t *rd_fo_peers_engine(rd_fo_peers_t *s)
 {
 	return s ? &s->engine : NULL;
@@ -1270,6 +1479,10 @@ size_t rd_fo_peers_status(rd_fo_peers_t *s, rd_fo_peer_status_t *out, size_t cap
 		o->bndupd_recv = atomic_load(&p->pub.bndupd_recv);
 		o->bndack_sent = atomic_load(&p->pub.bndack_sent);
 		o->bndupd_rejected = atomic_load(&p->pub.bndupd_rejected);
+		o->replies_waiting = atomic_load(&p->pub.replies_waiting);
+		o->replies_held = atomic_load(&p->pub.replies_held);
+		o->replies_released = atomic_load(&p->pub.replies_released);
+		o->replies_dropped = atomic_load(&p->pub.replies_dropped);
 	}
 	return s->n;
 }
@@ -1287,6 +1500,7 @@ static void peers_free(rd_fo_peers_t *s)
 		nx = j->next;
 		free(j);
 	}
+	holds_free_inbox(s);
 	free(s->changed);
 	free(s->partner_down);
 	free(s->p);
@@ -1306,6 +1520,7 @@ int rd_fo_peers_start(const rd_config_t *cfg, rd_table_t *table, rd_store_t *sto
 		return RD_ENOMEM;
 	pthread_mutex_init(&s->lock, NULL);
 	s->acks_tail = &s->acks;
+	s->holds_in_tail = &s->holds_in;
 	s->table = table;
 	s->store = store;
 	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -1326,6 +1541,7 @@ int rd_fo_peers_start(const rd_config_t *cfg, rd_table_t *table, rd_store_t *sto
 		p->cfg = *f;
 		p->cfg.name = p->name;
 		p->max_unacked = 1;
+		p->held_tail = &p->held;
 		p->fl = calloc(MAX_INFLIGHT, sizeof(*p->fl));
 		if (!p->fl) {
 			s->n = i + 1;

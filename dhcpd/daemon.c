@@ -397,6 +397,7 @@ static void relink(rd_netmon_t *nm)
 		synchronize_rcu();
 		if (S.d.store)
 			rd_store_flush(S.d.store);
+		rd_fo_peers_drop_held(S.d.failover, "an interface went away");
 		for (size_t g = 0; g < n_gone; g++) {
 			rd_log(LOG_INFO, "no longer serving interface %s", gone[g].name);
 			for (unsigned w = 0; w < gone[g].n; w++) {

@@ -118,6 +118,9 @@ struct rd_fo_peers {
 	size_t n_changed, cap_changed;
 	struct ack_job *acks, **acks_tail;
 	struct hold *holds_in, **holds_in_tail;   /* replies to hold, not yet registered */
+	unsigned drop_req, drop_done;   /* rd_fo_peers_drop_held tickets; done signals `dropped` */
+	const char *drop_why;
+	pthread_cond_t dropped;
 	bool *partner_down;             /* operator requests, one flag per relationship */
 };
 
@@ -687,6 +690,24 @@ static void run_timer(rd_fo_peer_t *p, uint32_t now)
  */
 
 #define HOLD_MAX_MS 10000       /* a reply waits at most this (or max_response_delay) */
+#define HOLD_WINDOW 3           /* the max-unacked we announce with ack_after_peer */
+
+/*
+ * The window we announce (CONNECT/CONNECTACK max-unacked) with
+ * ack_after_peer: ISC sends its BNDACKs when half of our window is pending,
+ * or every 2 s, or before its own BNDUPDs (doc §5.3), so with a bigger
+ * window a reply held for an ISC peer would wait up to 2 s at low load.
+ * With at most 3, ISC acks each update at once.  A rackdhcpd peer acks
+ * after each commit anyway; the window then bounds its updates in flight.
+ */
+static void hold_link_conf(rd_fo_link_conf_t *lc, const rd_cfg_failover_t *f)
+{
+	if (!f->ack_after_peer || lc->max_unacked <= HOLD_WINDOW)
+		return;
+	rd_log(LOG_INFO, "failover %s: ack_after_peer: announcing max-unacked %u instead of %u, so that the peer "
+	       "acknowledges each update at once", f->name, HOLD_WINDOW, lc->max_unacked);
+	lc->max_unacked = HOLD_WINDOW;
+}
 
 static uint64_t hold_limit_ms(const rd_fo_peer_t *p)
 {
@@ -718,6 +739,40 @@ static void holds_settle(rd_fo_peer_t *p, uint32_t addr, uint64_t seq, int statu
 			p->held_tail = pp;
 		hold_finish(p, h, status, why);   /* the worker's callback logs a drop */
 	}
+}
+
+/* Whether the peer's version b binds the address as our a does, at least as long. */
+static bool holds_same_binding(const rd_lease_t *a, const rd_lease_t *b)
+{
+	if (!a || !b || (a->flags & RD_ENGINE_F_OFFERED) || a->state != b->state || a->hlen != b->hlen ||
+	    a->htype != b->htype || memcmp(a->chaddr, b->chaddr, a->hlen))
+		return false;
+	return a->ends == 0 ? b->ends == 0 : (b->ends == 0 || b->ends >= a->ends);
+}
+
+static bool holds_for(const rd_fo_peer_t *p, uint32_t addr)
+{
+	for (const struct hold *h = p->held; h; h = h->next)
+		if (h->addr == addr)
+			return true;
+	return false;
+}
+
+/*
+ * The peer's BNDUPD replaced our version cur of an address with nl.  Held
+ * replies for it go nowhere when nl binds it otherwise.  An echo of our
+ * own binding (same client and state, at least as long: a stale entry of
+ * the peer's update queue) changes nothing for them: returns true, and our
+ * update in flight stays, as its BNDACK is what releases them.
+ */
+static bool holds_on_peer_update(rd_fo_peer_t *p, const rd_lease_t *cur, const rd_lease_t *nl)
+{
+	if (!holds_for(p, nl->addr))
+		return false;
+	if (holds_same_binding(cur, nl))
+		return true;
+	holds_settle(p, nl->addr, UINT64_MAX, -ECANCELED, "the peer's update of the address superseded ours");
+	return false;
 }
 
 /* A BNDACK for our update `done`: a refusal drops, an ack releases. */
@@ -793,6 +848,17 @@ static void holds_register(rd_fo_peers_t *s, struct hold *list)
 		p->held_tail = &h->next;
 	}
 	rcu_read_unlock();
+}
+
+/* rd_fo_peers_drop_held's request, on the failover thread. */
+static void holds_drop_all(rd_fo_peers_t *s, unsigned ticket, const char *why)
+{
+	for (size_t i = 0; i < s->n; i++)
+		holds_fail_all(&s->p[i], -ECANCELED, why ? why : "dropped");
+	pthread_mutex_lock(&s->lock);
+	s->drop_done = ticket;
+	pthread_cond_broadcast(&s->dropped);
+	pthread_mutex_unlock(&s->lock);
 }
 
 /* At the end: replies still in the inbox or held are dropped. */
@@ -949,10 +1015,8 @@ static void on_bndupd(rd_fo_peer_t *p, const rd_fo_msg_t *m)
 			rcu_read_unlock();
 			return reject_bndupd(p, m, RD_FO_REJ_MISC, "lease table refused the change");
 		}
-		/* Replies held for our version of this address go nowhere: the
-		 * peer's version replaced it. */
-		holds_settle(p, m->assigned_ip, UINT64_MAX, -ECANCELED, "the peer's update of the address superseded ours");
-		if (v.cancel_own && own)
+		bool echo = holds_on_peer_update(p, cur, nl);
+		if (v.cancel_own && own && !echo)
 			inflight_drop(p, own);
 		fmt_ip(m->assigned_ip, ip, sizeof(ip));
 		rd_log(LOG_INFO, "failover %s: peer's update %s %s applied", p->name, ip,
@@ -1164,6 +1228,8 @@ static void drain_inbox(rd_fo_peers_t *s)
 	struct hold *holds = s->holds_in;
 	s->holds_in = NULL;
 	s->holds_in_tail = &s->holds_in;
+	unsigned drop_req = s->drop_req;
+	const char *drop_why = s->drop_why;
 	bool pd_any = false;
 	bool pd[64] = { false };
 	for (size_t i = 0; s->partner_down && i < s->n && i < 64; i++) {
@@ -1197,6 +1263,8 @@ static void drain_inbox(rd_fo_peers_t *s)
 	/* Before the changes are sent: each hold waits for a BNDUPD sent
 	 * after it was registered, which carries its change or a later one. */
 	holds_register(s, holds);
+	if (drop_req != s->drop_done)
+		holds_drop_all(s, drop_req, drop_why);
 	if (n) {
 		rcu_read_lock();
 		const rd_config_t *cfg = rd_config_current();
@@ -1453,6 +1521,30 @@ bool rd_fo_peers_notify_hold(rd_fo_peers_t *s, uint32_t addr, rd_fo_release_fn f
 	return true;
 }
 
+void rd_fo_peers_drop_held(rd_fo_peers_t *s, const char *why)
+{
+	if (!s || !s->thr_started)
+		return;
+	pthread_mutex_lock(&s->lock);
+	unsigned ticket = ++s->drop_req;
+	s->drop_why = why;
+	pthread_mutex_unlock(&s->lock);
+	wake(s);
+	/* Bounded: the thread answers within one round of its loop; at stop
+	 * it drops everything anyway. */
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 5;
+	pthread_mutex_lock(&s->lock);
+	while ((int)(s->drop_done - ticket) < 0 && !atomic_load(&s->stop))
+		if (pthread_cond_timedwait(&s->dropped, &s->lock, &until) == ETIMEDOUT)
+			break;
+	bool done = (int)(s->drop_done - ticket) >= 0;
+	pthread_mutex_unlock(&s->lock);
+	if (!done)
+		rd_log(LOG_WARNING, "failover: held replies were not dropped in time (%s)", why ? why : "");
+}
+
 const rd_engine_fo_t *rd_fo_peers_engine(rd_fo_peers_t *s)
 {
 	return s ? &s->engine : NULL;
@@ -1506,6 +1598,7 @@ static void peers_free(rd_fo_peers_t *s)
 	free(s->p);
 	if (s->wake_fd >= 0)
 		close(s->wake_fd);
+	pthread_cond_destroy(&s->dropped);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -1519,6 +1612,7 @@ int rd_fo_peers_start(const rd_config_t *cfg, rd_table_t *table, rd_store_t *sto
 	if (!s)
 		return RD_ENOMEM;
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->dropped, NULL);
 	s->acks_tail = &s->acks;
 	s->holds_in_tail = &s->holds_in;
 	s->table = table;
@@ -1572,6 +1666,7 @@ int rd_fo_peers_start(const rd_config_t *cfg, rd_table_t *table, rd_store_t *sto
 			       rd_fo_state_name(fs.state), fs.stos, rd_fo_state_name(fs.partner));
 		rd_fo_link_conf_t lc;
 		rd_fo_link_conf_from_cfg(&lc, f);
+		hold_link_conf(&lc, f);
 		rd_fo_link_ops_t ops = { .on_up = on_up, .on_message = on_message, .on_down = on_down,
 					 .on_refused = on_refused, .on_drain = on_drain, .ctx = p };
 		int r = rd_fo_link_new(&lc, &ops, &p->link);

@@ -106,6 +106,14 @@ bool rd_fo_peers_hold_wanted(rd_fo_peers_t *p, uint32_t addr);
  */
 bool rd_fo_peers_notify_hold(rd_fo_peers_t *p, uint32_t addr, rd_fo_release_fn fn, void *ctx);
 
+/*!
+ * Drop (status -ECANCELED, why) every reply held right now, and every one
+ * already handed over, and return once that is done (at most ~5 s): after
+ * rd_store_flush(), the sockets those replies name may be closed.  For the
+ * main thread when an interface goes away.  NULL p: nothing.
+ */
+void rd_fo_peers_drop_held(rd_fo_peers_t *p, const char *why);
+
 /*! The engine seam for rd_engine_in_t.fo (valid until rd_fo_peers_stop; NULL for NULL). */
 const rd_engine_fo_t *rd_fo_peers_engine(rd_fo_peers_t *p);
 

@@ -10,8 +10,8 @@
  * held for the peer (ack_after_peer): released only after the peer's
  * BNDACK, when the change is in the peer's table; dropped when the peer
  * refuses the update, when no BNDACK comes in time (the peer's store is
- * made slow by a completion that sleeps) and when the link goes down while
- * waiting.  Runtime: ~15 s, every wait bounded.
+ * made slow by a completion that sleeps), when the daemon drops them (an
+ * interface went away) and when the link goes down while waiting.  Runtime: ~15 s, every wait bounded.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -389,6 +389,19 @@ static void test_hold(const char *tmp, unsigned port)
 	ok(atomic_load(&r2.calls) == 1 && st.replies_dropped == 1 && st.linked,
 	   "hold: called exactly once; the late BNDACK releases nothing; the link stayed up");
 
+	/* 2b. An interface goes away: the daemon drops every held reply
+	 * before it closes sockets (rd_fo_peers_drop_held returns when done). */
+	slow_store(sb, 1500);
+	addr = put_lease(ta, sa, ea, 5, true);
+	struct rel r2b = { .addr = addr };
+	ok(rd_fo_peers_notify_hold(fa, addr, rel_cb, &r2b), "hold: a reply is held, then its interface goes away");
+	usleep(200000);
+	rd_fo_peers_drop_held(fa, "test: interface gone");
+	ok(atomic_load(&r2b.calls) == 1 && atomic_load(&r2b.status) == -ECANCELED && strstr(r2b.why, "interface gone"),
+	   "hold: rd_fo_peers_drop_held returns with the reply dropped (%d: %s)", atomic_load(&r2b.status), r2b.why);
+	rd_store_flush(sb);
+	usleep(300000);
+
 	/* 3. The peer refuses the update (an ACTIVE binding without chaddr). */
 	addr = put_lease(ta, sa, ea, 3, false);
 	struct rel r3 = { .addr = addr };
@@ -418,7 +431,7 @@ static void test_hold(const char *tmp, unsigned port)
 	ok(rd_fo_peers_notify_hold(fa, A(10, 9, 0, 110), rel_cb, &r5) && wait_calls(&r5, 5) &&
 	   atomic_load(&r5.status) == -ENOTCONN, "hold: handed over with the link down: dropped at once (%s)", r5.why);
 	status_of(fa, &st);
-	ok(st.replies_held == 5 && st.replies_released == 1 && st.replies_dropped == 4 && st.replies_waiting == 0,
+	ok(st.replies_held == 6 && st.replies_released == 1 && st.replies_dropped == 5 && st.replies_waiting == 0,
 	   "hold: counted: held %llu, released %llu, dropped %llu", (unsigned long long)st.replies_held,
 	   (unsigned long long)st.replies_released, (unsigned long long)st.replies_dropped);
 

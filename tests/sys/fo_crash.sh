@@ -15,8 +15,10 @@
 #
 # Both servers run with failover[].ack_after_peer (the default): in NORMAL
 # an ACK leaves only once the peer has acked the lease change.  perfdhcp
-# runs at RATE DORA/s over CLIENTS clients; the primary is killed with
-# SIGKILL mid-run; the load goes on until the secondary, in
+# runs at RATE DORA/s over CLIENTS clients; mid-run the primary's link is
+# set down and the primary killed with SIGKILL (a power loss: what it had
+# written to its sockets is lost too; the secondary notices the silence
+# after max_response_delay); the load goes on until the secondary, in
 # communications-interrupted, has answered; then the secondary is stopped
 # and tests/sys/ack_check.py reads the capture and the secondary's SQLite.
 # The checker's own self-test (synthetic captures with a double ACK, a
@@ -199,11 +201,15 @@ fi
 proc_start perf ip netns exec "$CLI" timeout -k 2 60 "$PERFDHCP" -4 -l br0 -r "$FO_CRASH_RATE" \
 	-R "$FO_CRASH_CLIENTS" -p 20 -d 2 -W 1000000
 sleep 5
+# Like a power loss: the primary's link goes first, so that nothing it has
+# written to its sockets (a BNDUPD after an ACK already on the wire) still
+# reaches the peer, as the kernel would otherwise deliver it after kill -9.
+ip -n "$(ns_name pri)" link set p0 down
 kill -KILL "$(cat "$SYS_TMP/pri.pid")"
 wait "$(cat "$SYS_TMP/pri.pid")" 2>/dev/null
 rm -f "$SYS_TMP/pri.pid"
-diag "primary killed (SIGKILL) under load"
-check "the secondary moves to communications-interrupted" wait_for 20 in_state sec communications-interrupted
+diag "primary cut off and killed (SIGKILL) under load"
+check "the secondary moves to communications-interrupted" wait_for 30 in_state sec communications-interrupted
 CI_MARK=$(grep -n 'failover fo: I move from normal to communications-interrupted' "$SYS_TMP/sec.out" | tail -n 1 | cut -d: -f1)
 CI_MARK=${CI_MARK:-$(wc -l <"$SYS_TMP/sec.out")}
 check "the secondary, in communications-interrupted, answers the load (>= 50 ACKs)" wait_for 30 sec_answers

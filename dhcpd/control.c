@@ -512,6 +512,10 @@ static json_t *failover_json(rd_daemon_t *d)
 		bad |= put(o, "bndupd_received", juint(st[i].bndupd_recv));
 		bad |= put(o, "bndack_sent", juint(st[i].bndack_sent));
 		bad |= put(o, "bndupd_rejected", juint(st[i].bndupd_rejected));
+		bad |= put(o, "replies_waiting", juint(st[i].replies_waiting));
+		bad |= put(o, "replies_held", juint(st[i].replies_held));
+		bad |= put(o, "replies_released", juint(st[i].replies_released));
+		bad |= put(o, "replies_dropped", juint(st[i].replies_dropped));
 		bad |= json_array_append_new(arr, o) != 0;
 	}
 	if (bad) {

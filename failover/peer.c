@@ -245,6 +245,18 @@ static bool dequeue(rd_fo_peer_t *p, uint32_t *addr)
 	return true;
 }
 
+/* Queue addr first: a reply waits for it (held replies, ack_after_peer). */
+static void enqueue_front(rd_fo_peer_t *p, uint32_t addr)
+{
+	enqueue(p, addr);       /* grows the ring if needed */
+	if (p->q_len < 2 || p->q[(p->q_head + p->q_len - 1) % p->q_cap] != addr)
+		return;         /* not queued (out of memory), or alone anyway */
+	p->q_len--;
+	p->q_head = (p->q_head + p->q_cap - 1) % p->q_cap;
+	p->q[p->q_head] = addr;
+	p->q_len++;
+}
+
 static struct inflight *inflight_find(rd_fo_peer_t *p, uint32_t addr)
 {
 	for (size_t i = 0; i < p->n_fl; i++)
@@ -683,10 +695,11 @@ static void run_timer(rd_fo_peer_t *p, uint32_t now)
 /*
  * ack_after_peer (fo_peer.h).  A worker's store completion hands a reply
  * over with rd_fo_peers_notify_hold(); the failover thread registers it on
- * the relationship (holds_register) before it sends the BNDUPDs of the same
- * inbox round, so the reply waits for the BNDACK of a BNDUPD numbered after
- * that moment (upd_seq): one that carries its change, or a later version
- * of the address.  Everything below runs on the failover thread.
+ * the relationship (holds_register) and queues its address, so the reply
+ * waits for the BNDACK of a BNDUPD numbered after that moment (upd_seq):
+ * one that carries its change (published before the store completion), or
+ * a later version of the address.  Everything below runs on the failover
+ * thread.
  */
 
 #define HOLD_MAX_MS 10000       /* a reply waits at most this (or max_response_delay) */
@@ -781,6 +794,11 @@ static void holds_on_bndack(rd_fo_peer_t *p, const struct inflight *done, const 
 	bool refused = rd_fo_has(m, RD_FO_OPT_REJECT_REASON) && m->reject_reason;
 	holds_settle(p, done->addr, done->seq, refused ? -ECONNREFUSED : 0,
 		     refused ? "the peer refused the update" : NULL);
+	/* Replies registered while that update was in flight wait for the
+	 * next one of the address: it goes first (send_updates put it back
+	 * at the end of the queue while this one was in flight). */
+	if (holds_for(p, done->addr))
+		enqueue_front(p, done->addr);
 }
 
 /* Drop every held reply of the relationship (link down, stop). */
@@ -818,10 +836,15 @@ static void holds_expire(rd_fo_peer_t *p, uint64_t now_ms)
 		       (unsigned)hold_limit_ms(p), p->n_fl, p->q_len);
 }
 
-/* Attach the replies of one inbox round to their relationships. */
+/*
+ * Attach the replies of one inbox round to their relationships, and queue
+ * their addresses first: a bulk of updates (pool balancing, an UPDREQALL)
+ * must not keep a client waiting.
+ */
 static void holds_register(rd_fo_peers_t *s, struct hold *list)
 {
 	uint64_t now_ms = rd_fo_link_now_ms();
+	bool queued = false;
 	if (!list)
 		return;
 	rcu_read_lock();
@@ -846,8 +869,12 @@ static void holds_register(rd_fo_peers_t *s, struct hold *list)
 		h->deadline_ms = now_ms + hold_limit_ms(p);
 		*p->held_tail = h;
 		p->held_tail = &h->next;
+		enqueue_front(p, h->addr);
+		queued = true;
 	}
 	rcu_read_unlock();
+	for (size_t i = 0; queued && i < s->n; i++)
+		send_updates(&s->p[i]);
 }
 
 /* rd_fo_peers_drop_held's request, on the failover thread. */
@@ -1260,8 +1287,6 @@ static void drain_inbox(rd_fo_peers_t *s)
 		}
 		free(j);
 	}
-	/* Before the changes are sent: each hold waits for a BNDUPD sent
-	 * after it was registered, which carries its change or a later one. */
 	holds_register(s, holds);
 	if (drop_req != s->drop_done)
 		holds_drop_all(s, drop_req, drop_why);
@@ -1499,21 +1524,9 @@ bool rd_fo_peers_notify_hold(rd_fo_peers_t *s, uint32_t addr, rd_fo_release_fn f
 	h->fn = fn;
 	h->ctx = ctx;
 	h->addr = addr;
-	/* The change and its hold in one critical section: the failover
-	 * thread takes both in the same round (drain_inbox). */
+	/* The change goes with its hold: holds_register queues the address
+	 * (first) when it attaches the reply to its relationship. */
 	pthread_mutex_lock(&s->lock);
-	if (s->n_changed == s->cap_changed) {
-		size_t nc = s->cap_changed ? 2 * s->cap_changed : 64;
-		uint32_t *n = realloc(s->changed, nc * sizeof(*n));
-		if (!n) {
-			pthread_mutex_unlock(&s->lock);
-			free(h);
-			return false;   /* tstp > atsfp stays: the next NORMAL entry sends it */
-		}
-		s->changed = n;
-		s->cap_changed = nc;
-	}
-	s->changed[s->n_changed++] = addr;
 	*s->holds_in_tail = h;
 	s->holds_in_tail = &h->next;
 	pthread_mutex_unlock(&s->lock);

@@ -232,3 +232,11 @@ tests_fuzz_fuzz_isc_import_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK)
 # rackdhcpd, which reaches NORMAL with the ISC secondary.
 TESTS += tests/sys/import_isc.sh
 dist_check_SCRIPTS += tests/sys/import_isc.sh
+
+# ---- failover pairs against ISC in both roles, MCLT takeover, tshark ---------
+# fo_pair.sh runs the rackdhcpd pair, fo_pair_isc.sh the same scenario with
+# an ISC dhcpd primary, fo_pair_isc2.sh rackdhcpd primary + ISC secondary
+# (root, netns, python3, sqlite3, dhcpd; skipped otherwise).  Each captures
+# port 647 and checks our messages with tshark when it is installed.
+TESTS += tests/sys/fo_pair_isc.sh tests/sys/fo_pair_isc2.sh
+dist_check_SCRIPTS += tests/sys/fo_pair_isc.sh tests/sys/fo_pair_isc2.sh

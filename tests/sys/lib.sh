@@ -14,6 +14,9 @@
 #   ns_addr srv s0 192.0.2.1/24
 #   proc_start isc ip netns exec "$(ns_name srv)" dhcpd -f ...   # PID -> $SYS_TMP/isc.pid
 #   proc_stop isc
+#   dhcp_dora cli br0 52:54:00:fc:00:01        # one DORA from that MAC: "ACK ADDR SERVER LEASE"
+#   fo_cap_start cap srv s0; ...; fo_cap_check TAG cap 192.0.2.1   # tshark on our port 647 messages
+#   fo_takeover ...                            # partner-down: MCLT, then the peer's share
 #
 # Everything is named after $SYS_ID (the test name and the shell's PID), so
 # tests running at the same time cannot collide, and the trap removes only

@@ -186,7 +186,7 @@ dora() {
 	r=$(dhcp_dora cli br0 "$2" 8)
 	echo "$2 $r" >>"$SYS_TMP/clients"
 	echo "# ($1) client $2: $r"
-	ADDR= SID=
+	ADDR='' SID=''
 	case $r in ACK*) set -- $r; ADDR=$2 SID=$3 ;; esac
 	[ -n "$ADDR" ]
 }
@@ -256,6 +256,7 @@ rm -f "$SYS_TMP/isc.leases~"
 check "ISC restarts with an empty lease file" start_isc
 check "ISC starts over in recover" wait_for 20 grep -q 'failover peer fo: I move from .* to recover$' "$SYS_TMP/sec.out"
 check "... and the pair is NORMAL again" wait_for $((MCLT + 40)) both_normal
+check "... through recover-done" grep -q 'failover peer fo: I move from .* to recover-done$' "$SYS_TMP/sec.out"
 grep -E 'failover peer fo: I move' "$SYS_TMP/sec.out" | sed 's/^/# recovering ISC: /'
 # The file was empty: any record in it came from us (UPDREQALL).
 for c in "$PA $PM" "$SA $SM"; do

@@ -419,7 +419,7 @@ fo_takeover() {
 		case $r in ACK*) taken="$taken $(echo "$r" | cut -d' ' -f2)" ;; *) break ;; esac
 	done
 	t_to=$(date +%s)
-	missing= early= n_due=0
+	missing='' early='' n_due=0
 	while read -r a ts; do
 		due=$(( (ts > stos ? ts : stos) + mclt ))
 		if [ "$due" -lt "$t_from" ]; then

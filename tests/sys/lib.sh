@@ -199,15 +199,17 @@ sys_cleanup() {
 
 # ---- DHCP clients and failover captures (fo_pair*.sh) ------------------
 
-# dhcp_dora NS IF MAC [SECONDS]: one DISCOVER/OFFER/REQUEST/ACK exchange for
-# MAC, sent as raw frames on IF in namespace NS (no client-id, so the
-# failover hash is over MAC; secs 0; broadcast flag).  DISCOVER is repeated
+# dhcp_dora NS IF MAC [SECONDS [WANT]]: one DISCOVER/OFFER/REQUEST/ACK
+# exchange for MAC, sent as raw frames on IF in namespace NS (no client-id,
+# so the failover hash is over MAC; secs 0; broadcast flag), the DISCOVER
+# asking for address WANT (option 50) when given.  DISCOVER is repeated
 # every 2 s until an OFFER comes or SECONDS (default 6) are up.  Prints
 # "ACK ADDR SERVER-ID LEASE-TIME", "NAK SERVER-ID" or "NONE"; exit 0 on ACK.
 dhcp_dora() {
-	ip netns exec "$(ns_name "$1")" python3 - "$2" "$3" "${4:-6}" <<'PYEOF'
+	ip netns exec "$(ns_name "$1")" python3 - "$2" "$3" "${4:-6}" "${5:-}" <<'PYEOF'
 import random, socket, struct, sys, time
 ifc, mac, limit = sys.argv[1], bytes.fromhex(sys.argv[2].replace(":", "")), float(sys.argv[3])
+want = bytes([50, 4]) + socket.inet_aton(sys.argv[4]) if sys.argv[4] else b""
 
 def csum(b):
     if len(b) % 2:
@@ -264,7 +266,7 @@ end = time.time() + limit
 xid = random.getrandbits(32)
 offer = None
 while offer is None and time.time() < end:
-    s.send(frame(dhcp(xid, 1)))
+    s.send(frame(dhcp(xid, 1, want)))
     r = answer(s, xid, min(end, time.time() + 2))
     if r and r[1][53] == b"\x02" and 54 in r[1]:
         offer = r
@@ -385,7 +387,14 @@ fo_takeover() {
 	t_ok $st "($tag) partner-down is persisted with its STOS, and the peer's share is not empty"
 	[ "$role" = primary ] && pre=fd:01 || pre=fd:02
 	size=$(($(echo "$last" | cut -d. -f4) - $(echo "$first" | cut -d. -f4) + 1))
-	i=0 refused=0 bad=
+	# A client asking for an address of the peer's share by option 50 must
+	# not get it either (the requested-address path of the engine).
+	want=$(echo "$share" | head -n 1)
+	r=$(dhcp_dora "$ns" "$ifc" "$(printf '52:54:00:%s:%02x' $pre 200)" 6 "$want")
+	echo "# ($tag) before MCLT, a client asking for $want: $r"
+	case $r in "ACK $want "*) st=1 ;; *) st=0 ;; esac
+	t_ok $st "($tag) before MCLT: a client asking for $want (the peer's) does not get it"
+	i=0 refused=0 bad=''
 	while [ $i -le "$size" ]; do
 		i=$((i + 1))
 		r=$(dhcp_dora "$ns" "$ifc" "$(printf '52:54:00:%s:%02x' $pre $i)" 6)
@@ -411,6 +420,14 @@ fo_takeover() {
 	taken=$(echo "$r" | awk '$1 == "ACK" { print $2 }')
 	case $r in "ACK "*" $srv "*) st=0 ;; *) st=1 ;; esac
 	t_ok $st "($tag) after MCLT: a new client that hashes to the dead peer ($pmac) gets an address from $srv"
+	# ... and one asking for an address of the peer's share that is due gets it.
+	want=$(awk -v s="$stos" -v m="$mclt" -v t="$t_from" '($2 > s ? $2 : s) + m < t { print $1 }' \
+		"$SYS_TMP/share.$$" | grep -vx "${taken:-none}" | head -n 1)
+	r=$(dhcp_dora "$ns" "$ifc" "$(printf '52:54:00:%s:%02x' $pre 201)" 6 "$want")
+	echo "# ($tag) after MCLT, a client asking for $want: $r"
+	case $r in "ACK $want "*) st=0 ;; *) st=1 ;; esac
+	t_ok $st "($tag) after MCLT: a client asking for ${want:-?} (the peer's, due) gets it"
+	[ $st -eq 0 ] && taken="$taken $want"
 	j=0
 	while [ $j -le "$size" ]; do
 		j=$((j + 1))

@@ -30,7 +30,9 @@
 # from our own share and then refuse (ISC's BACKUP addresses untouched),
 # and once MCLT has passed since partner-down a new client that hashes to
 # ISC gets an address, and new clients get each of ISC's BACKUP addresses
-# whose max(STOS, tsfp) + MCLT has passed (fo_takeover in lib.sh).  With tshark and tcpdump, port 647 is captured in our
+# whose max(STOS, tsfp) + MCLT has passed (fo_takeover in lib.sh); ISC
+# restarted with its lease file finds us in partner-down, recovers, and
+# then binds each address we took from its share to our client.  With tshark and tcpdump, port 647 is captured in our
 # namespace throughout, and every message rackdhcpd sent must decode as
 # dhcpfo with no malformed frame or expert warning (fo_cap_check).
 #
@@ -276,6 +278,29 @@ check "rackdhcpctl failover partner-down fo" "$RACKDHCPCTL" -s "$SYS_TMP/pri/ctl
 check "... we move to partner-down" wait_for 10 in_state pri partner-down
 fo_takeover "partner-down, rackdhcpd primary" cli br0 "$SYS_TMP/pri/state/leases.db" 10.30.0.1 primary \
 	10.30.0.100 10.30.0.109 $MCLT "$(mac 07)"
+
+# ISC comes back with its lease file (saved state normal) and finds us in
+# partner-down: it starts over in recover, learns every binding we made
+# meanwhile, and the pair is NORMAL again.  The addresses we took from its
+# BACKUP share must now be bound, in ISC's file, to the clients we gave
+# them to: ISC will not hand them out again.
+isc_knows_ours() {
+	for a in $SHARE_TAKEN; do
+		m=$(q "SELECT lower(hex(chaddr)) FROM leases WHERE addr = $(ipint "$a")" | sed 's/../&:/g; s/:$//')
+		[ -n "$m" ] && in_isc "$a" "$m" 'active|expired' any || return 1
+	done
+}
+SHARE_TAKEN=$(for a in $taken; do echo "$share" | grep -x "$a"; done | sort -u)
+echo "# addresses of ISC's share we gave away: $(echo $SHARE_TAKEN)"
+check "ISC restarts with its lease file" start_isc
+check "ISC, seeing us in partner-down, goes to recover" \
+	wait_for 20 grep -q 'failover peer fo: I move from .* to recover$' "$SYS_TMP/sec.out"
+check "... and the pair is NORMAL again" wait_for $((MCLT + 40)) both_normal
+grep -E 'failover peer fo: I move' "$SYS_TMP/sec.out" | sed 's/^/# ISC back after partner-down: /'
+check "ISC's dhcpd.leases binds each address we took from its share to our client" \
+	sh -c '[ -n "$1" ]' - "$SHARE_TAKEN"
+check "... every one of them" wait_for 10 isc_knows_ours
+
 proc_stop pri
 fo_cap_check rackdhcpd-primary cap 10.30.0.1
 cat "$SYS_TMP/pri.all" "$SYS_TMP/pri.out" "$SYS_TMP/sec.all" "$SYS_TMP/sec.out" 2>/dev/null |

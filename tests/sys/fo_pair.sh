@@ -30,7 +30,9 @@
 # (UPDREQALL) and returns to NORMAL through RECOVER and RECOVER-WAIT; the
 # primary killed again and `rackdhcpctl failover partner-down fo` run, the
 # secondary gives new clients only its own BACKUP addresses before MCLT has
-# passed, and then the primary's share (fo_takeover in lib.sh).  With
+# passed, and then the primary's share (fo_takeover in lib.sh); the primary
+# restarted finds it in partner-down, the pair returns to NORMAL and the
+# primary's store binds each address taken from its share to its client.  With
 # tshark and tcpdump, port 647 is captured in each rackdhcpd's namespace and
 # every message a rackdhcpd sent must decode as dhcpfo without malformed
 # frames or expert warnings (fo_cap_check in lib.sh).
@@ -238,6 +240,26 @@ use_client() {	# use_client LABEL: ADDR, SID, MAC, MAC_COLON, EV of that client
 leases_in_sec() {	# both clients' leases are in the secondary's store (ACTIVE, or EXPIRED by now: the clients stopped)
 	use_client cla && in_store sec "2, 3" && use_client clb && in_store sec "2, 3"
 }
+pri_knows_taken() {	# pri_knows_taken MODE: each of $SHARE_TAKEN is bound in the primary's store
+	# (our SQLite or ISC's dhcpd.leases, ACTIVE or EXPIRED) to the MAC the secondary's store has for it
+	for a in $SHARE_TAKEN; do
+		m=$(sqlite3 "file:$SYS_TMP/sec/state/leases.db?mode=ro" \
+			"SELECT lower(hex(chaddr)) FROM leases WHERE addr = $(ipint "$a")" 2>/dev/null)
+		[ -n "$m" ] || return 1
+		if [ "$1" = isc ]; then
+			awk -v a="$a" -v m="$(echo "$m" | sed 's/../&:/g; s/:$//');" '
+				$1 == "lease" && $2 == a { cur = 1; bs = ""; hw = "" }
+				cur && $1 == "binding" && $2 == "state" { bs = $3 }
+				cur && $1 == "hardware" { hw = tolower($3) }
+				cur && $1 == "}" { if (bs ~ /^(active|expired);$/ && hw == m) ok = 1; cur = 0 }
+				END { exit !ok }' "$SYS_TMP/isc.leases" || return 1
+		else
+			n=$(sqlite3 "file:$SYS_TMP/pri/state/leases.db?mode=ro" "SELECT count(*) FROM leases
+				WHERE addr = $(ipint "$a") AND state IN (2, 3) AND lower(hex(chaddr)) = '$m'" 2>/dev/null)
+			[ "${n:-0}" -ge 1 ] || return 1
+		fi
+	done
+}
 client_start() {	# client_start LABEL NS IF: dhclient, foreground, kept running (T1 10 s, T2 17.5 s)
 	: >"$SYS_TMP/$1.events"
 	rm -f "$SYS_TMP/$1.leases"
@@ -382,6 +404,23 @@ run_pair() {
 	check "($mode) an unknown relationship is refused (exit 1)" \
 		sh -c '"$1" -s "$2" failover partner-down nosuch >/dev/null 2>&1; [ $? -eq 1 ]' - \
 		"$RACKDHCPCTL" "$SYS_TMP/sec/ctl/control.sock"
+
+	# The primary comes back with its store (ISC: its lease file) and finds
+	# the secondary in partner-down: the pair must end in NORMAL with every
+	# address the secondary took from the primary's share bound, in the
+	# primary's store, to the client it was given to.
+	SHARE_TAKEN=$(for a in $taken; do echo "$share" | grep -x "$a"; done | sort -u)
+	echo "# ($mode) addresses of the primary's share the secondary gave away: $(echo $SHARE_TAKEN)"
+	if [ "$mode" = isc ]; then
+		check "($mode) ISC restarts with its lease file" start_isc
+	else
+		check "($mode) the primary restarts with its store" start pri
+	fi
+	check "($mode) ... and the pair is NORMAL again" wait_for 70 both_normal
+	grep -E 'failover (fo|peer fo): I move' "$SYS_TMP/pri.out" | sed "s/.*failover [a-z ]*fo: /# ($mode) primary back after partner-down: /"
+	check "($mode) the secondary gave away addresses of the primary's share" test -n "$SHARE_TAKEN"
+	check "($mode) the primary's store binds each of them to the secondary's client" \
+		wait_for 10 pri_knows_taken "$mode"
 	proc_stop sec
 	proc_stop pri
 	fo_cap_check "$mode: rackdhcpd secondary" "cap-sec-$mode" 10.30.0.2

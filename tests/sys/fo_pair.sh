@@ -240,12 +240,17 @@ use_client() {	# use_client LABEL: ADDR, SID, MAC, MAC_COLON, EV of that client
 leases_in_sec() {	# both clients' leases are in the secondary's store (ACTIVE, or EXPIRED by now: the clients stopped)
 	use_client cla && in_store sec "2, 3" && use_client clb && in_store sec "2, 3"
 }
-pri_knows_taken() {	# pri_knows_taken MODE: each of $SHARE_TAKEN is bound in the primary's store
-	# (our SQLite or ISC's dhcpd.leases, ACTIVE or EXPIRED) to the MAC the secondary's store has for it
+sec_active_mac() {	# sec_active_mac ADDR: the MAC (hex) ADDR is ACTIVE for in the secondary's store
+	sqlite3 "file:$SYS_TMP/sec/state/leases.db?mode=ro" \
+		"SELECT lower(hex(chaddr)) FROM leases WHERE addr = $(ipint "$1") AND state = 2" 2>/dev/null
+}
+pri_knows_taken() {	# pri_knows_taken MODE: each of $SHARE_TAKEN still ACTIVE in the secondary's
+	# store is bound in the primary's (our SQLite or ISC's dhcpd.leases, ACTIVE or EXPIRED) to
+	# the same MAC; KNOWN counts them (leases that ended meanwhile are skipped)
+	KNOWN=0
 	for a in $SHARE_TAKEN; do
-		m=$(sqlite3 "file:$SYS_TMP/sec/state/leases.db?mode=ro" \
-			"SELECT lower(hex(chaddr)) FROM leases WHERE addr = $(ipint "$a")" 2>/dev/null)
-		[ -n "$m" ] || return 1
+		m=$(sec_active_mac "$a")
+		[ -n "$m" ] || continue
 		if [ "$1" = isc ]; then
 			awk -v a="$a" -v m="$(echo "$m" | sed 's/../&:/g; s/:$//');" '
 				$1 == "lease" && $2 == a { cur = 1; bs = ""; hw = "" }
@@ -258,7 +263,9 @@ pri_knows_taken() {	# pri_knows_taken MODE: each of $SHARE_TAKEN is bound in the
 				WHERE addr = $(ipint "$a") AND state IN (2, 3) AND lower(hex(chaddr)) = '$m'" 2>/dev/null)
 			[ "${n:-0}" -ge 1 ] || return 1
 		fi
+		KNOWN=$((KNOWN + 1))
 	done
+	[ "$KNOWN" -ge 1 ]
 }
 client_start() {	# client_start LABEL NS IF: dhclient, foreground, kept running (T1 10 s, T2 17.5 s)
 	: >"$SYS_TMP/$1.events"
@@ -411,6 +418,13 @@ run_pair() {
 	# primary's store, to the client it was given to.
 	SHARE_TAKEN=$(for a in $taken; do echo "$share" | grep -x "$a"; done | sort -u)
 	echo "# ($mode) addresses of the primary's share the secondary gave away: $(echo $SHARE_TAKEN)"
+	# Their clients come back first, so that the leases (20 s) are still
+	# ACTIVE when the primary returns.
+	for a in $SHARE_TAKEN; do
+		m=$(sec_active_mac "$a")
+		[ -n "$m" ] || continue
+		echo "# ($mode) client of $a renews: $(dhcp_dora cli br0 "$(echo "$m" | sed 's/../&:/g; s/:$//')" 6)"
+	done
 	if [ "$mode" = isc ]; then
 		check "($mode) ISC restarts with its lease file" start_isc
 	else
@@ -419,8 +433,9 @@ run_pair() {
 	check "($mode) ... and the pair is NORMAL again" wait_for 70 both_normal
 	grep -E 'failover (fo|peer fo): I move' "$SYS_TMP/pri.out" | sed "s/.*failover [a-z ]*fo: /# ($mode) primary back after partner-down: /"
 	check "($mode) the secondary gave away addresses of the primary's share" test -n "$SHARE_TAKEN"
-	check "($mode) the primary's store binds each of them to the secondary's client" \
+	check "($mode) the primary's store binds each of them still ACTIVE to the secondary's client" \
 		wait_for 10 pri_knows_taken "$mode"
+	echo "# ($mode) checked $KNOWN address(es)"
 	proc_stop sec
 	proc_stop pri
 	fo_cap_check "$mode: rackdhcpd secondary" "cap-sec-$mode" 10.30.0.2

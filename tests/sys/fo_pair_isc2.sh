@@ -284,14 +284,27 @@ fo_takeover "partner-down, rackdhcpd primary" cli br0 "$SYS_TMP/pri/state/leases
 # meanwhile, and the pair is NORMAL again.  The addresses we took from its
 # BACKUP share must now be bound, in ISC's file, to the clients we gave
 # them to: ISC will not hand them out again.
-isc_knows_ours() {
+active_mac() {	# active_mac ADDR: the MAC ADDR is ACTIVE for in our store
+	q "SELECT lower(hex(chaddr)) FROM leases WHERE addr = $(ipint "$1") AND state = 2" | sed 's/../&:/g; s/:$//'
+}
+isc_knows_ours() {	# each of $SHARE_TAKEN still ACTIVE here is bound to the same MAC in ISC's file; KNOWN counts them
+	KNOWN=0
 	for a in $SHARE_TAKEN; do
-		m=$(q "SELECT lower(hex(chaddr)) FROM leases WHERE addr = $(ipint "$a")" | sed 's/../&:/g; s/:$//')
-		[ -n "$m" ] && in_isc "$a" "$m" 'active|expired' any || return 1
+		m=$(active_mac "$a")
+		[ -n "$m" ] || continue
+		in_isc "$a" "$m" 'active|expired' any || return 1
+		KNOWN=$((KNOWN + 1))
 	done
+	[ "$KNOWN" -ge 1 ]
 }
 SHARE_TAKEN=$(for a in $taken; do echo "$share" | grep -x "$a"; done | sort -u)
 echo "# addresses of ISC's share we gave away: $(echo $SHARE_TAKEN)"
+# Their clients come back first, so that the leases are still ACTIVE when
+# ISC returns.
+for a in $SHARE_TAKEN; do
+	m=$(active_mac "$a")
+	[ -n "$m" ] && echo "# client of $a renews: $(dhcp_dora cli br0 "$m" 6)"
+done
 check "ISC restarts with its lease file" start_isc
 check "ISC, seeing us in partner-down, goes to recover" \
 	wait_for 20 grep -q 'failover peer fo: I move from .* to recover$' "$SYS_TMP/sec.out"
@@ -299,7 +312,8 @@ check "... and the pair is NORMAL again" wait_for $((MCLT + 40)) both_normal
 grep -E 'failover peer fo: I move' "$SYS_TMP/sec.out" | sed 's/^/# ISC back after partner-down: /'
 check "ISC's dhcpd.leases binds each address we took from its share to our client" \
 	sh -c '[ -n "$1" ]' - "$SHARE_TAKEN"
-check "... every one of them" wait_for 10 isc_knows_ours
+check "... every one of them still ACTIVE here" wait_for 10 isc_knows_ours
+echo "# checked $KNOWN address(es)"
 
 proc_stop pri
 fo_cap_check rackdhcpd-primary cap 10.30.0.1

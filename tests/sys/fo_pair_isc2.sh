@@ -24,17 +24,19 @@
 # rackdhcpd: ISC moves to communications-interrupted and serves a new
 # client from its BACKUP share; we restart, both are NORMAL and our SQLite
 # has the lease ISC made meanwhile; ISC's lease file deleted: ISC goes
-# through recover (and recover-wait) back to NORMAL and its dhcpd.leases
-# has our clients' leases again; kill -9 of ISC and `rackdhcpctl failover
+# through recover and recover-done back to NORMAL and its dhcpd.leases has
+# our clients' leases again; kill -9 of ISC and `rackdhcpctl failover
 # partner-down fo`: before MCLT has passed we allocate new clients only
 # from our own share and then refuse (ISC's BACKUP addresses untouched),
 # and once MCLT has passed since partner-down a new client that hashes to
 # ISC gets an address, and new clients get each of ISC's BACKUP addresses
 # whose max(STOS, tsfp) + MCLT has passed (fo_takeover in lib.sh); ISC
 # restarted with its lease file finds us in partner-down, recovers, and
-# then binds each address we took from its share to our client.  With tshark and tcpdump, port 647 is captured in our
-# namespace throughout, and every message rackdhcpd sent must decode as
-# dhcpfo with no malformed frame or expert warning (fo_cap_check).
+# binds each address we took from its share (still ACTIVE here, renewed
+# just before) to our client.  With tshark and tcpdump, port 647 is
+# captured in our namespace throughout, and every message rackdhcpd sent
+# must decode as dhcpfo with no malformed frame or expert warning
+# (fo_cap_check).
 #
 # Skips (exit 77) without root, network namespaces, ISC dhcpd, python3,
 # sqlite3 or the built daemon.  RD_KEEP_TMP=1 keeps the temp dir.  Every

@@ -269,3 +269,11 @@ dist_check_SCRIPTS += tests/sys/pool_resize.sh
 # sqlite3; skipped otherwise.  ~40 s.
 TESTS += tests/sys/fo_crash.sh
 dist_check_SCRIPTS += tests/sys/fo_crash.sh tests/sys/ack_check.py
+
+# ---- failover pairs against ISC in both roles, MCLT takeover, tshark ---------
+# fo_pair.sh runs the rackdhcpd pair, fo_pair_isc.sh the same scenario with
+# an ISC dhcpd primary, fo_pair_isc2.sh rackdhcpd primary + ISC secondary
+# (root, netns, python3, sqlite3, dhcpd; skipped otherwise).  Each captures
+# port 647 and checks our messages with tshark when it is installed.
+TESTS += tests/sys/fo_pair_isc.sh tests/sys/fo_pair_isc2.sh
+dist_check_SCRIPTS += tests/sys/fo_pair_isc.sh tests/sys/fo_pair_isc2.sh

@@ -10,6 +10,9 @@
 # still running in them, however it ends.
 #
 # `make bench-dhcp` in a build directory runs it with the built binaries.
+# BENCH_MODE=pair (`make bench-dhcp-pair`) runs pair.py instead: failover
+# pairs (ISC, Kea HA, rackdhcpd) in three namespaces; its settings are
+# described at the top of pair.py.
 # Needs root (network namespaces).  Exit status 77 when it cannot run here.
 #
 # Settings (environment):
@@ -63,11 +66,11 @@ prefix="rdb$$"
 export BENCH_NS_PREFIX="$prefix"
 
 # Backstop: bench.py removes what it made, but if it is killed, end whatever
-# of ours still runs in our two namespaces (by PID, after checking the
+# of ours still runs in our namespaces (by PID, after checking the
 # program name), then delete them.
 # shellcheck disable=SC2317  # invoked by the trap
 cleanup() {
-	for ns in "${prefix}s" "${prefix}c"; do
+	for ns in "${prefix}s" "${prefix}c" "${prefix}a" "${prefix}b"; do
 		[ -e "/run/netns/$ns" ] || continue
 		for pid in $(ip netns pids "$ns" 2>/dev/null); do
 			comm=$(cat "/proc/$pid/comm" 2>/dev/null) || continue
@@ -86,7 +89,12 @@ trap cleanup EXIT
 # timeout runs bench.py in a process group of its own, so a Ctrl-C at the
 # terminal reaches only this shell: pass it on as SIGTERM, which timeout
 # forwards to bench.py, which then stops its servers and cleans up.
-timeout --kill-after=20 "${BENCH_TIMEOUT:-1800}" python3 "$here/bench.py" &
+case "${BENCH_MODE:-single}" in
+single) script=bench.py ;;
+pair) script=pair.py ;;
+*) echo "bench-dhcp: BENCH_MODE must be single or pair" >&2; exit 2 ;;
+esac
+timeout --kill-after=20 "${BENCH_TIMEOUT:-1800}" python3 "$here/$script" &
 tpid=$!
 trap 'kill -TERM "$tpid" 2>/dev/null' INT TERM HUP
 while :; do

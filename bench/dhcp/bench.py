@@ -736,7 +736,10 @@ def fmt_rung(r):
         "  [" + r["note"] + "]" if r.get("note") else "")
 
 
-def summary(rows):
+def summary(rows, refs=(("x_isc", "isc"),), extra=None):
+    """One entry per row: its best rung, and its ratio to the canned ceiling
+    and to each reference row (refs: (key, row name) pairs); extra(row,
+    best, entry) adds what a caller wants besides."""
     by = {r["server"]: r for r in rows}
 
     def best(name):
@@ -747,7 +750,8 @@ def summary(rows):
         if "best" not in r:       # the run was interrupted during this server
             r["best"] = best_rung(r)
             r["status"] = "interrupted"
-    ceiling, isc = best("canned"), best("isc")
+    ceiling = best("canned")
+    ref = [(key, best(name)) for key, name in refs]
     out = []
     for r in rows:
         b = r.get("best")
@@ -755,12 +759,14 @@ def summary(rows):
         if b:
             s.update({"leases_per_s": b["leases_per_s"], "offered": b["offered"],
                       "dora_avg_ms": b["dora_avg_ms"], "loss_pct": b["loss_pct"],
-                      "pct_of_canned": round(100.0 * b["leases_per_s"] / ceiling, 1) if ceiling else None,
-                      "x_isc": round(b["leases_per_s"] / isc, 2) if isc else None})
+                      "pct_of_canned": round(100.0 * b["leases_per_s"] / ceiling, 1) if ceiling else None})
+            s.update({key: round(b["leases_per_s"] / v, 2) if v else None for key, v in ref})
         elif r["status"] == "ok":
             s["status"] = "no rung with <= %g %% lost" % LOSS_LIMIT
         if r.get("error"):
             s["error"] = r["error"]
+        if extra:
+            extra(r, b, s)
         out.append(s)
     return out
 

@@ -560,36 +560,14 @@ def fmt_stores(r):
 # ----------------------------------------------------------------- summary
 
 def summary(rows):
-    by = {r["server"]: r for r in rows}
-
-    def best(name):
-        b = by.get(name, {}).get("best")
-        return b["leases_per_s"] if b else None
-
-    ceiling, isc, kea = best("canned"), best("isc-pair"), best("kea-ha")
-    out = []
-    for r in rows:
-        if "best" not in r:
-            r["best"] = B.best_rung(r)
-            r["status"] = "interrupted"
-        b = r["best"]
-        s = {"server": r["server"], "title": r["title"], "durability": r["durability"], "status": r["status"],
-             "pool": r.get("pool_size")}
+    def extra(r, b, s):
+        s["pool"] = r.get("pool_size")
         if b:
-            s.update({"leases_per_s": b["leases_per_s"], "offered": b["offered"], "dora_avg_ms": b["dora_avg_ms"],
-                      "loss_pct": b["loss_pct"], "stores": fmt_stores(b).split(":", 1)[-1].strip(),
-                      "stores_caught_up": b.get("stores_caught_up"),
-                      "pct_of_canned": round(100.0 * b["leases_per_s"] / ceiling, 1) if ceiling else None,
-                      "x_isc_pair": round(b["leases_per_s"] / isc, 2) if isc else None,
-                      "x_kea_ha": round(b["leases_per_s"] / kea, 2) if kea else None})
-        elif r["status"] == "ok":
-            s["status"] = "no rung with <= %g %% lost" % B.LOSS_LIMIT
-        if r.get("error"):
-            s["error"] = r["error"]
+            s["stores"] = fmt_stores(b).split(":", 1)[-1].strip()
+            s["stores_caught_up"] = b.get("stores_caught_up")
         if r.get("stopped"):
             s["stopped"] = r["stopped"]
-        out.append(s)
-    return out
+    return B.summary(rows, refs=(("x_isc_pair", "isc-pair"), ("x_kea_ha", "kea-ha")), extra=extra)
 
 
 def print_summary(summ):

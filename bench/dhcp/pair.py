@@ -38,15 +38,17 @@ what they held is reported ("stores"), which shows that the updates really
 flow to the peer.  A rung whose clients would not fit in what is left of
 the pool is not run.
 
-Settings (besides bench.py's):
+Settings (besides bench.py's, see run.sh; BENCH_LADDER's default here is
+"250 500 1000 2000 4000 6000 8000 12000 16000", and with BENCH_QUICK
+"250 1000 4000 8000 12000"):
   BENCH_PAIR_SERVERS="canned,isc-pair,kea-ha,rackdhcpd-pair"
   BENCH_PAIR_SPLIT=128          ISC and rackdhcpd: hash buckets of the primary
-  BENCH_PAIR_POOL_SIZE=262144   addresses (65536 with BENCH_QUICK); every pair
+  BENCH_PAIR_POOL_SIZE=393216   addresses (131072 with BENCH_QUICK); every pair
                                 balances half of them to the secondary at
                                 start-up, and the ladder's clients add up
-  BENCH_ISC_PAIR_POOL_SIZE=65536  the ISC pair's pool (16384 with BENCH_QUICK),
+  BENCH_ISC_PAIR_POOL_SIZE=32768  the ISC pair's pool (16384 with BENCH_QUICK),
                                 the first addresses of the same pool
-  BENCH_PAIR_START_TIMEOUT=240  bound for a pair to come up, seconds
+  BENCH_PAIR_START_TIMEOUT=300  bound for a pair to come up, seconds
   BENCH_CATCHUP_WAIT=20         bound for the stores to catch up after a rung
   BENCH_RACK_FO_EXTRA=""        YAML lines added to both rackdhcpd failover
                                 entries, e.g. "ack_after_peer: true"
@@ -73,13 +75,13 @@ SECONDS = B.SECONDS
 # than 2.5 % from ~500/s (bench-baseline), and a ladder that starts above a
 # row's capacity measures nothing for it.  bench_server reads B.LADDER.
 B.LADDER = LADDER = [int(x) for x in ENV.get(
-    "BENCH_LADDER", "250 1000 4000 8000" if QUICK else "250 500 1000 2000 4000 6000 8000 12000 16000"
+    "BENCH_LADDER", "250 1000 4000 8000 12000" if QUICK else "250 500 1000 2000 4000 6000 8000 12000 16000"
 ).replace(",", " ").split()]
 SERVERS = ENV.get("BENCH_PAIR_SERVERS", "canned,isc-pair,kea-ha,rackdhcpd-pair").replace(",", " ").split()
 SPLIT = env_int("BENCH_PAIR_SPLIT", 128)
-POOL_SIZE = min(env_int("BENCH_PAIR_POOL_SIZE", 65536 if QUICK else 262144), B.POOL_MAX)
-ISC_POOL_SIZE = min(env_int("BENCH_ISC_PAIR_POOL_SIZE", 16384 if QUICK else 65536), POOL_SIZE)
-START_TIMEOUT = env_int("BENCH_PAIR_START_TIMEOUT", 240)
+POOL_SIZE = min(env_int("BENCH_PAIR_POOL_SIZE", 131072 if QUICK else 393216), B.POOL_MAX)
+ISC_POOL_SIZE = min(env_int("BENCH_ISC_PAIR_POOL_SIZE", 16384 if QUICK else 32768), POOL_SIZE)
+START_TIMEOUT = env_int("BENCH_PAIR_START_TIMEOUT", 300)
 CATCHUP_WAIT = env_int("BENCH_CATCHUP_WAIT", 20)
 RACK_FO_EXTRA = ENV.get("BENCH_RACK_FO_EXTRA", "")
 KEA_HEARTBEAT = env_int("BENCH_KEA_HEARTBEAT", 10000)

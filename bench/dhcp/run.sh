@@ -25,7 +25,7 @@
 #   BENCH_POOL_SIZE         addresses in the pool (default and maximum 983039)
 #   BENCH_OUT=FILE          JSON results (default $BENCH_RESULTS_DIR/results-<date>.json)
 #   BENCH_RESULTS_DIR=DIR   default: bench/dhcp in a build directory, else .
-#   BENCH_TIMEOUT=1800      bound for the whole run, seconds
+#   BENCH_TIMEOUT=1800      bound for the whole run, seconds (3600 with BENCH_MODE=pair)
 #   BENCH_KEEP=1            keep the work directory (configs, logs, lease files)
 #   BENCH_CANNED, BENCH_RACKDHCPD, BENCH_DHCPD, BENCH_KEA, BENCH_PERFDHCP  binaries
 #   BENCH_RACK_WORKERS=2, BENCH_RACK_DURABILITY=sync, BENCH_KEA_THREADS=2,
@@ -90,11 +90,11 @@ trap cleanup EXIT
 # terminal reaches only this shell: pass it on as SIGTERM, which timeout
 # forwards to bench.py, which then stops its servers and cleans up.
 case "${BENCH_MODE:-single}" in
-single) script=bench.py ;;
-pair) script=pair.py ;;
+single) script=bench.py limit=${BENCH_TIMEOUT:-1800} ;;
+pair) script=pair.py limit=${BENCH_TIMEOUT:-3600} ;;
 *) echo "bench-dhcp: BENCH_MODE must be single or pair" >&2; exit 2 ;;
 esac
-timeout --kill-after=20 "${BENCH_TIMEOUT:-1800}" python3 "$here/$script" &
+timeout --kill-after=20 "$limit" python3 "$here/$script" &
 tpid=$!
 trap 'kill -TERM "$tpid" 2>/dev/null' INT TERM HUP
 while :; do
@@ -102,5 +102,5 @@ while :; do
 	rc=$?
 	kill -0 "$tpid" 2>/dev/null || break
 done
-[ "$rc" -eq 124 ] && echo "bench-dhcp: stopped after BENCH_TIMEOUT=${BENCH_TIMEOUT:-1800} s" >&2
+[ "$rc" -eq 124 ] && echo "bench-dhcp: stopped after BENCH_TIMEOUT=$limit s" >&2
 exit "$rc"

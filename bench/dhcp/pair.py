@@ -52,6 +52,7 @@ Settings (besides bench.py's, see run.sh; BENCH_LADDER's default here is
   BENCH_CATCHUP_WAIT=20         bound for the stores to catch up after a rung
   BENCH_RACK_FO_EXTRA=""        YAML lines added to both rackdhcpd failover
                                 entries, e.g. "ack_after_peer: true"
+  BENCH_PAIR_MAX_UNACKED=10     ISC and rackdhcpd max-unacked-updates (MAAS: 10)
   BENCH_KEA_HEARTBEAT=10000     Kea HA heartbeat-delay, ms
 """
 
@@ -61,6 +62,7 @@ import re
 import shutil
 import socket
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -84,6 +86,7 @@ ISC_POOL_SIZE = min(env_int("BENCH_ISC_PAIR_POOL_SIZE", 16384 if QUICK else 3276
 START_TIMEOUT = env_int("BENCH_PAIR_START_TIMEOUT", 300)
 CATCHUP_WAIT = env_int("BENCH_CATCHUP_WAIT", 20)
 RACK_FO_EXTRA = ENV.get("BENCH_RACK_FO_EXTRA", "")
+MAX_UNACKED = env_int("BENCH_PAIR_MAX_UNACKED", 10)     # MAAS writes 10
 KEA_HEARTBEAT = env_int("BENCH_KEA_HEARTBEAT", 10000)
 FO_NAME = "failover-vlan-5001"     # MAAS's naming
 
@@ -315,10 +318,10 @@ class IscPair(Pair, B.Isc):
   address {me}; port 647;
   peer address {peer}; peer port 647;
   max-response-delay 60;
-  max-unacked-updates 10;
+  max-unacked-updates {mu};
 {prim}  load balance max seconds 3;
 }}
-""".format(n=FO_NAME, role="primary" if k == "a" else "secondary", me=me, peer=peer,
+""".format(n=FO_NAME, role="primary" if k == "a" else "secondary", me=me, peer=peer, mu=MAX_UNACKED,
            prim="  mclt 3600;\n  split %d;\n" % SPLIT if k == "a" else "")
         conf = os.path.join(d, "dhcpd.conf")
         with open(conf, "w") as f:
@@ -414,7 +417,9 @@ class KeaHa(Pair, B.Kea):
 
 class RackPair(Pair, B.Rack):
     name, comm, keys = "rackdhcpd-pair", "rackdhcpd", ("a", "b")
-    title = "rackdhcpd failover pair (split %d, %d workers)" % (SPLIT, B.RACK_WORKERS)
+    title = "rackdhcpd failover pair (split %d, %d workers)%s" % (
+        SPLIT, B.RACK_WORKERS, " [%s]" % "; ".join(l.strip() for l in RACK_FO_EXTRA.split("\n") if l.strip())
+        if RACK_FO_EXTRA.strip() else "")
     durability = ("sync group commit (fsync before each ACK), BNDUPD streamed" if B.RACK_DURABILITY == "sync"
                   else "relaxed (reply first, group commit after), BNDUPD streamed")
 
@@ -428,16 +433,32 @@ class RackPair(Pair, B.Rack):
     peer_address: {peer}
     mclt: 3600
     max_response_delay: 60
-    max_unacked_updates: 10
+    max_unacked_updates: {mu}
     load_balance_max_seconds: 3
-{prim}{extra}""".format(n=FO_NAME, role="primary" if k == "a" else "secondary", me=me, peer=peer,
+{prim}{extra}""".format(n=FO_NAME, role="primary" if k == "a" else "secondary", me=me, peer=peer, mu=MAX_UNACKED,
                         prim="    split: %d\n" % SPLIT if k == "a" else "", extra=extra)
         self.backup_seen = (0, time.monotonic())
         argv = self.prepare(d, ns=NS[k], ifn=IF[k], ranges=RANGES,
-                              pool_extra="        failover_peer: %s\n" % FO_NAME, tail=tail)
-        self.title = RackPair.title + (" [%s]" % "; ".join(l.strip() for l in RACK_FO_EXTRA.split("\n")
-                                                          if l.strip()) if RACK_FO_EXTRA.strip() else "")
+                            pool_extra="        failover_peer: %s\n" % FO_NAME, tail=tail)
+        if k == "a" and "ack_after_peer" not in RACK_FO_EXTRA:
+            self.note = self.ack_mode(d, NS[k])
         return argv
+
+    def ack_mode(self, d, ns):
+        """Whether this build has failover ack_after_peer (an ACK that waits
+        for the peer's BNDACK; work in progress when this was written): the
+        configuration with the key added is checked, nothing else depends
+        on it."""
+        path = os.path.join(d, "rackdhcpd.yaml")
+        probe = os.path.join(d, "ack-probe.yaml")
+        with open(path) as f, open(probe, "w") as g:
+            g.write(f.read().replace("    load_balance_max_seconds: 3\n",
+                                     "    load_balance_max_seconds: 3\n    ack_after_peer: false\n"))
+        r = subprocess.run(["ip", "netns", "exec", ns, B.RACKDHCPD, "--check-config", probe],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
+        return ("this build knows failover ack_after_peer; its default applies (see docs/config.md)"
+                if r.returncode == 0 else
+                "this build has no failover ack_after_peer: the ACK leaves after our own fsync, the BNDUPD follows")
 
     def fo(self, k):
         st = rack_ctl(self.dirs[k], "status")
@@ -483,6 +504,8 @@ def pair_rung(srv, work, idx, rate, attempt):
     if not srv.procs:
         srv.ready_after = srv.up()
         log("  up after %s" % srv.ready_after)
+        if srv.note:
+            log("  note: " + srv.note)
     clients = rate * SECONDS
     if not srv.stateless and srv.used + clients > 0.9 * srv.pool_size:
         raise PoolFull("%d new clients would not fit in what is left of the %d-address pool (%d used)"
@@ -569,6 +592,8 @@ def summary(rows):
             s["stores_caught_up"] = b.get("stores_caught_up")
         if r.get("stopped"):
             s["stopped"] = r["stopped"]
+        if r.get("note"):
+            s["note"] = r["note"]
     return B.summary(rows, refs=(("x_isc_pair", "isc-pair"), ("x_kea_ha", "kea-ha")), extra=extra)
 
 
@@ -594,6 +619,8 @@ def print_summary(summ):
     for s in summ:
         if s.get("stopped"):
             log("%s: ladder stopped: %s" % (s["title"], s["stopped"]))
+        if s.get("note"):
+            log("%s: %s" % (s["title"], s["note"]))
 
 
 def main():
@@ -661,6 +688,8 @@ def bench_pair(srv, work, rows):
         row["best"] = B.best_rung(row)
         log("  ladder stops: " + str(e))
     row["pool_size"] = srv.pool_size
+    if srv.note:
+        row["note"] = srv.note
     row["ready_after"] = getattr(srv, "ready_after", None)
     return row
 

@@ -681,17 +681,20 @@ def bench_pair(srv, work, rows):
         return r
     rows_before = len(rows)
     try:
-        row = B.bench_server(srv, work, rows, rung_fn=rung_fn, after_rung=lambda r: log("      " + fmt_stores(r)))
+        B.bench_server(srv, work, rows, rung_fn=rung_fn, after_rung=lambda r: log("      " + fmt_stores(r)))
     except StopLadder as e:
         row = rows[rows_before]
         row["stopped"] = str(e)
         row["best"] = B.best_rung(row)
         log("  ladder stops: " + str(e))
-    row["pool_size"] = srv.pool_size
-    if srv.note:
-        row["note"] = srv.note
-    row["ready_after"] = getattr(srv, "ready_after", None)
-    return row
+    finally:
+        # Also when interrupted: the summary still describes the row.
+        if len(rows) > rows_before:
+            row = rows[rows_before]
+            row["pool_size"] = "-" if srv.stateless else srv.pool_size
+            if srv.note:
+                row["note"] = srv.note
+            row["ready_after"] = getattr(srv, "ready_after", None)
 
 
 class StopLadder(Exception):

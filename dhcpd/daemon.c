@@ -643,7 +643,8 @@ int rd_daemon_reload(rd_daemon_t *d, char *err, size_t errlen)
 				     x->max_response_delay != y->max_response_delay ||
 				     x->max_unacked_updates != y->max_unacked_updates ||
 				     x->load_balance_max_seconds != y->load_balance_max_seconds ||
-				     x->auto_partner_down != y->auto_partner_down;
+				     x->auto_partner_down != y->auto_partner_down ||
+				     x->ack_after_peer != y->ack_after_peer;
 		}
 	}
 	rcu_read_unlock();

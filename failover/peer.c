@@ -1308,7 +1308,8 @@ static bool same_relationship(const rd_cfg_failover_t *a, const rd_cfg_failover_
 	       a->max_response_delay == b->max_response_delay &&
 	       a->max_unacked_updates == b->max_unacked_updates &&
 	       a->load_balance_max_seconds == b->load_balance_max_seconds &&
-	       a->auto_partner_down == b->auto_partner_down;
+	       a->auto_partner_down == b->auto_partner_down &&
+	       a->ack_after_peer == b->ack_after_peer;   /* it sets the window we announce */
 }
 
 /* Two listeners that cannot be bound at once (same port, same or wildcard address). */

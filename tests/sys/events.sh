@@ -30,8 +30,6 @@ set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=.}"
 : "${RD_PYTHON:=/usr/bin/python3}"
-: "${RACKDHCPD:=$top_builddir/dhcpd/rackdhcpd}"
-: "${RACKDHCPCTL:=$top_builddir/dhcpd/rackdhcpctl}"
 : "${DHCLIENT:=$(command -v dhclient || echo /usr/sbin/dhclient)}"
 
 . "$top_srcdir/tests/sys/lib.sh"
@@ -40,22 +38,14 @@ need_root
 need_cmd timeout curl
 [ -x "$DHCLIENT" ] || skip_all "dhclient (isc-dhcp-client) not found"
 [ -x "$RD_PYTHON" ] || skip_all "$RD_PYTHON not found"
-[ -x "$RACKDHCPD" ] || skip_all "$RACKDHCPD not built"
-[ -x "$RACKDHCPCTL" ] || skip_all "$RACKDHCPCTL not built"
+need_daemon ctl
 need_netns
-
-RACKDHCPD=$(cd "$(dirname "$RACKDHCPD")" && pwd)/$(basename "$RACKDHCPD")
-RACKDHCPCTL=$(cd "$(dirname "$RACKDHCPCTL")" && pwd)/$(basename "$RACKDHCPCTL")
 SINK="$top_srcdir/tests/sys/event_sink.py"
 
 sys_init events
 SRV=$(ns_name srv)
 CLI=$(ns_name cli)
-ns_create srv || { echo "Bail out! cannot create namespace"; exit 99; }
-ns_create cli || { echo "Bail out! cannot create namespace"; exit 99; }
-for ns in srv cli; do
-	ns_exec $ns sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 >/dev/null 2>&1
-done
+ns_setup srv cli
 veth_create srv s0 cli c0 || { echo "Bail out! cannot create the veth pair"; exit 99; }
 ns_addr srv s0 192.0.2.1/24
 ip -n "$CLI" link add m0 link c0 type macvlan mode bridge || { echo "Bail out! cannot create a macvlan"; exit 99; }
@@ -116,8 +106,6 @@ request subnet-mask, routers, dhcp-lease-time, dhcp-server-identifier;
 EOF2
 
 ctl() { timeout -k 2 10 "$RACKDHCPCTL" -s "$CTL_SOCK" -t 5 "$@"; }
-srv_alive() { proc_alive srv; }
-srv_ready() { grep -q 'serving on' "$SRV_LOG" 2>/dev/null || ! srv_alive; }
 # dhclient_start LABEL IF CONF [ARGS...]: one bounded dhclient run in the
 # client namespace (-1: one try; it stays in the foreground with -d).
 dhclient_start() {
@@ -182,15 +170,10 @@ for k in sys.argv[1].split("."):
 print(int(d) if not isinstance(d, bool) else int(d))' "$1" 2>/dev/null
 }
 status_ev() { ctl status --json | jnum "lease_events.$1"; }
-check() {	# check NAME CMD...
-	name=$1
-	shift
-	if "$@"; then t_ok 0 "$name"; else t_ok 1 "$name" "$SRV_LOG" "$EV_OUT"; fi
-}
+CHECK_LOGS="$SRV_LOG $EV_OUT"   # what check (lib.sh) shows on a failure
 
 # ---------------------------------------------------------------- start
-proc_start srv ip netns exec "$SRV" "$RACKDHCPD" -c "$CONF" -f
-if ! wait_for 20 srv_ready || ! srv_alive; then
+if ! rd_start srv srv "$CONF"; then
 	echo "Bail out! rackdhcpd did not start"
 	sed 's/^/# /' "$SRV_LOG" | tail -n 30
 	exit 99
@@ -275,14 +258,8 @@ check "6: rackdhcpctl status shows the events line" sh -c "ctl_out=\$(timeout 10
 	echo \"\$ctl_out\" | grep -q '^events.*$got sent.*listener up'"
 
 # ---------------------------------------------------------------- 7. stop
-pid=$(cat "$SYS_TMP/srv.pid")
-kill -TERM "$pid"
-gone() { ! kill -0 "$pid" 2>/dev/null; }
-wait_for 20 gone || kill -KILL "$pid" 2>/dev/null
-wait "$pid"
-rc=$?
-rm -f "$SYS_TMP/srv.pid"
-check "7: SIGTERM: rackdhcpd exits 0" test "$rc" = 0
+rd_stop srv
+check "7: SIGTERM: rackdhcpd exits 0" test "$RD_RC" = 0
 
 echo "1..$T"
 [ "$FAILED" -eq 0 ]

@@ -45,8 +45,6 @@ set -u
 
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=.}"
-: "${RACKDHCPD:=$top_builddir/dhcpd/rackdhcpd}"
-: "${RACKDHCPCTL:=$top_builddir/dhcpd/rackdhcpctl}"
 : "${DHCPD:=$(command -v dhcpd || echo /usr/sbin/dhcpd)}"
 
 . "$top_srcdir/tests/sys/lib.sh"
@@ -54,31 +52,15 @@ set -u
 need_root
 need_cmd sqlite3 timeout python3
 [ -x "$DHCPD" ] || skip_all "ISC dhcpd not found"
-[ -x "$RACKDHCPD" ] || skip_all "$RACKDHCPD not built"
+need_daemon ctl
 need_netns
-RACKDHCPD=$(cd "$(dirname "$RACKDHCPD")" && pwd)/$(basename "$RACKDHCPD")
-RACKDHCPCTL=$(cd "$(dirname "$RACKDHCPCTL")" && pwd)/$(basename "$RACKDHCPCTL")
 MCLT=30
 
-check() {	# check DESCRIPTION CMD...: the logs of both servers on failure
-	d=$1
-	shift
-	if "$@"; then t_ok 0 "$d"; else t_ok 1 "$d" "$SYS_TMP/pri.out" "$SYS_TMP/sec.out"; fi
-}
 
 sys_init fo_pair_isc2
-for n in pri sec cli; do
-	ns_create $n || { echo "Bail out! cannot create namespace"; exit 99; }
-	ns_exec $n sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 >/dev/null 2>&1
-done
+ns_setup pri sec cli
 CLI=$(ns_name cli)
-veth_create pri p0 cli cp || { echo "Bail out! cannot create a veth pair"; exit 99; }
-veth_create sec s0 cli cs || { echo "Bail out! cannot create a veth pair"; exit 99; }
-ip -n "$CLI" link add br0 type bridge || { echo "Bail out! cannot create the bridge"; exit 99; }
-ip -n "$CLI" link set br0 type bridge stp_state 0 forward_delay 0 2>/dev/null
-ip -n "$CLI" link set cp master br0
-ip -n "$CLI" link set cs master br0
-ip -n "$CLI" link set br0 up
+fo_bridge 0 p0 s0
 ns_addr pri p0 10.30.0.1/24
 ns_addr sec s0 10.30.0.2/24
 

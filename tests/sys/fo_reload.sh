@@ -32,8 +32,6 @@ set -u
 
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=.}"
-: "${RACKDHCPD:=$top_builddir/dhcpd/rackdhcpd}"
-: "${RACKDHCPCTL:=$top_builddir/dhcpd/rackdhcpctl}"
 : "${DHCLIENT:=$(command -v dhclient || echo /usr/sbin/dhclient)}"
 
 . "$top_srcdir/tests/sys/lib.sh"
@@ -41,31 +39,14 @@ set -u
 need_root
 need_cmd timeout python3 ss
 [ -x "$DHCLIENT" ] || skip_all "dhclient (isc-dhcp-client) not found"
-[ -x "$RACKDHCPD" ] || skip_all "$RACKDHCPD not built"
+need_daemon ctl
 need_netns
-RACKDHCPD=$(cd "$(dirname "$RACKDHCPD")" && pwd)/$(basename "$RACKDHCPD")
-RACKDHCPCTL=$(cd "$(dirname "$RACKDHCPCTL")" && pwd)/$(basename "$RACKDHCPCTL")
-
-check() {	# check DESCRIPTION CMD...: the logs of both servers on failure
-	d=$1
-	shift
-	if "$@"; then t_ok 0 "$d"; else t_ok 1 "$d" "$SYS_TMP/pri.out" "$SYS_TMP/sec.out"; fi
-}
 
 sys_init fo_reload
-for ns in pri sec cli; do
-	ns_create $ns || { echo "Bail out! cannot create namespace"; exit 99; }
-	ns_exec $ns sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 >/dev/null 2>&1
-done
+ns_setup pri sec cli
 CLI=$(ns_name cli)
 for seg in 0 1; do
-	veth_create pri p$seg cli cp$seg || { echo "Bail out! cannot create a veth pair"; exit 99; }
-	veth_create sec s$seg cli cs$seg || { echo "Bail out! cannot create a veth pair"; exit 99; }
-	ip -n "$CLI" link add br$seg type bridge || { echo "Bail out! cannot create a bridge"; exit 99; }
-	ip -n "$CLI" link set br$seg type bridge stp_state 0 forward_delay 0 2>/dev/null
-	ip -n "$CLI" link set cp$seg master br$seg
-	ip -n "$CLI" link set cs$seg master br$seg
-	ip -n "$CLI" link set br$seg up
+	fo_bridge $seg p$seg s$seg
 	ns_addr pri p$seg 10.31.$seg.1/24
 	ns_addr sec s$seg 10.31.$seg.2/24
 done

@@ -17,6 +17,10 @@
 #   dhcp_dora cli br0 52:54:00:fc:00:01        # one DORA from that MAC: "ACK ADDR SERVER LEASE"
 #   fo_cap_start cap srv s0; ...; fo_cap_check TAG cap 192.0.2.1   # tshark on our port 647 messages
 #   fo_takeover ...                            # partner-down: MCLT, then the peer's share
+#   need_daemon ctl                            # skip unless rackdhcpd (and rackdhcpctl) are built
+#   ns_setup srv cli                           # ns_create each, IPv6 off (Bail out if impossible)
+#   fo_bridge 0 p0 s0                          # pri/p0 and sec/s0 on bridge br0 in namespace cli
+#   rd_start srv srv FILE; rd_stop srv         # rackdhcpd -f in a namespace, SIGTERM and its status
 #
 # Everything is named after $SYS_ID (the test name and the shell's PID), so
 # tests running at the same time cannot collide, and the trap removes only
@@ -49,6 +53,19 @@ need_cmd() {	# need_cmd NAME... : skip unless every command exists
 	for c in "$@"; do
 		command -v "$c" >/dev/null 2>&1 || skip_all "$c not found"
 	done
+}
+
+# need_daemon [ctl]: skip unless $RACKDHCPD (default: the build tree's) is
+# built, and with ctl $RACKDHCPCTL too; both made absolute, as tests cd.
+need_daemon() {
+	: "${RACKDHCPD:=$top_builddir/dhcpd/rackdhcpd}"
+	: "${RACKDHCPCTL:=$top_builddir/dhcpd/rackdhcpctl}"
+	[ -x "$RACKDHCPD" ] || skip_all "$RACKDHCPD not built"
+	RACKDHCPD=$(cd "$(dirname "$RACKDHCPD")" && pwd)/$(basename "$RACKDHCPD")
+	if [ "${1:-}" = ctl ]; then
+		[ -x "$RACKDHCPCTL" ] || skip_all "$RACKDHCPCTL not built"
+		RACKDHCPCTL=$(cd "$(dirname "$RACKDHCPCTL")" && pwd)/$(basename "$RACKDHCPCTL")
+	fi
 }
 
 need_netns() {
@@ -102,6 +119,30 @@ veth_create() {
 	ip -n "$b" link set "$4" up
 }
 
+# ns_setup SHORT...: ns_create each with IPv6 off (no router solicitations
+# or DAD on the test links); a test that cannot have them bails out.
+ns_setup() {
+	for n in "$@"; do
+		ns_create "$n" || { echo "Bail out! cannot create namespace $n"; exit 99; }
+		ns_exec "$n" sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 \
+			>/dev/null 2>&1
+	done
+}
+
+# fo_bridge SEG PRI_IF SEC_IF: a failover pair's wire: veth PRI_IF (in pri)
+# <-> cpSEG and SEC_IF (in sec) <-> csSEG, both ends in namespace cli
+# enslaved to bridge brSEG there (no STP, no forward delay), all up.
+fo_bridge() {
+	c=$(ns_name cli)
+	veth_create pri "$2" cli "cp$1" || { echo "Bail out! cannot create a veth pair"; exit 99; }
+	veth_create sec "$3" cli "cs$1" || { echo "Bail out! cannot create a veth pair"; exit 99; }
+	ip -n "$c" link add "br$1" type bridge || { echo "Bail out! cannot create a bridge"; exit 99; }
+	ip -n "$c" link set "br$1" type bridge stp_state 0 forward_delay 0 2>/dev/null
+	ip -n "$c" link set "cp$1" master "br$1"
+	ip -n "$c" link set "cs$1" master "br$1"
+	ip -n "$c" link set "br$1" up
+}
+
 ns_addr() {	# ns_addr NS IF ADDR/LEN
 	ip -n "$(ns_name "$1")" addr add "$3" dev "$2"
 }
@@ -142,6 +183,39 @@ proc_stop() {
 	rm -f "$f"
 }
 
+proc_gone() {	# proc_gone PID: it has exited (a zombie counts: not reaped yet)
+	st=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$1/status" 2>/dev/null)
+	[ -z "$st" ] || [ "$st" = Z ]
+}
+
+# rd_start LABEL NS CONF: rackdhcpd -f in namespace NS (PID -> LABEL.pid,
+# output -> LABEL.out, appended to LABEL.all across restarts); waits
+# (bounded) until it says it serves.  Fails if it did not get there.
+rd_start() {
+	[ -f "$SYS_TMP/$1.out" ] && cat "$SYS_TMP/$1.out" >>"$SYS_TMP/$1.all"
+	proc_start "$1" ip netns exec "$(ns_name "$2")" "$RACKDHCPD" -c "$3" -f
+	rd_ready_() { grep -q 'serving on' "$SYS_TMP/$1.out" 2>/dev/null || ! proc_alive "$1"; }
+	wait_for 20 rd_ready_ "$1"
+	proc_alive "$1" && grep -q 'serving on' "$SYS_TMP/$1.out"
+}
+
+# rd_stop LABEL: SIGTERM, wait (bounded, then SIGKILL) for the exit; the
+# exit status in RD_RC.
+rd_stop() {
+	f="$SYS_TMP/$1.pid"
+	RD_RC=
+	[ -f "$f" ] || return 0
+	pid=$(cat "$f")
+	kill -TERM "$pid" 2>/dev/null
+	if ! wait_for 20 proc_gone "$pid"; then
+		echo "# $1 ($pid) did not stop within 20 s: killed"
+		kill -KILL "$pid" 2>/dev/null
+	fi
+	wait "$pid"
+	RD_RC=$?
+	rm -f "$f"
+}
+
 # wait_for SECONDS CMD...: retry CMD every 0.1 s until it succeeds or time is up.
 wait_for() {
 	limit=$(($1 * 10))
@@ -175,6 +249,20 @@ t_ok() {
 			echo "# --- $f (last 30 lines)"
 			tail -n 30 "$f" | sed 's/^/#   /'
 		done
+	fi
+}
+
+# check DESCRIPTION CMD...: one TAP line on CMD's status; on failure the
+# end of each file in $CHECK_LOGS (default: a failover pair's two logs,
+# pri.out and sec.out).  A test may define its own check after sourcing.
+check() {
+	d=$1
+	shift
+	if "$@"; then
+		t_ok 0 "$d"
+	else
+		# shellcheck disable=SC2086 # a list of paths without spaces
+		t_ok 1 "$d" ${CHECK_LOGS:-"$SYS_TMP/pri.out" "$SYS_TMP/sec.out"}
 	fi
 }
 

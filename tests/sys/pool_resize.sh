@@ -37,8 +37,6 @@ set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=.}"
 : "${RD_PYTHON:=/usr/bin/python3}"
-: "${RACKDHCPD:=$top_builddir/dhcpd/rackdhcpd}"
-: "${RACKDHCPCTL:=$top_builddir/dhcpd/rackdhcpctl}"
 : "${DHCLIENT:=$(command -v dhclient || echo /usr/sbin/dhclient)}"
 
 . "$top_srcdir/tests/sys/lib.sh"
@@ -47,12 +45,8 @@ need_root
 need_cmd busybox sqlite3 timeout
 [ -x "$DHCLIENT" ] || skip_all "dhclient (isc-dhcp-client) not found"
 [ -x "$RD_PYTHON" ] || skip_all "$RD_PYTHON not found"
-[ -x "$RACKDHCPD" ] || skip_all "$RACKDHCPD not built"
-[ -x "$RACKDHCPCTL" ] || skip_all "$RACKDHCPCTL not built"
+need_daemon ctl
 need_netns
-
-RACKDHCPD=$(cd "$(dirname "$RACKDHCPD")" && pwd)/$(basename "$RACKDHCPD")
-RACKDHCPCTL=$(cd "$(dirname "$RACKDHCPCTL")" && pwd)/$(basename "$RACKDHCPCTL")
 
 PLAN=26
 ok() { t_ok 0 "$1"; }
@@ -67,11 +61,7 @@ sys_init pool_resize
 echo "1..$PLAN"
 SRV=$(ns_name srv)
 CLI=$(ns_name cli)
-ns_create srv || { echo "Bail out! cannot create namespace"; exit 99; }
-ns_create cli || { echo "Bail out! cannot create namespace"; exit 99; }
-for ns in srv cli; do
-	ns_exec $ns sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 >/dev/null 2>&1
-done
+ns_setup srv cli
 veth_create srv s0 cli c0 || { echo "Bail out! cannot create the veth pair"; exit 99; }
 ns_addr srv s0 192.0.2.1/24
 for m in m0 m1; do
@@ -138,29 +128,12 @@ EOF
 
 srv_pid() { cat "$SYS_TMP/$SRV_LABEL.pid"; }
 srv_alive() { proc_alive "$SRV_LABEL"; }
-srv_ready() { grep -q 'serving on' "$SRV_LOG" 2>/dev/null || ! srv_alive; }
 start_server() {	# start_server LABEL
 	SRV_LABEL=$1
 	SRV_LOG=$SYS_TMP/$1.out
-	proc_start "$1" ip netns exec "$SRV" "$RACKDHCPD" -c "$CONF" -f
-	wait_for 20 srv_ready
-	srv_alive && grep -q 'serving on' "$SRV_LOG"
+	rd_start "$1" srv "$CONF"
 }
-proc_gone() {
-	st=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$1/status" 2>/dev/null)
-	[ -z "$st" ] || [ "$st" = Z ]
-}
-stop_server() {
-	pid=$(srv_pid)
-	kill -TERM "$pid" 2>/dev/null
-	if ! wait_for 20 proc_gone "$pid"; then
-		diag "server $pid did not stop within 20 s: killed"
-		kill -KILL "$pid" 2>/dev/null
-	fi
-	wait "$pid"
-	SRV_RC=$?
-	rm -f "$SYS_TMP/$SRV_LABEL.pid"
-}
+stop_server() { rd_stop "$SRV_LABEL"; SRV_RC=$RD_RC; }
 ctl() { timeout -k 2 10 "$RACKDHCPCTL" -s "$CTL_SOCK" -t 5 "$@"; }
 sql() { sqlite3 -batch -noheader "$DB" "$@"; }
 # pool_field KEY: a field of the first pool of `rackdhcpctl --json status`

@@ -53,8 +53,6 @@ set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=.}"
 : "${RD_PYTHON:=/usr/bin/python3}"
-: "${RACKDHCPD:=$top_builddir/dhcpd/rackdhcpd}"
-: "${RACKDHCPCTL:=$top_builddir/dhcpd/rackdhcpctl}"
 : "${PERFDHCP:=$(command -v perfdhcp || echo /usr/sbin/perfdhcp)}"
 : "${DHCLIENT:=$(command -v dhclient || echo /usr/sbin/dhclient)}"
 
@@ -67,12 +65,8 @@ need_cmd busybox sqlite3 tshark tcpdump timeout
 [ -x "$DHCLIENT" ] || skip_all "dhclient (isc-dhcp-client) not found"
 [ -x "$PERFDHCP" ] || skip_all "perfdhcp (kea) not found"
 [ -x "$RD_PYTHON" ] || skip_all "$RD_PYTHON not found"
-[ -x "$RACKDHCPD" ] || skip_all "$RACKDHCPD not built"
-[ -x "$RACKDHCPCTL" ] || skip_all "$RACKDHCPCTL not built"
+need_daemon ctl
 need_netns
-
-RACKDHCPD=$(cd "$(dirname "$RACKDHCPD")" && pwd)/$(basename "$RACKDHCPD")
-RACKDHCPCTL=$(cd "$(dirname "$RACKDHCPCTL")" && pwd)/$(basename "$RACKDHCPCTL")
 
 PLAN=33
 # lib.sh's t_ok numbers the lines and counts failures (T, FAILED).
@@ -93,11 +87,7 @@ sys_init serve
 echo "1..$PLAN"
 SRV=$(ns_name srv)
 CLI=$(ns_name cli)
-ns_create srv || { echo "Bail out! cannot create namespace"; exit 99; }
-ns_create cli || { echo "Bail out! cannot create namespace"; exit 99; }
-for ns in srv cli; do
-	ns_exec $ns sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 >/dev/null 2>&1
-done
+ns_setup srv cli
 veth_create srv s0 cli c0 || { echo "Bail out! cannot create the veth pair"; exit 99; }
 # Room for an oversized frame in h.
 ip -n "$SRV" link set s0 mtu 9000
@@ -189,31 +179,14 @@ srv_pid() { cat "$SYS_TMP/$SRV_LABEL.pid"; }
 srv_alive() { proc_alive "$SRV_LABEL"; }
 
 # start_server LABEL: start rackdhcpd, wait until it says it serves.
-srv_ready() { grep -q 'serving on' "$SRV_LOG" 2>/dev/null || ! srv_alive; }
 start_server() {
 	SRV_LABEL=$1
 	SRV_LOG=$SYS_TMP/$1.out
-	proc_start "$1" ip netns exec "$SRV" "$RACKDHCPD" -c "$CONF" -f
-	wait_for 20 srv_ready
-	srv_alive && grep -q 'serving on' "$SRV_LOG"
+	rd_start "$1" srv "$CONF"
 }
 
 # stop_server: SIGTERM, wait (bounded) for the exit; its status in SRV_RC.
-proc_gone() {	# the PID has exited (a zombie counts: not reaped yet)
-	st=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$1/status" 2>/dev/null)
-	[ -z "$st" ] || [ "$st" = Z ]
-}
-stop_server() {
-	pid=$(srv_pid)
-	kill -TERM "$pid" 2>/dev/null
-	if ! wait_for 20 proc_gone "$pid"; then
-		diag "server $pid did not stop within 20 s: killed"
-		kill -KILL "$pid" 2>/dev/null
-	fi
-	wait "$pid"
-	SRV_RC=$?
-	rm -f "$SYS_TMP/$SRV_LABEL.pid"
-}
+stop_server() { rd_stop "$SRV_LABEL"; SRV_RC=$RD_RC; }
 
 ctl() { timeout -k 2 10 "$RACKDHCPCTL" -s "$CTL_SOCK" -t 5 "$@"; }
 sql() { sqlite3 -batch -noheader "$DB" "$@"; }

@@ -31,6 +31,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,7 +61,21 @@ struct rd_region_client {
 	size_t cur;                     /* URL in use */
 	int64_t since_ms;               /* when cur was chosen, or the first URL last tried */
 	CURL *h;
+	const atomic_bool *abort_flag;  /* set: requests in flight stop at once (shutdown) */
 };
+
+void rd_region_set_abort(rd_region_client_t *c, const atomic_bool *flag)
+{
+	c->abort_flag = flag;
+}
+
+/* libcurl's progress callback: non-zero aborts the transfer. */
+static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+	(void)dt, (void)dn, (void)ut, (void)un;
+	const atomic_bool *f = arg;
+	return f && atomic_load(f);
+}
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc;
@@ -266,6 +281,9 @@ int rd_region_client_from_config(const rd_cfg_region_t *r, rd_region_client_t **
 		.urls = (const char *const *)r->maas_url,
 		.n_urls = r->n_maas_url,
 		.api_key_file = r->api_key_file,
+		.ca_file = r->ca_file,
+		.connect_timeout_ms = (long)r->connect_timeout * 1000,
+		.timeout_ms = (long)r->timeout * 1000,
 	};
 	return rd_region_client_new(&o, out, err, errlen);
 }
@@ -501,6 +519,11 @@ static int attempt(rd_region_client_t *c, size_t idx, const char *path, struct r
 		if (c->ca_file)
 			curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
 		curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+		if (c->abort_flag) {
+			curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+			curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)c->abort_flag);
+			curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+		}
 
 		CURLcode cr = curl_easy_perform(h);
 		long code = 0;

@@ -232,3 +232,12 @@ tests_fuzz_fuzz_isc_import_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK)
 # rackdhcpd, which reaches NORMAL with the ISC secondary.
 TESTS += tests/sys/import_isc.sh
 dist_check_SCRIPTS += tests/sys/import_isc.sh
+
+# ---- region sync in the daemon (dhcpd/regionsync.c) -------------------------
+# System test: the region fixture (tests/region/fixture.py, data from
+# tests/region/sysdata.py) polled every second by rackdhcpd in a namespace,
+# a renewing dhclient and udhcpc probes while VLANs, reservations, roles and
+# ranges change, the region fails and goes away, and a restart serves the
+# stored view (root, netns, dhclient, busybox, python3, sqlite3; else skipped).
+TESTS += tests/sys/region.sh
+dist_check_SCRIPTS += tests/sys/region.sh

@@ -241,3 +241,10 @@ dist_check_SCRIPTS += tests/sys/import_isc.sh
 # stored view (root, netns, dhclient, busybox, python3, sqlite3; else skipped).
 TESTS += tests/sys/region.sh
 dist_check_SCRIPTS += tests/sys/region.sh
+# Unit test: rd_region_compose (the file and the region's view combined;
+# source: region) and the region keys of the configuration.
+check_PROGRAMS += tests/unit/dhcpd/test_region_compose
+TESTS += tests/unit/dhcpd/test_region_compose
+tests_unit_dhcpd_test_region_compose_SOURCES = tests/unit/dhcpd/test_region_compose.c
+tests_unit_dhcpd_test_region_compose_CPPFLAGS = $(TEST_CPPFLAGS) $(RD_DEP_CFLAGS)
+tests_unit_dhcpd_test_region_compose_LDADD = $(TAP_LDADD)

@@ -62,6 +62,12 @@ check() {	# check NAME CMD...: ok if CMD succeeds, else not ok with the server l
 	if "$@"; then ok "$name"; else not_ok "$name" "$SRV_LOG"; fi
 }
 diag() { echo "# $*"; }
+# todo STATUS NAME REASON: a TAP TODO line (expected to fail for now; it does
+# not fail the script, and a pass shows as XPASS: time to drop the TODO)
+todo() {
+	T=$((T + 1))
+	if [ "$1" -eq 0 ]; then echo "ok $T - $2 # TODO $3"; else echo "not ok $T - $2 # TODO $3"; fi
+}
 
 sys_init region
 SRV=$(ns_name srv)
@@ -94,7 +100,7 @@ REGION_OUT=$SYS_TMP/region.out
 start_region() {
 	proc_start region ip netns exec "$SRV" "$RD_PYTHON" "$FIXTURE" --data "$DATA" --key "cK3y:tOk3n:s3cr3t" \
 		--port "${REGION_PORT:-0}" --lifetime 240
-	wait_for 10 grep -q '^PORT ' "$REGION_OUT"
+	wait_for 10 grep -qs '^PORT ' "$REGION_OUT"
 	REGION_PORT=$(sed -n 's/^PORT //p' "$REGION_OUT")
 }
 # fx METHOD PATH [BODY]: a control request to the fixture
@@ -118,6 +124,7 @@ server:
   pidfile: $SYS_TMP/rackdhcpd.pid
   workers: 1
   log_level: info
+  metrics: 127.0.0.1:9467
 region:
   maas_url: [http://127.0.0.1:$REGION_PORT/MAAS]
   api_key_file: $KEY
@@ -143,6 +150,23 @@ start_server() {
 	wait_for 20 srv_ready
 	srv_alive && grep -q 'serving on' "$SRV_LOG"
 }
+proc_gone() {	# the PID has exited (a zombie counts: not reaped yet)
+	st=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$1/status" 2>/dev/null)
+	[ -z "$st" ] || [ "$st" = Z ]
+}
+# stop_server: SIGTERM, wait (bounded) for the exit; its status in SRV_RC
+stop_server() {
+	pid=$(cat "$SYS_TMP/$SRV_LABEL.pid")
+	kill -TERM "$pid" 2>/dev/null
+	if ! wait_for 20 proc_gone "$pid"; then
+		diag "server $pid did not stop within 20 s: killed"
+		kill -KILL "$pid" 2>/dev/null
+	fi
+	wait "$pid"
+	SRV_RC=$?
+	rm -f "$SYS_TMP/$SRV_LABEL.pid"
+}
+stopped_cleanly() { [ "$SRV_RC" -eq 0 ] && grep -q 'stopped; every lease change is on disk' "$SRV_LOG"; }
 log_has() { grep -q -- "$1" "$SRV_LOG"; }
 log_count() {
 	n=$(grep -c -- "$1" "$SRV_LOG" 2>/dev/null)
@@ -174,6 +198,11 @@ sys.exit(0 if any(p["range"] == sys.argv[2] for p in json.load(open(sys.argv[1])
 no_pool() { ! has_pool "$1"; }
 generation() { sget config.generation; }
 sql() { sqlite3 -batch -noheader "$DB" "$@"; }
+# metric NAME{LABELS}: its value on the Prometheus page (in the server's namespace)
+metric() {
+	ip netns exec "$SRV" timeout -k 1 5 curl -sf http://127.0.0.1:9467/metrics >"$SYS_TMP/metrics.txt" || return 1
+	awk -v k="$1" '$1 == k { print $2 }' "$SYS_TMP/metrics.txt"
+}
 
 # --- clients
 cat >"$SYS_TMP/dhclient-script" <<'EOF'
@@ -227,7 +256,7 @@ in_pool() {	# in_pool ADDR: in one of VLAN 5001's dynamic ranges
 	{ [ "$last" -ge 100 ] && [ "$last" -le 199 ]; } || { [ "$last" -ge 220 ] && [ "$last" -le 230 ]; }
 }
 
-PLAN=35
+PLAN=41
 echo "1..$PLAN"
 
 # ---------------------------------------------------------------- a. first pull
@@ -250,6 +279,14 @@ check "a: status says the view is live and fresh (source '$src', age '$age')" [ 
 check "a: the view is stored in the lease store for rack 7xtf67" \
 	sh -c "[ \"\$(sqlite3 -batch -noheader '$DB' 'SELECT system_id FROM region_view')\" = 7xtf67 ] && \
 	       sqlite3 -batch -noheader '$DB' 'SELECT yaml FROM region_view' | grep -q '10.10.0.100-10.10.0.199'"
+m_live=$(metric 'rackdhcpd_region_view_source{source="live"}')
+m_changed=$(metric 'rackdhcpd_region_sync_total{result="changed"}')
+m_age=$(metric rackdhcpd_region_view_age_seconds)
+if [ "$m_live" = 1 ] && [ "${m_changed:-0}" -ge 1 ] && [ -n "$m_age" ]; then
+	ok "a: metrics: source live, $m_changed changed poll(s), view age $m_age s"
+else
+	not_ok "a: metrics: source live ('$m_live'), changed polls ('$m_changed'), view age ('$m_age')" "$SYS_TMP/metrics.txt"
+fi
 if ctl status >"$SYS_TMP/status.txt" 2>&1 && grep -q "^region .*127.0.0.1:$REGION_PORT" "$SYS_TMP/status.txt" &&
 	grep -q 'view live, [0-9]* s old' "$SYS_TMP/status.txt"; then
 	ok "a: rackdhcpctl status shows the region, the view's source and age"
@@ -329,11 +366,8 @@ fi
 gen=$(generation)
 fx POST load '{"name": "ipranges", "file": "variant-ipranges-resized.json"}'
 wait_for 10 has_pool 10.10.0.100-10.10.0.180
-if has_pool 10.10.0.100-10.10.0.180 && log_has 'pool 10.10.0.100-10.10.0.199 shrunk to 10.10.0.100-10.10.0.180'; then
-	ok "e: a range resized in the region is applied live and logged # TODO pool range changes are not live yet (sync_pools)"
-else
-	not_ok "e: a range resized in the region is applied live and logged # TODO pool range changes are not live yet (sync_pools)"
-fi
+has_pool 10.10.0.100-10.10.0.180 && log_has 'pool 10.10.0.100-10.10.0.199 shrunk to 10.10.0.100-10.10.0.180'
+todo $? "e: a range resized in the region is applied live and logged" "pool range changes are not live yet (sync_pools)"
 if has_pool 10.10.0.100-10.10.0.180 || { has_pool 10.10.0.100-10.10.0.199 && log_has "the region's view is refused"; }; then
 	ok "e: either applied, or refused whole with a log line and the old pool kept"
 else
@@ -371,6 +405,8 @@ n=$(($(log_count "cannot pull the region's view") - before))
 g2=$(generation)
 check "f: the region answers 500: one log line ($n), nothing changes (generation $g2)" [ "$n" -eq 1 -a "$g2" = "$gen" ]
 rec=$(log_count "$RECOVERED")
+m_err=$(metric 'rackdhcpd_region_sync_total{result="error"}')
+check "f: metrics count the failed polls (error: $m_err)" [ "${m_err:-0}" -ge 2 ]
 fx POST fail '{"mode": "none"}'
 wait_more 10 "$RECOVERED" "$rec"
 if renewing 1 && [ "$(dhc_addr)" = "$DHC_ADDR" ]; then
@@ -398,9 +434,20 @@ else
 	not_ok "g: dhclient renews $DHC_ADDR without the region (now '$(dhc_addr)')" "$DHC_EV" "$SRV_LOG"
 fi
 
+# a reload while the region is away: the file changes, the region's view stays
+sed -i 's/^      - range: 192.168.77.10-192.168.77.20$/&\n      - range: 192.168.77.30-192.168.77.40/' "$CONF"
+if ctl reload >"$SYS_TMP/reload.out" 2>&1 && has_pool 192.168.77.30-192.168.77.40 &&
+	has_pool 10.10.0.100-10.10.0.199 && has_pool 192.168.77.10-192.168.77.20; then
+	ok "g: rackdhcpctl reload without the region: the file's new pool and the region's view are both served"
+else
+	not_ok "g: rackdhcpctl reload without the region: the file's new pool and the region's view are both served" \
+		"$SYS_TMP/reload.out" "$SYS_TMP/status.json" "$SRV_LOG"
+fi
+
 # ---------------------------------------------------------------- h. restart without the region
 proc_stop dhc
-proc_stop srv
+stop_server
+check "g: SIGTERM without the region: exit status 0 ($SRV_RC), every lease on disk" stopped_cleanly
 if start_server srv2; then
 	ok "h: rackdhcpd restarts while the region is unreachable"
 else
@@ -416,7 +463,13 @@ if [ "$a" = "$RES_IP" ]; then
 else
 	not_ok "h: $RES_MAC gets $RES_IP from the stored view (got '$a')" "$SYS_TMP/ph.out" "$SRV_LOG"
 fi
-proc_stop srv2
+stop_server
+check "h: final SIGTERM: exit status 0 ($SRV_RC)" stopped_cleanly
+if ! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:|ThreadSanitizer' "$SYS_TMP/srv.out" "$SYS_TMP/srv2.out"; then
+	ok "no sanitizer report in either server's log"
+else
+	not_ok "no sanitizer report in the server logs" "$SYS_TMP/srv.out" "$SYS_TMP/srv2.out"
+fi
 
 [ "$T" -eq "$PLAN" ] || diag "planned $PLAN, ran $T"
 [ "$FAILED" -eq 0 ]

@@ -43,6 +43,7 @@ struct rd_regionsync {
 	rd_config_t *view;          /* the view in force, parsed alone; NULL: none */
 	char *view_yaml;            /* its text */
 	char *refused_yaml;         /* the last view refused after validation (not retried until it changes) */
+	char refused_err[512];      /* why */
 	/* thread */
 	pthread_t thread;
 	bool started;
@@ -308,10 +309,12 @@ static void poll_once(rd_regionsync_t *rs)
 	}
 	if (rs->refused_yaml && strcmp(rs->refused_yaml, yaml) == 0) {
 		/* refused before, and nothing changed since: say nothing new */
+		char why[sizeof(rs->refused_err)];
+		snprintf(why, sizeof(why), "%s", rs->refused_err);
 		pthread_mutex_unlock(&rs->d->reload_lock);
 		rd_config_free(view);
 		free(yaml);
-		poll_failed(rs, RD_RSYNC_REFUSED, "the same view as before, refused (see the first message)");
+		poll_failed(rs, RD_RSYNC_REFUSED, why);
 		return;
 	}
 	rd_config_t *merged = NULL;
@@ -332,6 +335,7 @@ static void poll_once(rd_regionsync_t *rs)
 	if (rc) {
 		free(rs->refused_yaml);
 		rs->refused_yaml = yaml;
+		snprintf(rs->refused_err, sizeof(rs->refused_err), "%s", err);
 		pthread_mutex_unlock(&rs->d->reload_lock);
 		rd_config_free(view);
 		free(diff.b.p);

@@ -13,7 +13,9 @@
  *   5. privileges dropped to server.user, keeping CAP_NET_RAW (raw sockets
  *      for links that appear later) and CAP_NET_BIND_SERVICE;
  *   6. lease store opened and loaded into the table (as the service user,
- *      so every file it creates is the user's);
+ *      so every file it creates is the user's); with region sync, the
+ *      region view stored there is applied first, and only then are the
+ *      raw sockets opened (CAP_NET_RAW is kept for that);
  *   7. workers, control socket, metrics; READY=1 to systemd.
  * Shutdown: STOPPING=1, control stops, workers stop (no new decisions), the
  * store flushes every queued change and closes, sockets close.
@@ -459,7 +461,8 @@ int rd_daemon_apply(rd_daemon_t *d, rd_config_t *cfg, const char *origin, char *
 				     x->auto_partner_down != y->auto_partner_down;
 		}
 		if (fo_changed)
-			rd_log(LOG_WARNING, "reload: the failover section changed: takes effect at the next restart");
+			rd_log(LOG_WARNING, "%s: the failover section changed: takes effect at the next restart",
+			       origin && !strcmp(origin, "region view") ? "region view" : "reload");
 	}
 	rcu_read_unlock();
 	rd_log_set_level(rd_log_prio_of_level(cfg->server.log_level));
@@ -867,7 +870,9 @@ int rd_daemon_main(const char *config_path, bool foreground, const char *pidfile
 	}
 	if (rd_io_udp_spread(S.udp_fds[0], d->n_workers, err, sizeof(err)) < 0)
 		rd_log(LOG_WARNING, "%s: relayed traffic from one relay will use one worker", err);
-	relink(nm);
+	/* with region sync the links are decided once the stored view is known (6.) */
+	if (!d->region)
+		relink(nm);
 
 	/* 5. privileges */
 	if (S.have_user) {
@@ -894,10 +899,9 @@ int rd_daemon_main(const char *config_path, bool foreground, const char *pidfile
 		/* a restart without the region serves the last view that validated */
 		rd_config_t *stored = NULL;
 		rd_regionsync_load_stored(d->region, d->store, &stored);
-		if (stored) {
+		if (stored)
 			rd_config_publish(stored);
-			relink(nm);
-		}
+		relink(nm);
 	}
 	pthread_mutex_lock(&d->reload_lock);
 	rcu_read_lock();

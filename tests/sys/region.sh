@@ -256,7 +256,7 @@ in_pool() {	# in_pool ADDR: in one of VLAN 5001's dynamic ranges
 	{ [ "$last" -ge 100 ] && [ "$last" -le 199 ]; } || { [ "$last" -ge 220 ] && [ "$last" -le 230 ]; }
 }
 
-PLAN=41
+PLAN=42
 echo "1..$PLAN"
 
 # ---------------------------------------------------------------- a. first pull
@@ -465,7 +465,19 @@ else
 fi
 stop_server
 check "h: final SIGTERM: exit status 0 ($SRV_RC)" stopped_cleanly
-if ! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:|ThreadSanitizer' "$SYS_TMP/srv.out" "$SYS_TMP/srv2.out"; then
+# a key file others can read: refused at start, naming the file and its mode
+cp "$KEY" "$SYS_TMP/open.key"
+chmod 0644 "$SYS_TMP/open.key"
+sed "s|api_key_file: .*|api_key_file: $SYS_TMP/open.key|" "$CONF" >"$SYS_TMP/open.yaml"
+timeout -k 2 20 ip netns exec "$SRV" "$RACKDHCPD" -c "$SYS_TMP/open.yaml" -f >"$SYS_TMP/open.out" 2>&1
+rc=$?
+if [ $rc -eq 1 ] && grep -q "open.key: mode 0644" "$SYS_TMP/open.out"; then
+	ok "a world-readable API key file: rackdhcpd refuses to start, naming the file and its mode"
+else
+	not_ok "a world-readable API key file: rackdhcpd refuses to start (exit $rc)" "$SYS_TMP/open.out"
+fi
+if ! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:|ThreadSanitizer' "$SYS_TMP/srv.out" "$SYS_TMP/srv2.out" \
+	"$SYS_TMP/open.out"; then
 	ok "no sanitizer report in either server's log"
 else
 	not_ok "no sanitizer report in the server logs" "$SYS_TMP/srv.out" "$SYS_TMP/srv2.out"

@@ -14,6 +14,8 @@ loads through the fixture's /_control/load between polls:
   variant-fabrics-roles-swapped.json  VLAN 5002: 7xtf67 primary, 76y7pg secondary
   variant-ipranges-resized.json    dynamic range 1 (10.10.0.100-199) shrunk to 10.10.0.100-180
 
+and copies the fixture's own variant-*.json files unchanged.
+
 usage: sysdata.py SRC OUT RES_MAC RES_IP
 """
 import copy
@@ -55,6 +57,11 @@ def main():
 
     for name, d in docs.items():
         dump(name, d)
+    # the fixture's own variants, as they are (variant-subnets-partial: a subnet without its cidr)
+    for name in os.listdir(src):
+        if name.startswith("variant-") and name.endswith(".json"):
+            with open(os.path.join(src, name), "rb") as f, open(os.path.join(out, name), "wb") as g:
+                g.write(f.read())
 
     res = copy.deepcopy(docs["reservedips"])
     entry = copy.deepcopy(res[0])

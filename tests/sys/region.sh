@@ -18,8 +18,8 @@
 #   e. a dynamic range resized: applied live (TODO until pool range
 #      changes are live in sync_pools; today the view is refused whole and
 #      nothing changes, which is checked too);
-#   f. the region answers garbage, then 500s: nothing changes, one log line
-#      per outage, status shows the error;
+#   f. the region answers garbage, then 500s, then partial data: nothing
+#      changes, one log line per outage, status and metrics show the error;
 #   g. the region killed: the server keeps serving, the view's age grows;
 #   h. rackdhcpd restarted without the region: it serves the stored view.
 #
@@ -256,7 +256,7 @@ in_pool() {	# in_pool ADDR: in one of VLAN 5001's dynamic ranges
 	{ [ "$last" -ge 100 ] && [ "$last" -le 199 ]; } || { [ "$last" -ge 220 ] && [ "$last" -le 230 ]; }
 }
 
-PLAN=42
+PLAN=43
 echo "1..$PLAN"
 
 # ---------------------------------------------------------------- a. first pull
@@ -405,6 +405,21 @@ n=$(($(log_count "cannot pull the region's view") - before))
 g2=$(generation)
 check "f: the region answers 500: one log line ($n), nothing changes (generation $g2)" [ "$n" -eq 1 -a "$g2" = "$gen" ]
 rec=$(log_count "$RECOVERED")
+rec=$(log_count "$RECOVERED")
+fx POST fail '{"mode": "none"}'
+wait_more 10 "$RECOVERED" "$rec"
+# partial data: a subnet without its cidr
+before=$(log_count "cannot pull the region's view")
+fx POST load '{"name": "subnets", "file": "variant-subnets-partial.json"}'
+sleep 3
+n=$(($(log_count "cannot pull the region's view") - before))
+g2=$(generation)
+if [ "$n" -eq 1 ] && [ "$g2" = "$gen" ] && grep -q 'subnets/: \[[0-9]*\]\.cidr: missing' "$SRV_LOG"; then
+	ok "f: partial data (a subnet without cidr): one log line naming the field, nothing changes"
+else
+	not_ok "f: partial data (a subnet without cidr): one log line naming the field ($n), nothing changes ($g2)" "$SRV_LOG"
+fi
+fx POST load '{"name": "subnets", "file": "subnets.json"}'
 m_err=$(metric 'rackdhcpd_region_sync_total{result="error"}')
 check "f: metrics count the failed polls (error: $m_err)" [ "${m_err:-0}" -ge 2 ]
 fx POST fail '{"mode": "none"}'

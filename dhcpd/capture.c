@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "rackdhcp/capture.h"
 #include "rackdhcp/wire.h"
@@ -65,6 +66,9 @@ struct pcapng_iface {
 	int linktype;
 	uint64_t ticks_per_sec;   /* from if_tsresol; default microseconds */
 };
+
+/* stdio buffer for capture files read or written in bulk. */
+#define CAPTURE_IO_BUF (1u << 20)
 
 static uint32_t ng_u32(rd_wire_t *w, bool le) { return le ? rd_wire_read_u32le(w) : rd_wire_read_u32(w); }
 static uint16_t ng_u16(rd_wire_t *w, bool le) { return le ? rd_wire_read_u16le(w) : rd_wire_read_u16(w); }
@@ -228,7 +232,18 @@ int rd_capture_foreach(const char *path, rd_capture_cb cb, void *ctx, char *err,
 		err = dummy;
 		errlen = sizeof(dummy);
 	}
-	pcap_t *p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO, ebuf);
+	/* Our own FILE with a large buffer: libpcap's default (BUFSIZ) costs a
+	 * read(2) every few frames, a visible share of a long replay. */
+	pcap_t *p = NULL;
+	FILE *fp = strcmp(path, "-") ? fopen(path, "rb") : NULL;
+	if (fp) {
+		(void)setvbuf(fp, NULL, _IOFBF, CAPTURE_IO_BUF);
+		p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, ebuf);
+		if (!p)
+			fclose(fp);   /* libpcap closes only files it opened itself */
+	} else {
+		p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO, ebuf);
+	}
 	if (!p) {
 		/* Perhaps a pcapng that libpcap refuses (mixed interfaces). */
 		int r = pcapng_foreach(path, cb, ctx, err, errlen);

@@ -1164,11 +1164,11 @@ static int parse_subnets(struct ctx *x, yaml_node_t *n)
 
 enum {
 	VK_INTERFACES, VK_STATE_DIR, VK_CONTROL_SOCKET, VK_WORKERS, VK_DURABILITY, VK_USER, VK_METRICS,
-	VK_LOG_LEVEL, VK_PIDFILE, VK_RATE_LIMIT, VK_COUNT
+	VK_LOG_LEVEL, VK_PIDFILE, VK_RATE_LIMIT, VK_LEASE_EVENTS, VK_COUNT
 };
 static const char *const server_keys[VK_COUNT] = {
 	"interfaces", "state_dir", "control_socket", "workers", "durability", "user", "metrics",
-	"log_level", "pidfile", "rate_limit",
+	"log_level", "pidfile", "rate_limit", "lease_events_socket",
 };
 
 enum { LK_PER_CLIENT, LK_GLOBAL, LK_NEW_CLIENTS, LK_COUNT };
@@ -1298,6 +1298,9 @@ static int parse_server(struct ctx *x, yaml_node_t *n)
 						  sizeof(((struct sockaddr_un *)0)->sun_path) - 1,
 						  &sv->control_socket)) ||
 	    (v[VK_PIDFILE] && get_abs_path(x, v[VK_PIDFILE], "server", "pidfile", 4000, &sv->pidfile)) ||
+	    (v[VK_LEASE_EVENTS] && get_abs_path(x, v[VK_LEASE_EVENTS], "server", "lease_events_socket",
+						sizeof(((struct sockaddr_un *)0)->sun_path) - 1,
+						&sv->lease_events_socket)) ||
 	    (v[VK_WORKERS] && get_u32(x, v[VK_WORKERS], "server", "workers", 1, RD_CFG_MAX_WORKERS,
 				      &sv->workers)) ||
 	    (v[VK_USER] && get_str(x, v[VK_USER], "server", "user", 32, &sv->user)) ||

@@ -54,6 +54,7 @@
 #include "rackdhcp/fo_peer.h"
 #include "rackdhcp/fo_state.h"
 #include "rackdhcp/engine.h"
+#include "rackdhcp/events.h"
 #include "rackdhcp/log.h"
 #include "rackdhcp/metrics.h"
 #include "rackdhcp/rcu.h"
@@ -459,6 +460,28 @@ static json_t *counters_json(rd_daemon_t *d)
 	return o;
 }
 
+/* MAAS lease events: null when server.lease_events_socket is unset. */
+static json_t *events_json(rd_daemon_t *d)
+{
+	rd_events_stats_t s;
+
+	if (!d->events)
+		return json_null();
+	rd_events_stats(d->events, &s);
+	json_t *o = json_object();
+	int bad = put(o, "emitted", juint(s.emitted));
+	bad |= put(o, "sent", juint(s.sent));
+	bad |= put(o, "dropped_full", juint(s.dropped_full));
+	bad |= put(o, "dropped_error", juint(s.dropped_error));
+	bad |= put(o, "queued", juint(s.queued));
+	bad |= put(o, "listener_up", json_boolean(s.listener_up));
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
 static json_t *store_json(rd_daemon_t *d)
 {
 	rd_store_stats_t s;
@@ -617,6 +640,7 @@ static int cmd_status(struct req *r, json_t **res)
 	bad |= put(o, "leases", juint(d->table ? rd_table_count(d->table) : 0));
 	bad |= put(o, "counters", counters_json(d));
 	bad |= put(o, "store", store_json(d));
+	bad |= put(o, "lease_events", events_json(d));
 	if (bad) {
 		json_decref(o);
 		return RD_ENOMEM;
@@ -1198,7 +1222,7 @@ static bool client_read(struct client *cl)
 		cl->eof = true;
 		return true;
 	}
-	return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+	return rd_would_block(errno) || errno == EINTR;
 }
 
 /* Write what is pending; false: close the client. */
@@ -1209,7 +1233,7 @@ static bool client_write(struct client *cl)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return errno == EAGAIN || errno == EWOULDBLOCK;
+			return rd_would_block(errno);
 		}
 		cl->out_off += (size_t)n;
 	}
@@ -1230,7 +1254,7 @@ static void accept_clients(struct rd_control *c, uint64_t now)
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK) {
+			if (!rd_would_block(errno)) {
 				rd_log(LOG_WARNING, "control socket: accept: %s", strerror(errno));
 				c->accept_pause_until = now + 200;
 			}

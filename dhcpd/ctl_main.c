@@ -312,6 +312,11 @@ static void print_status(const json_t *r)
 		printf("%-12squeue %lld, %lld commits, %lld commit errors, %lld failed changes, %lld awaiting "
 		       "retry\n", "store", num(store, "queue_depth"), num(store, "commits"),
 		       num(store, "commit_errors"), num(store, "failed"), num(store, "retry_pending"));
+	const json_t *ev = json_object_get(r, "lease_events");
+	if (json_is_object(ev))
+		printf("%-12s%lld sent, %lld queued, %lld dropped (queue full), %lld dropped (errors), listener %s\n",
+		       "events", num(ev, "sent"), num(ev, "queued"), num(ev, "dropped_full"), num(ev, "dropped_error"),
+		       json_is_true(json_object_get(ev, "listener_up")) ? "up" : "DOWN (retrying)");
 
 	const json_t *rg = json_object_get(r, "region");
 	if (json_is_object(rg)) {

@@ -41,6 +41,7 @@
 #include "rackdhcp/control.h"
 #include "rackdhcp/daemon.h"
 #include "rackdhcp/engine.h"
+#include "rackdhcp/events.h"
 #include "rackdhcp/fo_peer.h"
 #include "rackdhcp/frame.h"
 #include "rackdhcp/io.h"
@@ -445,6 +446,9 @@ int rd_daemon_apply(rd_daemon_t *d, rd_config_t *cfg, const char *origin, char *
 			rd_log(LOG_WARNING, "reload: server.user changed: takes effect at the next restart");
 		if ((a->metrics == NULL) != (b->metrics == NULL) || (a->metrics && strcmp(a->metrics, b->metrics) != 0))
 			rd_log(LOG_WARNING, "reload: server.metrics changed: takes effect at the next restart");
+		if ((a->lease_events_socket == NULL) != (b->lease_events_socket == NULL) ||
+		    (a->lease_events_socket && strcmp(a->lease_events_socket, b->lease_events_socket) != 0))
+			rd_log(LOG_WARNING, "reload: server.lease_events_socket changed: takes effect at the next restart");
 		/* The failover peers keep the relationships they started with
 		 * (their links and state machines); pools follow the reload,
 		 * and are matched to a relationship by name. */
@@ -654,6 +658,9 @@ static void on_expire(void *ctx, const rd_lease_t *oldv, const rd_lease_t *newv)
 	if (S.d.store && rd_store_submit(S.d.store, newv, "expire", S.d.failover ? expire_done : NULL,
 					 (void *)(uintptr_t)newv->addr) < 0)
 		rd_ctr_add(&S.d.counters[S.d.n_workers].drop[RD_DROP_STORE], 1);
+	/* MAAS hears of the expiry as ISC's `on expiry` would tell it. */
+	if (oldv->state == RD_LEASE_ACTIVE)
+		(void)rd_events_emit(S.d.events, RD_EVENT_EXPIRY, newv, 0);
 	if (rd_log_enabled(LOG_INFO)) {
 		fmt_ip(newv->addr, ip, sizeof(ip));
 		for (unsigned i = 0, n = 0; i < newv->hlen && i < 16 && n + 4 < sizeof(mac); i++)
@@ -936,6 +943,21 @@ int rd_daemon_main(const char *config_path, bool foreground, const char *pidfile
 		goto out;
 	}
 
+	/* 6c. lease events for MAAS: the sender thread queues while the
+	 * consumer's socket is missing, so rackd may start after us. */
+	rcu_read_lock();
+	const char *evpath = rd_config_current()->server.lease_events_socket;
+	if (evpath) {
+		d->events = rd_events_new(evpath, 0);
+		if (!d->events)
+			rd_log(LOG_ERR, "lease events: cannot start the sender for %s: %s", evpath, strerror(errno));
+		else
+			rd_log(LOG_INFO, "lease events go to %s", evpath);
+	}
+	rcu_read_unlock();
+	if (evpath && !d->events)
+		goto out;
+
 	/* 7. serve */
 	rcu_read_lock();
 	rd_ratelimit_cfg_t rl = rd_config_current()->server.rate_limit;
@@ -1072,6 +1094,9 @@ out:
 		rd_store_close(d->store);
 		d->store = NULL;
 	}
+	/* After the store: its last completions may still emit commits. */
+	rd_events_free(d->events, 2000);
+	d->events = NULL;
 	for (size_t k = 0; k < S.n_served; k++) {
 		for (unsigned w = 0; w < S.served[k].n; w++)
 			close(S.served[k].socks[w].fd);

@@ -444,12 +444,11 @@ static int layout_fit(const struct layout *L, const uint8_t *incl, uint8_t *fail
 	return r;
 }
 
+/* All zero: the first byte is 0 and every byte equals the next (memcmp of
+ * the field against itself shifted by one, which libc does word-wise). */
 static bool field_empty(const uint8_t *f, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		if (f[i])
-			return false;
-	return true;
+	return n == 0 || (f[0] == 0 && memcmp(f, f + 1, n - 1) == 0);
 }
 
 int rd_dhcp_build(const rd_dhcp_builder_t *b, const uint8_t *prl, size_t prl_len,

@@ -82,6 +82,9 @@ struct rd_events {
 
 /* ------------------------------------------------------------ formatting */
 
+/* host_len (a uint8_t) can never exceed the host buffer. */
+_Static_assert(RD_LEASE_MAX_HOSTNAME >= 255, "rd_event_t.host holds any host_len");
+
 static const char *kind_name(unsigned k)
 {
 	switch (k) {
@@ -171,7 +174,7 @@ static void sb_json_str(rd_sb_t *b, const char *str, size_t n)
 int rd_event_format(const rd_event_t *e, char *buf, size_t cap)
 {
 	const char *action = e ? kind_name(e->kind) : NULL;
-	if (!action || !buf || e->hlen == 0 || e->hlen > 16 || e->host_len > RD_LEASE_MAX_HOSTNAME)
+	if (!action || !buf || e->hlen == 0 || e->hlen > 16)
 		return RD_EINVAL;
 	rd_sb_t b;
 	char mac[49];

@@ -38,6 +38,7 @@
 
 #include "rackdhcp/config.h"
 #include "rackdhcp/daemon.h"
+#include "rackdhcp/events.h"
 #include "rackdhcp/log.h"
 #include "rackdhcp/fmt.h"
 #include "rackdhcp/fo_peer.h"
@@ -348,6 +349,23 @@ char *rd_metrics_render(rd_daemon_t *d, size_t *len)
 	rd_gbuf_printf(&b, "rackdhcpd_store_changes_failed_total %llu\n", (unsigned long long)ss.failed);
 	header(&b, "rackdhcpd_store_rejected_total", "counter", "Lease changes refused because the queue was full.");
 	rd_gbuf_printf(&b, "rackdhcpd_store_rejected_total %llu\n", (unsigned long long)ss.rejected_full);
+
+	if (d->events) {
+		rd_events_stats_t es;
+		rd_events_stats(d->events, &es);
+		header(&b, "rackdhcpd_lease_events_total", "counter",
+		       "MAAS lease events (commit, expiry, release) by outcome.");
+		rd_gbuf_printf(&b, "rackdhcpd_lease_events_total{result=\"sent\"} %llu\n", (unsigned long long)es.sent);
+		rd_gbuf_printf(&b, "rackdhcpd_lease_events_total{result=\"dropped_full\"} %llu\n",
+			       (unsigned long long)es.dropped_full);
+		rd_gbuf_printf(&b, "rackdhcpd_lease_events_total{result=\"dropped_error\"} %llu\n",
+			       (unsigned long long)es.dropped_error);
+		header(&b, "rackdhcpd_lease_events_queued", "gauge", "MAAS lease events waiting for the consumer.");
+		rd_gbuf_printf(&b, "rackdhcpd_lease_events_queued %llu\n", (unsigned long long)es.queued);
+		header(&b, "rackdhcpd_lease_events_listener_up", "gauge",
+		       "1 when the last delivery reached MAAS's socket.");
+		rd_gbuf_printf(&b, "rackdhcpd_lease_events_listener_up %d\n", es.listener_up ? 1 : 0);
+	}
 
 	render_failover(&b, d);
 	render_region(&b, d);

@@ -332,6 +332,8 @@ static int jnomem(struct jx *x)
 
 static const char *jkind(const json_t *j)
 {
+	if (!j)
+		return "nothing";
 	switch (json_typeof(j)) {
 	case JSON_OBJECT:  return "an object";
 	case JSON_ARRAY:   return "a list";
@@ -760,8 +762,8 @@ static int parse_vlan(struct jx *x, const json_t *o, const char *where, struct v
 		return RD_EMALFORMED;
 	vl->relay = -1;
 	if (relay) {
-		char w2[96];
-		snprintf(w2, sizeof(w2), "%s.relay_vlan", where);
+		char w2[112];
+		snprintf(w2, sizeof(w2), "%.96s.relay_vlan", where);
 		if (jint(x, relay, w2, "id", 0, 0, INT64_MAX, -1, &vl->relay))
 			return RD_EMALFORMED;
 	}
@@ -1020,7 +1022,7 @@ static int parse_subnets(struct jx *x, const json_t *doc)
 			return rl;
 		for (size_t k = 0; k < json_array_size(dba); k++) {
 			json_t *e = json_array_get(dba, k);
-			char kw[48];
+			char kw[56];
 			snprintf(kw, sizeof(kw), "disabled_boot_architectures[%zu]", k);
 			if (!json_is_string(e))
 				return jfail(x, where, kw, "expected a string, found %s", jkind(e));
@@ -1757,6 +1759,15 @@ static void sb_strlist(rd_gbuf_t *b, const char *indent, const char *key, const 
 	rd_gbuf_mem(b, "]\n", 2);
 }
 
+/*
+ * The file's server and region sections, written back as YAML.  Region sync
+ * serves a configuration re-parsed from this text (rd_region_compose), so
+ * every key of rd_cfg_server_t and rd_cfg_region_t must be written here, as
+ * every key of a failover peer, subnet, pool and reservation must be by
+ * render_cfg_failover and render_cfg_subnet below: a key left out silently
+ * takes its default whenever a region section is present
+ * (tests/unit/dhcpd/test_region_compose.c checks each one).
+ */
 static void render_local(rd_gbuf_t *b, const rd_config_t *base)
 {
 	const rd_cfg_server_t *sv = &base->server;
@@ -1790,6 +1801,11 @@ static void render_local(rd_gbuf_t *b, const rd_config_t *base)
 	if (sv->metrics) {
 		rd_gbuf_printf(b, "  metrics: ");
 		yaml_str(b, sv->metrics);
+		rd_gbuf_mem(b, "\n", 1);
+	}
+	if (sv->lease_events_socket) {
+		rd_gbuf_printf(b, "  lease_events_socket: ");
+		yaml_str(b, sv->lease_events_socket);
 		rd_gbuf_mem(b, "\n", 1);
 	}
 	rd_gbuf_printf(b, "  rate_limit:\n    per_client: {rate: %u, burst: %u}\n    global: {rate: %u, burst: %u}\n"

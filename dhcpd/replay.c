@@ -11,6 +11,7 @@
  *
  * Runs on the calling thread, which must be registered with RCU.
  */
+#include <errno.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -261,7 +262,22 @@ int rd_replay_run(const rd_replay_opts_t *o, rd_replay_stats_t *st, char *err, s
 	}
 	if (o->output) {
 		r->dead = pcap_open_dead(DLT_EN10MB, 65535);
-		r->dump = r->dead ? pcap_dump_open(r->dead, o->output) : NULL;
+		if (r->dead && strcmp(o->output, "-") != 0) {
+			/* A large stdio buffer: the default one means a write(2)
+			 * every few answers. */
+			FILE *fp = fopen(o->output, "wb");
+			if (!fp) {
+				snprintf(err, errlen, "%s: cannot write: %s", o->output, strerror(errno));
+				ret = -errno;
+				goto out;
+			}
+			(void)setvbuf(fp, NULL, _IOFBF, 1u << 20);
+			r->dump = pcap_dump_fopen(r->dead, fp);
+			if (!r->dump)
+				fclose(fp);
+		} else {
+			r->dump = r->dead ? pcap_dump_open(r->dead, o->output) : NULL;
+		}
 		if (!r->dump) {
 			snprintf(err, errlen, "%s: cannot write: %s", o->output,
 				 r->dead ? pcap_geterr(r->dead) : "out of memory");

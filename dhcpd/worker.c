@@ -19,6 +19,7 @@
 #include "rackdhcp/dhcp.h"
 #include "rackdhcp/engine.h"
 #include "rackdhcp/fmt.h"
+#include "rackdhcp/events.h"
 #include "rackdhcp/fo_peer.h"
 #include "rackdhcp/frame.h"
 #include "rackdhcp/io.h"
@@ -138,6 +139,8 @@ static int send_target(const struct target *t, const uint8_t *buf, size_t len)
 struct pending {
 	rd_counters_t *ctr;
 	rd_fo_peers_t *fo;        /* tell the failover peer once durable (NULL: none) */
+	rd_events_t *events;      /* MAAS lease events (NULL: off) */
+	rd_event_t *ev;           /* the commit event due once durable (NULL: none) */
 	uint32_t lease_addr;      /* the address whose change is waited for */
 	struct target t;
 	struct timespec t0;
@@ -165,6 +168,11 @@ static void pending_done(void *ctx, int status)
 	rd_ctr_add(&p->ctr->ack_wait_us, since_us(&p->t0));
 	if (status >= 0)
 		rd_fo_peers_notify(p->fo, p->lease_addr);
+	/* The lease is committed (ISC runs `on commit` at this point too),
+	 * whether or not the ACK then reaches the client. */
+	if (status >= 0 && p->ev)
+		(void)rd_events_push(p->events, p->ev);
+	free(p->ev);
 	if (status < 0) {
 		fmt_ip(p->addr, ip, sizeof(ip));
 		rd_log(LOG_ERR, "%s %s to %s not sent: the lease could not be made durable: %s",
@@ -441,6 +449,8 @@ void rd_worker_handle(rd_worker_t *w, const rd_rx_t *rx, uint32_t now, uint64_t 
 			if (durable && d->store &&
 			    submit(d, published, store_event(m->msgtype, 0)) < 0)
 				rd_ctr_add(&w->ctr->drop[RD_DROP_STORE], 1);
+			if (durable && m->msgtype == RD_DHCPRELEASE && published->state == RD_LEASE_RELEASED)
+				(void)rd_events_emit(d->events, RD_EVENT_RELEASE, published, 0);
 			rcu_read_unlock();
 			if (rd_log_enabled(LOG_INFO))
 				rd_log(LOG_INFO, "%s from %s via %s: %s", qname, mac, ifname,
@@ -516,6 +526,15 @@ void rd_worker_handle(rd_worker_t *w, const rd_rx_t *rx, uint32_t now, uint64_t 
 			}
 			p->ctr = w->ctr;
 			p->fo = d->failover;
+			p->events = d->events;
+			p->ev = NULL;
+			if (d->events && rtype == RD_DHCPACK) {
+				p->ev = malloc(sizeof(*p->ev));
+				if (!p->ev || rd_event_from_lease(p->ev, RD_EVENT_COMMIT, published, 0, 0) < 0) {
+					free(p->ev);
+					p->ev = NULL;
+				}
+			}
 			p->lease_addr = published->addr;
 			p->t = t;
 			clock_gettime(CLOCK_MONOTONIC, &p->t0);
@@ -527,6 +546,7 @@ void rd_worker_handle(rd_worker_t *w, const rd_rx_t *rx, uint32_t now, uint64_t 
 			int r = rd_store_submit(d->store, published, store_event(m->msgtype, rtype), pending_done, p);
 			rcu_read_unlock();
 			if (r < 0) {
+				free(p->ev);
 				free(p);
 				return drop(w, RD_DROP_STORE, mac, "lease store refused the change: %s", rd_strerror(r));
 			}
@@ -535,6 +555,8 @@ void rd_worker_handle(rd_worker_t *w, const rd_rx_t *rx, uint32_t now, uint64_t 
 		if (durable && d->store &&
 		    submit(d, published, store_event(m->msgtype, rtype)) < 0)
 			rd_ctr_add(&w->ctr->drop[RD_DROP_STORE], 1);
+		if (durable && rtype == RD_DHCPACK)
+			(void)rd_events_emit(d->events, RD_EVENT_COMMIT, published, 0);
 		rcu_read_unlock();
 		int r = send_target(&t, out, out_len);
 		if (r < 0)

@@ -295,7 +295,7 @@ static int conn_flush(rd_fo_link_t *l, conn_t *c)
 		}
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		if (w < 0 && rd_would_block(errno))
 			break;
 		return w < 0 ? -errno : -EPIPE;
 	}
@@ -733,7 +733,7 @@ static void conn_read(rd_fo_link_t *l, conn_t *c)
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
+			if (rd_would_block(errno))
 				return;
 			int e = errno;
 			/* A spare connection reset while the link is up is routine
@@ -879,7 +879,7 @@ static void do_accept(rd_fo_link_t *l)
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
 				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
+			if (!rd_would_block(errno))
 				lk_log(l, LOG_WARNING, "accept: %s", strerror(errno));
 			return;
 		}

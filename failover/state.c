@@ -27,11 +27,11 @@
 #include "rackdhcp/fo_state.h"
 #include "rackdhcp/lease.h"
 
-_Static_assert(RD_FO_BS_FREE == RD_LEASE_FREE && RD_FO_BS_ACTIVE == RD_LEASE_ACTIVE &&
-		       RD_FO_BS_EXPIRED == RD_LEASE_EXPIRED &&
-		       RD_FO_BS_RELEASED == RD_LEASE_RELEASED &&
-		       RD_FO_BS_ABANDONED == RD_LEASE_ABANDONED &&
-		       RD_FO_BS_RESET == RD_LEASE_RESET && RD_FO_BS_BACKUP == RD_LEASE_BACKUP,
+_Static_assert((int)RD_FO_BS_FREE == (int)RD_LEASE_FREE && (int)RD_FO_BS_ACTIVE == (int)RD_LEASE_ACTIVE &&
+		       (int)RD_FO_BS_EXPIRED == (int)RD_LEASE_EXPIRED &&
+		       (int)RD_FO_BS_RELEASED == (int)RD_LEASE_RELEASED &&
+		       (int)RD_FO_BS_ABANDONED == (int)RD_LEASE_ABANDONED &&
+		       (int)RD_FO_BS_RESET == (int)RD_LEASE_RESET && (int)RD_FO_BS_BACKUP == (int)RD_LEASE_BACKUP,
 	       "binding-status codes and lease states must stay the same numbers");
 
 #define S(x) RD_FO_ST_##x

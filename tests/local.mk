@@ -233,6 +233,10 @@ tests_fuzz_fuzz_isc_import_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK)
 TESTS += tests/sys/import_isc.sh
 dist_check_SCRIPTS += tests/sys/import_isc.sh
 
+# MAAS lease events from the running daemon (server.lease_events_socket).
+TESTS += tests/sys/events.sh
+dist_check_SCRIPTS += tests/sys/events.sh tests/sys/event_sink.py
+
 # ---- region sync in the daemon (dhcpd/regionsync.c) -------------------------
 # System test: the region fixture (tests/region/fixture.py, data from
 # tests/region/sysdata.py) polled every second by rackdhcpd in a namespace,

@@ -100,6 +100,12 @@ typedef struct {
 	char *metrics_host;         /*!< host part, IPv6 brackets removed */
 	uint16_t metrics_port;
 	/*!
+	 * MAAS lease notifications (events.h): the unix datagram socket rackd or
+	 * maas-agent listens on (/var/lib/maas/dhcpd.sock); absolute, fits
+	 * sun_path.  NULL: no events.
+	 */
+	char *lease_events_socket;
+	/*!
 	 * Request rate limits (rate 0: off; burst >= 1 whenever rate > 0),
 	 * ready for rd_ratelimit_new / rd_ratelimit_set.
 	 */

@@ -97,6 +97,8 @@ typedef struct rd_daemon {
 	rd_control_t *control;
 	/*! The failover peers (fo_peer.h); NULL when the configuration has none. */
 	rd_fo_peers_t *failover;
+	/*! MAAS lease notifications (events.h); NULL when server.lease_events_socket is unset. */
+	struct rd_events *events;
 	/*! The region sync (regionsync.h); NULL when the configuration has no region section. */
 	rd_regionsync_t *region;
 	unsigned n_workers;

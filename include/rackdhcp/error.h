@@ -60,3 +60,17 @@ static inline void rd_diag_clear(rd_diag_t *d)
 		d->reason[0] = '\0';
 	}
 }
+
+/*!
+ * A non-blocking call failed only because it would have to wait.  Linux's
+ * EWOULDBLOCK is EAGAIN; testing both inline makes gcc warn about equal
+ * operands, so every caller asks this instead.
+ */
+static inline int rd_would_block(int e)
+{
+#if EWOULDBLOCK != EAGAIN
+	if (e == EWOULDBLOCK)
+		return 1;
+#endif
+	return e == EAGAIN;
+}

@@ -222,6 +222,7 @@ static void test_defaults(void)
 	is_str(sv->state_dir, "/var/lib/rackdhcpd", "default state_dir");
 	is_str(sv->control_socket, "/run/rackdhcpd/control.sock", "default control_socket");
 	is_str(sv->pidfile, "/run/rackdhcpd.pid", "default pidfile");
+	ok(sv->lease_events_socket == NULL, "default: no lease events");
 	is_int(sv->workers, 2, "default workers");
 	ok(sv->durability == RD_DURABILITY_SYNC, "default durability sync");
 	ok(sv->log_level == RD_LOG_INFO, "default log_level info");
@@ -450,6 +451,10 @@ static const struct bad_case bad_cases[] = {
 	{ "server:\n  control_socket: /run/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.sock\n", "2:19", "server.control_socket",
 	  "too long" },
+	{ "server:\n  lease_events_socket: dhcpd.sock\n", "2:24", "server.lease_events_socket",
+	  "must be an absolute path" },
+	{ "server:\n  lease_events_socket: /var/lib/maas/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.sock\n", "2:24", "server.lease_events_socket", "too long" },
 	/* region */
 	{ "region:\n  maas_url: [ftp://region/MAAS/]\n  api_key_file: /k\n  system_id: x\n", "2:14", "region.maas_url[0]",
 	  "is not an http:// or https:// URL" },
@@ -467,6 +472,17 @@ static const struct bad_case bad_cases[] = {
 	  "anchors and aliases" },
 	{ "server:\n  workers: 2\n---\nserver:\n  workers: 3\n", "4:1", "syntax", "second YAML document" },
 };
+
+static void test_lease_events(void)
+{
+	rd_config_t *c = parse_ok("server:\n  lease_events_socket: /var/lib/maas/dhcpd.sock\n", "lease events");
+	if (!c) {
+		skip("lease events did not parse");
+		return;
+	}
+	is_str(c->server.lease_events_socket, "/var/lib/maas/dhcpd.sock", "lease_events_socket as written");
+	rd_config_free(c);
+}
 
 static void test_rate_limit(void)
 {
@@ -734,6 +750,7 @@ int main(void)
 	plan_lazy();
 	test_full();
 	test_defaults();
+	test_lease_events();
 	test_rate_limit();
 	test_errors();
 	test_syntax();

@@ -32,6 +32,12 @@ static const char FILE_FULL[] =
 	"  workers: 3\n"
 	"  log_level: debug\n"
 	"  rate_limit: {per_client: {rate: 5, burst: 9}}\n"
+	"  metrics: 127.0.0.1:9400\n"
+	"  user: rackdhcpd\n"
+	"  durability: relaxed\n"
+	"  pidfile: /run/x.pid\n"
+	"  control_socket: /run/x/ctl.sock\n"
+	"  lease_events_socket: /var/lib/maas/dhcpd.sock\n"
 	REGION_SECTION
 	"  ca_file: /etc/ssl/maas.pem\n"
 	"  connect_timeout: 2\n"
@@ -172,6 +178,15 @@ static void test_file_alone(void)
 	is_int((long long)out->server.workers, 3, "server.workers kept");
 	is_int(out->server.n_interfaces, 2, "server.interfaces kept");
 	is_int(out->server.rate_limit.per_client.rate, 5, "rate limit kept");
+	ok(out->server.metrics && !strcmp(out->server.metrics, "127.0.0.1:9400") && out->server.metrics_port == 9400,
+	   "server.metrics kept");
+	ok(out->server.user && !strcmp(out->server.user, "rackdhcpd"), "server.user kept");
+	is_int(out->server.durability, RD_DURABILITY_RELAXED, "server.durability kept");
+	is_int(out->server.log_level, RD_LOG_DEBUG, "server.log_level kept");
+	is_str(out->server.state_dir, "/var/lib/x", "server.state_dir kept");
+	is_str(out->server.pidfile, "/run/x.pid", "server.pidfile kept");
+	is_str(out->server.control_socket, "/run/x/ctl.sock", "server.control_socket kept");
+	is_str(out->server.lease_events_socket, "/var/lib/maas/dhcpd.sock", "server.lease_events_socket kept");
 	is_str(out->region.ca_file, "/etc/ssl/maas.pem", "region.ca_file kept");
 	is_int(out->region.connect_timeout, 2, "region.connect_timeout kept");
 	is_int(out->region.timeout, 9, "region.timeout kept");

@@ -250,5 +250,5 @@ dist_check_SCRIPTS += tests/sys/region.sh
 check_PROGRAMS += tests/unit/dhcpd/test_region_compose
 TESTS += tests/unit/dhcpd/test_region_compose
 tests_unit_dhcpd_test_region_compose_SOURCES = tests/unit/dhcpd/test_region_compose.c
-tests_unit_dhcpd_test_region_compose_CPPFLAGS = $(TEST_CPPFLAGS) $(RD_DEP_CFLAGS)
+tests_unit_dhcpd_test_region_compose_CPPFLAGS = $(TEST_CPPFLAGS) $(RD_DEP_CFLAGS) -DRD_SRCDIR='"$(abs_top_srcdir)"'
 tests_unit_dhcpd_test_region_compose_LDADD = $(TAP_LDADD)

@@ -7,8 +7,11 @@
  * and failover peers are served, the file's subnets that overlap a region
  * subnet and the file's peers whose names the region uses are left out and
  * reported; `source: region` serves the view only; the region keys are
- * parsed, defaulted and refused as documented.
+ * parsed, defaulted and refused as documented; strings YAML could mangle,
+ * and every valid configuration of the config fuzzer's corpus, survive the
+ * round trip.
  */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -343,6 +346,113 @@ static void test_region_keys(void)
 	}
 }
 
+
+/*
+ * Round trip of what YAML could mangle: host names and paths with quotes,
+ * backslashes, '#', ': ', braces and non-ASCII bytes; then every valid
+ * configuration of the config fuzzer's corpus, given a region section.
+ */
+static void round_trip(rd_config_t *file, const char *what)
+{
+	static char *urls[] = { "http://r1:5240/MAAS" };
+	rd_config_t *out = NULL;
+	char err[512] = "";
+	if (!file->region.present) {
+		file->region.present = true;
+		file->region.maas_url = urls;
+		file->region.n_maas_url = 1;
+		file->region.api_key_file = "/etc/k";
+		file->region.system_id = "abc123";
+	}
+	int rc = rd_region_compose(file, NULL, NULL, NULL, &out, err, sizeof(err));
+	if (!ok(rc == 0, "%s: composes alone", what)) {
+		diag("%s", err);
+		return;
+	}
+	int lines = 0;
+	is_int(rd_region_view_diff(file, out, count_line, &lines), 0, "%s: no difference the diff can see", what);
+	ok(out->n_subnets == file->n_subnets && out->n_failovers == file->n_failovers, "%s: as many subnets and peers",
+	   what);
+	for (size_t i = 0; i < file->n_subnets && i < out->n_subnets; i++) {
+		const rd_cfg_subnet_t *a = &file->subnets[i], *b = &out->subnets[i];
+		bool same = a->n_reservations == b->n_reservations;
+		for (size_t k = 0; same && k < a->n_reservations; k++) {
+			const char *x = a->reservations[k].hostname, *y = b->reservations[k].hostname;
+			same = (x == NULL) == (y == NULL) && (!x || !strcmp(x, y));
+		}
+		ok(same, "%s: subnet %zu: host names byte for byte", what, i);
+	}
+	ok(!strcmp(file->server.state_dir, out->server.state_dir) &&
+		   !strcmp(file->server.control_socket, out->server.control_socket),
+	   "%s: paths byte for byte", what);
+	rd_config_free(out);
+}
+
+static void test_awkward_strings(void)
+{
+	static const char text[] =
+		"server:\n"
+		"  state_dir: \"/var/lib/a b/\\\"quoted\\\" #x: {y}\"\n"
+		"  control_socket: \"/run/\\u00e9t\\u00e9/c.sock\"\n"
+		"subnets:\n"
+		"  - cidr: 10.1.0.0/24\n"
+		"    reservations:\n"
+		"      - {mac: \"52:54:00:00:00:01\", address: 10.1.0.5, hostname: \"a\\\"b\\\\c#d:e\"}\n"
+		"      - {mac: \"52:54:00:00:00:02\", address: 10.1.0.6, hostname: \"x:{y},[z]&*w!v%u\"}\n"
+		"      - {mac: \"52:54:00:00:00:03\", address: 10.1.0.7, hostname: \"n\\u00f6de-\\u2603\"}\n";
+	rd_config_t *c = parse(text, "awkward strings");
+	if (c) {
+		round_trip(c, "awkward strings");
+		/* the region section round_trip added points at static strings */
+		c->region.present = false;
+		c->region.maas_url = NULL;
+		c->region.api_key_file = NULL;
+		c->region.system_id = NULL;
+		rd_config_free(c);
+	}
+}
+
+static void test_corpus(void)
+{
+	const char *top = getenv("top_srcdir");
+#ifdef RD_SRCDIR
+	if (!top)
+		top = RD_SRCDIR;
+#endif
+	if (!top) {
+		skip("top_srcdir unset: the config corpus is not round-tripped");
+		return;
+	}
+	char dirpath[4096];
+	snprintf(dirpath, sizeof(dirpath), "%s/tests/fuzz/corpus/config", top);
+	DIR *dir = opendir(dirpath);
+	if (!ok(dir != NULL, "open %s", dirpath))
+		return;
+	struct dirent *e;
+	int valid = 0;
+	while ((e = readdir(dir))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char path[4400], err[512];
+		snprintf(path, sizeof(path), "%s/%s", dirpath, e->d_name);
+		rd_config_t *c = NULL;
+		if (rd_config_load(path, &c, err, sizeof(err)) != 0)
+			continue;
+		valid++;
+		bool had = c->region.present;
+		round_trip(c, e->d_name);
+		if (!had) {
+			c->region.present = false;
+			c->region.maas_url = NULL;
+			c->region.api_key_file = NULL;
+			c->region.system_id = NULL;
+		}
+		rd_config_free(c);
+	}
+	closedir(dir);
+	ok(valid >= 3, "%d valid configurations of the corpus round-tripped", valid);
+}
+
 int main(void)
 {
 	plan_lazy();
@@ -350,5 +460,7 @@ int main(void)
 	test_merge();
 	test_refused();
 	test_region_keys();
+	test_awkward_strings();
+	test_corpus();
 	return done_testing();
 }

@@ -321,13 +321,14 @@ static void print_status(const json_t *r)
 	const json_t *rg = json_object_get(r, "region");
 	if (json_is_object(rg)) {
 		const json_t *age = json_object_get(rg, "view_age_s");
-		char agebuf[48] = "no view";
-		if (json_is_integer(age))
-			snprintf(agebuf, sizeof(agebuf), "%lld s", (long long)json_integer_value(age));
 		printf("%-12s%s, rack %s, every %llds\n", "region", str(rg, "url", "-"), str(rg, "system_id", "-"),
 		       num(rg, "poll_interval_s"));
-		printf("%-12sview %s, %s old%s%s\n", "", str(rg, "source", "-"), agebuf,
-		       json_is_string(json_object_get(rg, "view_url")) ? ", from " : "", str(rg, "view_url", ""));
+		if (json_is_integer(age))
+			printf("%-12sview %s, %lld s old%s%s\n", "", str(rg, "source", "-"),
+			       (long long)json_integer_value(age),
+			       json_is_string(json_object_get(rg, "view_url")) ? ", from " : "", str(rg, "view_url", ""));
+		else
+			printf("%-12sno view yet: the file alone is served\n", "");
 		const json_t *ls = json_object_get(rg, "last_success");
 		char when[40] = "never since start";
 		if (json_is_integer(ls)) {

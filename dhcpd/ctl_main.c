@@ -328,7 +328,7 @@ static void print_status(const json_t *r)
 			       (long long)json_integer_value(age),
 			       json_is_string(json_object_get(rg, "view_url")) ? ", from " : "", str(rg, "view_url", ""));
 		else
-			printf("%-12sno view yet: the file alone is served\n", "");
+			printf("%-12sno region view yet (none stored, the region not reached)\n", "");
 		const json_t *ls = json_object_get(rg, "last_success");
 		char when[40] = "never since start";
 		if (json_is_integer(ls)) {

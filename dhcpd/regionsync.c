@@ -142,14 +142,16 @@ int rd_regionsync_load_stored(rd_regionsync_t *rs, rd_store_t *store, rd_config_
 	*cfg = NULL;
 	rs->store = store;
 	int rc = rd_store_region_view_get(store, &sv);
+	const char *meanwhile = rs->file->region.source == RD_REGION_SOURCE_REGION
+					? "nothing is served (source: region)"
+					: "only the file's own subnets are served";
 	if (rc == -ENOENT) {
-		rd_log(LOG_INFO, "region sync: no region view stored yet; serving the file alone until the region "
-		       "answers");
+		rd_log(LOG_INFO, "region sync: no region view stored yet; until the region answers %s", meanwhile);
 		return 0;
 	}
 	if (rc < 0) {
-		rd_log(LOG_ERR, "region sync: the stored region view cannot be read (%s); serving the file alone until "
-		       "the region answers", rd_strerror(rc));
+		rd_log(LOG_ERR, "region sync: the stored region view cannot be read (%s); until the region answers %s",
+		       rd_strerror(rc), meanwhile);
 		return 0;
 	}
 	if (strcmp(sv.system_id, rs->system_id) != 0) {

@@ -210,7 +210,7 @@ static void poll_failed(rd_regionsync_t *rs, enum rd_regionsync_result kind, con
 	}
 	char keep[128];
 	if (src == RD_RSYNC_SOURCE_NONE)
-		snprintf(keep, sizeof(keep), "serving the file alone");
+		snprintf(keep, sizeof(keep), "no region view yet");
 	else
 		snprintf(keep, sizeof(keep), "still serving the %s region view (%lld s old)",
 			 src == RD_RSYNC_SOURCE_STORED ? "stored" : "last good",

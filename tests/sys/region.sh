@@ -21,7 +21,9 @@
 #   f. the region answers garbage, then 500s, then partial data: nothing
 #      changes, one log line per outage, status and metrics show the error;
 #   g. the region killed: the server keeps serving, the view's age grows;
-#   h. rackdhcpd restarted without the region: it serves the stored view.
+#   h. rackdhcpd restarted without the region: it serves the stored view;
+#      restarted with `source: region`: the stored view without the file's
+#      own subnet.
 #
 # dhclient's renewal timers are superseded to 2 s / 3 s (the region's lease
 # time is MAAS's 600 s), so it renews by unicast all through.  Needs root,
@@ -256,7 +258,7 @@ in_pool() {	# in_pool ADDR: in one of VLAN 5001's dynamic ranges
 	{ [ "$last" -ge 100 ] && [ "$last" -le 199 ]; } || { [ "$last" -ge 220 ] && [ "$last" -le 230 ]; }
 }
 
-PLAN=43
+PLAN=45
 echo "1..$PLAN"
 
 # ---------------------------------------------------------------- a. first pull
@@ -479,6 +481,16 @@ else
 	not_ok "h: $RES_MAC gets $RES_IP from the stored view (got '$a')" "$SYS_TMP/ph.out" "$SRV_LOG"
 fi
 stop_server
+check "h: SIGTERM: exit status 0 ($SRV_RC)" stopped_cleanly
+
+# source: region: the file's own subnet is no longer served, the region's view is
+sed -i 's/^  timeout: 3$/&\n  source: region/' "$CONF"
+if start_server srv3 && has_pool 10.10.0.100-10.10.0.199 && no_pool 192.168.77.10-192.168.77.20; then
+	ok "h: restarted with source: region: the stored view only, not the file's subnet"
+else
+	not_ok "h: restarted with source: region: the stored view only, not the file's subnet" "$SYS_TMP/status.json" "$SRV_LOG"
+fi
+stop_server
 check "h: final SIGTERM: exit status 0 ($SRV_RC)" stopped_cleanly
 # a key file others can read: refused at start, naming the file and its mode
 cp "$KEY" "$SYS_TMP/open.key"
@@ -492,10 +504,10 @@ else
 	not_ok "a world-readable API key file: rackdhcpd refuses to start (exit $rc)" "$SYS_TMP/open.out"
 fi
 if ! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:|ThreadSanitizer' "$SYS_TMP/srv.out" "$SYS_TMP/srv2.out" \
-	"$SYS_TMP/open.out"; then
+	"$SYS_TMP/srv3.out" "$SYS_TMP/open.out"; then
 	ok "no sanitizer report in either server's log"
 else
-	not_ok "no sanitizer report in the server logs" "$SYS_TMP/srv.out" "$SYS_TMP/srv2.out"
+	not_ok "no sanitizer report in the server logs" "$SYS_TMP/srv.out" "$SYS_TMP/srv2.out" "$SYS_TMP/srv3.out"
 fi
 
 [ "$T" -eq "$PLAN" ] || diag "planned $PLAN, ran $T"

@@ -258,7 +258,7 @@ in_pool() {	# in_pool ADDR: in one of VLAN 5001's dynamic ranges
 	{ [ "$last" -ge 100 ] && [ "$last" -le 199 ]; } || { [ "$last" -ge 220 ] && [ "$last" -le 230 ]; }
 }
 
-PLAN=45
+PLAN=46
 echo "1..$PLAN"
 
 # ---------------------------------------------------------------- a. first pull
@@ -483,12 +483,22 @@ fi
 stop_server
 check "h: SIGTERM: exit status 0 ($SRV_RC)" stopped_cleanly
 
-# source: region: the file's own subnet is no longer served, the region's view is
-sed -i 's/^  timeout: 3$/&\n  source: region/' "$CONF"
+# source: region: the file's own subnet is no longer served, the region's
+# view is; and as an unprivileged user (the stored view is applied after the
+# privileges are dropped, so its links are opened with CAP_NET_RAW alone)
+chmod 0711 "$SYS_TMP"
+CTL_SOCK=$SYS_TMP/ctl3/control.sock
+sed -i "s/^  timeout: 3\$/&\\n  source: region/; s/^  log_level: info\$/&\\n  user: nobody/; s|^  control_socket: .*|  control_socket: $CTL_SOCK|" "$CONF"
 if start_server srv3 && has_pool 10.10.0.100-10.10.0.199 && no_pool 192.168.77.10-192.168.77.20; then
 	ok "h: restarted with source: region: the stored view only, not the file's subnet"
 else
 	not_ok "h: restarted with source: region: the stored view only, not the file's subnet" "$SYS_TMP/status.json" "$SRV_LOG"
+fi
+a=$(probe ph3)
+if log_has 'running as nobody' && log_has 'serving interface s0' && [ "$a" = "$RES_IP" ]; then
+	ok "h: as user nobody: s0 served from the stored view, $RES_MAC gets $RES_IP"
+else
+	not_ok "h: as user nobody: s0 served from the stored view, $RES_MAC gets $RES_IP (got '$a')" "$SRV_LOG"
 fi
 stop_server
 check "h: final SIGTERM: exit status 0 ($SRV_RC)" stopped_cleanly

@@ -145,53 +145,237 @@ static uint32_t prefix_mask(unsigned p)
 
 /* ------------------------------------------------------------------ pools */
 
+/* "a-b" of one range. */
+static void fmt_range(const rd_table_range_t *r, char *buf, size_t cap)
+{
+	char a[16], b[16];
+
+	fmt_ip(r->start, a, sizeof(a));
+	fmt_ip(r->end, b, sizeof(b));
+	snprintf(buf, cap, "%s-%s", a, b);
+}
+
+static bool in_ranges(const rd_table_range_t *r, size_t n, uint32_t a)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (a < r[mid].start)
+			hi = mid;
+		else if (a > r[mid].end)
+			lo = mid + 1;
+		else
+			return true;
+	}
+	return false;
+}
+
+/* Leased addresses (a real ACTIVE binding, not an offer) in the old ranges
+ * of one change that no new range keeps. */
+struct left_ctx {
+	const rd_table_range_t *o, *n;
+	size_t no, nn;
+	uint64_t leased;
+};
+
+static bool leased(const rd_lease_t *l)
+{
+	return l && l->state == RD_LEASE_ACTIVE && !(l->flags & RD_ENGINE_F_OFFERED);
+}
+
+static int left_cb(void *ctx, const rd_lease_t *l)
+{
+	struct left_ctx *c = ctx;
+
+	if (leased(l) && in_ranges(c->o, c->no, l->addr) && !in_ranges(c->n, c->nn, l->addr))
+		c->leased++;
+	return 0;
+}
+
+static uint64_t count_left(rd_table_t *t, struct left_ctx *c)
+{
+	uint64_t span = 0;
+
+	for (size_t i = 0; i < c->no; i++)
+		span += (uint64_t)c->o[i].end - c->o[i].start + 1;
+	c->leased = 0;
+	if (span > rd_table_count(t)) {
+		rd_table_foreach(t, left_cb, c);   /* fewer leases than addresses */
+		return c->leased;
+	}
+	rcu_read_lock();
+	for (size_t i = 0; i < c->no; i++)
+		for (uint64_t a = c->o[i].start; a <= c->o[i].end; a++)
+			if (!in_ranges(c->n, c->nn, (uint32_t)a) && leased(rd_table_by_addr(t, (uint32_t)a)))
+				c->leased++;
+	rcu_read_unlock();
+	return c->leased;
+}
+
+static bool overlap(const rd_table_range_t *a, const rd_table_range_t *b)
+{
+	return !(a->end < b->start || a->start > b->end);
+}
+
+/* "r1, r2 and r3" of a list of ranges. */
+static void fmt_list(const rd_table_range_t *r, size_t n, char *buf, size_t cap)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && len < cap; i++) {
+		char one[40];
+		fmt_range(&r[i], one, sizeof(one));
+		len += (size_t)snprintf(buf + len, cap - len, "%s%s", i == 0 ? "" : i + 1 == n ? " and " : ", ", one);
+	}
+}
+
 /*
- * Register the pools of cfg that the table does not know yet.  A pool whose
- * range differs from, but overlaps, a registered one cannot be changed live
- * today: the reload is refused with a message saying so.  The table is the
- * record of what is registered.  A pool that left the configuration stays
- * registered but inert: the engine only allocates from configured pools.
+ * Log one group of old and new pools that overlap each other (a connected
+ * group: one pool grown, several merged, one split...), in operator terms.
+ */
+static void log_change(rd_table_t *t, const rd_table_range_t *o, size_t no, const rd_table_range_t *n, size_t nn)
+{
+	char was[512], now[512], tail[160] = "";
+
+	fmt_list(o, no, was, sizeof(was));
+	fmt_list(n, nn, now, sizeof(now));
+	if (no == 0) {
+		rd_log(LOG_INFO, "pool %s added", now);
+		return;
+	}
+	struct left_ctx c = { o, n, no, nn, 0 };
+	uint64_t k = count_left(t, &c);
+	if (k)
+		snprintf(tail, sizeof(tail), "; %llu leased address%s left the pool and stay%s leased until %s",
+			 (unsigned long long)k, k == 1 ? "" : "es", k == 1 ? "s" : "", k == 1 ? "it ends" : "they end");
+	if (nn == 0)
+		rd_log(LOG_INFO, "pool %s removed%s", was, tail);
+	else if (no == 1 && nn == 1)
+		rd_log(LOG_INFO, "pool %s %s %s%s", was,
+		       n->start <= o->start && n->end >= o->end ? "grown to" :
+		       n->start >= o->start && n->end <= o->end ? "shrunk to" : "moved to", now, tail);
+	else if (no == 1)
+		rd_log(LOG_INFO, "pool %s split into %s%s", was, now, tail);
+	else if (nn == 1)
+		rd_log(LOG_INFO, "pools %s merged into %s%s", was, now, tail);
+	else
+		rd_log(LOG_INFO, "pools %s replaced by %s%s", was, now, tail);
+}
+
+/* One group of overlapping old and new ranges: orr[i0..i1), nr[j0..j1). */
+struct pool_group {
+	size_t i0, i1, j0, j1;
+};
+
+/*
+ * Log what changed between the sorted, disjoint lists orr (registered) and
+ * nr (configured).  Walking both together, a group ends where no old and
+ * new range overlap: checking the last range of the other list suffices,
+ * since each list is sorted and disjoint.  A range removed from a subnet
+ * while another, not overlapping it, is added to the same subnet is
+ * reported as moved.
+ */
+static void announce_changes(rd_table_t *t, const rd_config_t *cfg, const rd_table_range_t *orr, size_t no,
+			     const rd_table_range_t *nr, size_t nn)
+{
+	struct pool_group *g = calloc(no + nn + 1, sizeof(*g));
+	size_t ng = 0, i = 0, j = 0;
+
+	if (!g) {
+		rd_log(LOG_INFO, "pools changed (out of memory for the details)");
+		return;
+	}
+	while (i < no || j < nn) {
+		size_t i0 = i, j0 = j;
+		if (j >= nn || (i < no && orr[i].start <= nr[j].start))
+			i++;
+		else
+			j++;
+		for (bool grew = true; grew;) {
+			grew = false;
+			if (i < no && j > j0 && overlap(&orr[i], &nr[j - 1])) {
+				i++;
+				grew = true;
+			} else if (j < nn && i > i0 && overlap(&nr[j], &orr[i - 1])) {
+				j++;
+				grew = true;
+			}
+		}
+		if (!(i - i0 == 1 && j - j0 == 1 && orr[i0].start == nr[j0].start && orr[i0].end == nr[j0].end))
+			g[ng++] = (struct pool_group){ i0, i, j0, j };
+	}
+	/* Pair a lone removed range with a lone added one of the same subnet. */
+	for (size_t x = 0; x < ng; x++) {
+		if (g[x].i1 - g[x].i0 != 1 || g[x].j1 != g[x].j0)
+			continue;
+		const rd_cfg_subnet_t *sn = rd_config_subnet_for(cfg, orr[g[x].i0].start);
+		for (size_t y = 0; sn && y < ng; y++) {
+			if (g[y].i1 != g[y].i0 || g[y].j1 - g[y].j0 != 1 ||
+			    rd_config_subnet_for(cfg, nr[g[y].j0].start) != sn)
+				continue;
+			g[x].j0 = g[y].j0;
+			g[x].j1 = g[y].j1;
+			g[y].j1 = g[y].j0;   /* consumed: an empty group logs nothing */
+			break;
+		}
+	}
+	for (size_t x = 0; x < ng; x++)
+		if (g[x].i1 > g[x].i0 || g[x].j1 > g[x].j0)
+			log_change(t, orr + g[x].i0, g[x].i1 - g[x].i0, nr + g[x].j0, g[x].j1 - g[x].j0);
+	free(g);
+}
+
+static int range_order(const void *a, const void *b)
+{
+	const rd_table_range_t *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/*
+ * Make the table's pools those of cfg, live: ranges may grow, shrink,
+ * split, merge, move, appear and go while the workers allocate (the table
+ * swaps its pool array atomically; see table.h "Pool changes").  Leases are
+ * never touched: an address that leaves every pool keeps its lease, is
+ * never allocated to anyone else, and its client's renewals are answered
+ * until the lease ends but not extended (engine.c).  The table is the
+ * record of what is registered.  announce: log each change.
  */
 static int sync_pools(rd_table_t *t, const rd_config_t *cfg, bool announce, char *err, size_t errlen)
 {
-	char a[16], b[16];
-	for (int pass = 0; pass < 2; pass++) {
-		for (size_t i = 0; i < cfg->n_subnets; i++) {
-			const rd_cfg_subnet_t *s = &cfg->subnets[i];
-			for (size_t p = 0; p < s->n_pools; p++) {
-				const rd_cfg_pool_t *cp = &s->pools[p];
-				rd_table_pool_stats_t st;
-				bool at_start = rd_table_pool_stats(t, cp->start, &st) == 0;
-				if (at_start && st.start == cp->start && st.end == cp->end)
-					continue;   /* registered as it is */
-				rd_table_pool_stats_t st2;
-				int r = at_start || rd_table_pool_stats(t, cp->end, &st2) == 0 ? RD_EINVAL : 0;
-				if (pass == 1 && r == 0) {
-					r = rd_table_add_pool(t, cp->start, cp->end, NULL);
-					if (r == 0 && announce) {
-						fmt_ip(cp->start, a, sizeof(a));
-						fmt_ip(cp->end, b, sizeof(b));
-						rd_log(LOG_INFO, "pool %s-%s added", a, b);
-					}
-				}
-				if (r == RD_EINVAL) {
-					fmt_ip(cp->start, a, sizeof(a));
-					fmt_ip(cp->end, b, sizeof(b));
-					snprintf(err, errlen,
-						 "%s:%u:%u: pool %s-%s overlaps a running pool with another range; "
-						 "changing a pool's range needs a restart",
-						 cfg->filename, cp->line, cp->col, a, b);
-					return r;
-				}
-				if (r < 0) {
-					snprintf(err, errlen, "%s:%u:%u: cannot register the pool: %s", cfg->filename,
-						 cp->line, cp->col, rd_strerror(r));
-					return r;
-				}
-			}
-		}
+	size_t nn = 0, no = rd_table_pools(t, NULL, 0);
+	for (size_t i = 0; i < cfg->n_subnets; i++)
+		nn += cfg->subnets[i].n_pools;
+	rd_table_range_t *nr = calloc(nn ? nn : 1, sizeof(*nr)), *orr = calloc(no ? no : 1, sizeof(*orr));
+	if (!nr || !orr) {
+		free(nr);
+		free(orr);
+		snprintf(err, errlen, "%s: cannot register the pools: %s", cfg->filename, rd_strerror(RD_ENOMEM));
+		return RD_ENOMEM;
 	}
-	return 0;
+	nn = 0;
+	for (size_t i = 0; i < cfg->n_subnets; i++)
+		for (size_t p = 0; p < cfg->subnets[i].n_pools; p++)
+			nr[nn++] = (rd_table_range_t){ cfg->subnets[i].pools[p].start, cfg->subnets[i].pools[p].end, NULL };
+	qsort(nr, nn, sizeof(*nr), range_order);
+	no = rd_table_pools(t, orr, no);   /* only the reload path changes them: stable */
+
+	bool same = no == nn;
+	for (size_t i = 0; same && i < nn; i++)
+		same = nr[i].start == orr[i].start && nr[i].end == orr[i].end;
+	int r = 0;
+	if (!same) {
+		r = rd_table_set_pools(t, nr, nn);
+		if (r < 0)
+			snprintf(err, errlen, "%s: cannot change the pools: %s", cfg->filename, rd_strerror(r));
+		else if (announce)
+			announce_changes(t, cfg, orr, no, nr, nn);   /* leases do not move: counted after */
+	}
+	free(nr);
+	free(orr);
+	return r;
 }
 
 /* ------------------------------------------------------------------ links */
@@ -432,6 +616,7 @@ int rd_daemon_apply(rd_daemon_t *d, rd_config_t *cfg, const char *origin, char *
 		return r;
 	}
 	/* What cannot change while running is reported, not applied. */
+	bool fo_changed = cfg->n_failovers > 0;
 	rcu_read_lock();
 	const rd_config_t *old = rd_config_current();
 	if (old) {
@@ -449,10 +634,9 @@ int rd_daemon_apply(rd_daemon_t *d, rd_config_t *cfg, const char *origin, char *
 		if ((a->lease_events_socket == NULL) != (b->lease_events_socket == NULL) ||
 		    (a->lease_events_socket && strcmp(a->lease_events_socket, b->lease_events_socket) != 0))
 			rd_log(LOG_WARNING, "reload: server.lease_events_socket changed: takes effect at the next restart");
-		/* The failover peers keep the relationships they started with
-		 * (their links and state machines); pools follow the reload,
-		 * and are matched to a relationship by name. */
-		bool fo_changed = old->n_failovers != cfg->n_failovers;
+		/* Failover relationships follow the reload (below); pools are
+		 * matched to a relationship by name. */
+		fo_changed = old->n_failovers != cfg->n_failovers;
 		for (size_t i = 0; !fo_changed && i < cfg->n_failovers; i++) {
 			const rd_cfg_failover_t *x = &old->failovers[i], *y = &cfg->failovers[i];
 			fo_changed = strcmp(x->name, y->name) || x->role != y->role || x->address != y->address ||
@@ -464,11 +648,31 @@ int rd_daemon_apply(rd_daemon_t *d, rd_config_t *cfg, const char *origin, char *
 				     x->load_balance_max_seconds != y->load_balance_max_seconds ||
 				     x->auto_partner_down != y->auto_partner_down;
 		}
-		if (fo_changed)
-			rd_log(LOG_WARNING, "%s: the failover section changed: takes effect at the next restart",
-			       origin && !strcmp(origin, "region view") ? "region view" : "reload");
 	}
 	rcu_read_unlock();
+	/* Outside the read-side section: the failover thread waits for a grace
+	 * period.  Added, removed and changed relationships are started and
+	 * stopped before the new configuration is published; one that cannot
+	 * start (e.g. its listener) refuses the whole reload.  One that could
+	 * not listen again after a restart is retried by any reload. */
+	if (d->failover && rd_fo_peers_count(d->failover) != cfg->n_failovers)
+		fo_changed = true;
+	if (fo_changed && d->table) {
+		int fr;
+		if (d->failover) {
+			fr = rd_fo_peers_reconfigure(d->failover, cfg, err, errlen);
+		} else {
+			rd_fo_peers_t *fo = NULL;
+			fr = rd_fo_peers_start_with(cfg, d->table, d->store, &fo, err, errlen);
+			if (fr == 0)
+				rcu_assign_pointer(d->failover, fo);    /* workers pick it up per packet */
+		}
+		if (fr < 0) {
+			/* the caller says it was refused, and holds the lock */
+			rd_config_free(cfg);
+			return fr;
+		}
+	}
 	rd_log_set_level(rd_log_prio_of_level(cfg->server.log_level));
 	if (d->ratelimit)
 	{

@@ -49,6 +49,27 @@
  *  - BOOTP (no option 53) is not served: dropped with "BOOTP not served".
  *  - Only one lease changes per message: a client moving to a new address
  *    leaves its old binding to expire on its own.
+ *  - Addresses that left the pools (a range shrunk, moved or removed while
+ *    leased; still on the subnet): the lease stays, nobody else gets the
+ *    address, and its client's REQUEST (renewing, rebinding, init-reboot,
+ *    selecting) and DISCOVER are answered with the lease it holds, with
+ *    what is left of its time and never more: ACK with ends unchanged and
+ *    option 51 = ends - now (T1/T2 from that).  Once less than the subnet's
+ *    min_lease_time (at least 2 s) is left, or the lease has ended, the
+ *    request is NAKed (a DISCOVER gets a new address) and the client moves
+ *    to the new ranges: halving T1s would otherwise make the client renew
+ *    ever faster in its last seconds.
+ *    An offer that was never requested is not a binding: NAKed.  For
+ *    comparison: Kea's allocation engine refuses a requested address that
+ *    is in no pool of the subnet and not reserved for the client (NAK at
+ *    the first renewal); ISC dhcpd 4.4 keeps no lease for an address out of
+ *    every range (dropped when the lease file is read, "no subnet") and
+ *    ignores a renewal for it ("unknown lease"), so the client keeps it
+ *    until it ends, renewing in vain, while its source says the intended
+ *    behaviour is to keep such a lease until it expires and never renew it.
+ *    The rule here is that intent, with an answer instead of silence: the
+ *    client is not cut off mid-lease (MAAS machines boot and deploy over
+ *    these leases) and moves to the new range at its lease's end.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -606,6 +627,7 @@ static uint32_t ends_after(uint32_t now, uint32_t secs)
 enum avail {
 	AV_YES,         /* may be given to this client; *need_claim says whether to claim */
 	AV_NOT_POOL,    /* not in a pool of the subnet (and not the client's reservation) */
+	AV_KEEP,        /* left the pools, still the client's live binding: kept until it ends */
 	AV_RESERVED,    /* reserved for another client */
 	AV_TAKEN,       /* bound to / offered to / held for someone else */
 };
@@ -625,8 +647,17 @@ static enum avail addr_avail(struct ctx *c, uint32_t addr, const rd_lease_t *l, 
 		return AV_YES;
 	if (rd_config_reservation_by_addr(c->in->cfg, addr))
 		return AV_RESERVED;
-	if (!rd_config_pool_for(c->sn, addr) || addr == c->sn->network || addr == c->sn->broadcast)
+	if (addr == c->sn->network || addr == c->sn->broadcast)
 		return AV_NOT_POOL;
+	if (!rd_config_pool_for(c->sn, addr)) {
+		/* The range changed under a live binding (file header); the
+		 * last moments of it are not handed out one second at a time. */
+		uint32_t floor = c->sn->min_lease_time > 2 ? c->sn->min_lease_time : 2;
+		if (l && lease_is_client(c, l) && lease_live(l, now) && !lease_offered(l) &&
+		    (l->ends == 0 || l->ends - now >= floor))
+			return AV_KEEP;
+		return AV_NOT_POOL;
+	}
 	/* Failover: who owns a free address (FREE: the primary, BACKUP: the
 	 * secondary) and the state's rules decide for a new client; a
 	 * client's own lease is always its own to renew (doc §5.1). */
@@ -664,6 +695,22 @@ static enum avail addr_avail(struct ctx *c, uint32_t addr, const rd_lease_t *l, 
 	}
 }
 
+/*
+ * The client's binding l is on an address that left the pools: answer with
+ * what is left of it, never more (file header).  Sets the lease time and a
+ * reason suffix in why (cap >= 64).
+ */
+static void keep_until_end(struct ctx *c, const rd_lease_t *l, char *why, size_t cap, const char *what)
+{
+	if (l->ends == 0) {
+		c->lease_time = UINT32_MAX;     /* infinite stays infinite */
+		snprintf(why, cap, "%s, left the pool: infinite lease kept", what);
+		return;
+	}
+	c->lease_time = l->ends - c->in->now;   /* live: ends > now */
+	snprintf(why, cap, "%s, left the pool: not extended, %u s left", what, c->lease_time);
+}
+
 /* Take addr for this outcome: claim its bit if the current version does not hold it. */
 static bool take(struct ctx *c, uint32_t addr, bool need_claim)
 {
@@ -684,12 +731,12 @@ static enum avail try_addr(struct ctx *c, uint32_t addr)
 	bool need;
 	enum avail av = addr_avail(c, addr, l, &need);
 
-	if (av != AV_YES)
+	if (av != AV_YES && av != AV_KEEP)
 		return av;
 	if (!take(c, addr, need))
 		return AV_TAKEN;
 	c->out->old_lease = l;
-	return AV_YES;
+	return av;
 }
 
 /* A new address from the subnet's pools (§4.3.1 last choice). */
@@ -753,7 +800,7 @@ static int do_discover(struct ctx *c)
 	const rd_lease_t *cur = NULL;
 	const char *why = NULL;
 	uint32_t addr = 0, req_ip;
-	char sn[32];
+	char sn[32], kept[96];
 
 	subnet_str(c->sn, sn, sizeof(sn));
 	if (c->res) {
@@ -763,10 +810,15 @@ static int do_discover(struct ctx *c)
 	}
 	if (!why) {
 		cur = rd_table_by_client(c->t, c->key, c->key_len, c->sn->network, c->sn->mask);
-		if (cur && cur->state != RD_LEASE_ABANDONED && try_addr(c, cur->addr) == AV_YES) {
+		enum avail av = cur && cur->state != RD_LEASE_ABANDONED ? try_addr(c, cur->addr) : AV_TAKEN;
+		if (av == AV_YES) {
 			addr = cur->addr;
 			why = lease_live(cur, c->in->now) && !lease_offered(cur) ? "current lease" :
 			      lease_offered(cur) ? "offered again" : "previous address";
+		} else if (av == AV_KEEP) {
+			addr = cur->addr;
+			keep_until_end(c, cur, kept, sizeof(kept), "current lease");
+			why = kept;
 		}
 	}
 	if (!why && rd_dhcp_get_u32(c->req, RD_OPT_REQUESTED_IP, &req_ip) && in_subnet(c->sn, req_ip) &&
@@ -853,7 +905,7 @@ static int request_addr(struct ctx *c, uint32_t addr, const char *mode)
 {
 	bool authoritative = !c->in->not_authoritative;
 	bool renewing = strcmp(mode, "renewing") == 0;
-	char sn[32];
+	char sn[32], kept[96];
 
 	subnet_str(c->sn, sn, sizeof(sn));
 	if (!in_subnet(c->sn, addr)) {
@@ -898,6 +950,13 @@ static int request_addr(struct ctx *c, uint32_t addr, const char *mode)
 			/* INIT-REBOOT / REBINDING with no record: MUST remain silent. */
 			return drop(c, "ignored: %s %s, no record of client", mode, IP(addr));
 		}
+	} else if (av == AV_KEEP) {
+		keep_until_end(c, l, kept, sizeof(kept), mode);
+		mode = kept;
+	} else if (av == AV_NOT_POOL) {
+		return nak(c, "requested %s is in no pool of %s any more (%s)", IP(addr), sn,
+			   l && lease_offered(l) ? "it was only offered" :
+			   l && lease_live(l, c->in->now) ? "its lease ends within min_lease_time" : "its lease is over");
 	} else if (av != AV_YES) {
 		return nak(c, "requested %s is not available", IP(addr));
 	}

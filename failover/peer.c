@@ -10,7 +10,10 @@
  *    to a mutex-guarded inbox and poke an eventfd;
  *  - the engine callbacks (workers): they read only the `pub` atomics, which
  *    the failover thread writes after each state change.
- * So the link, the machine and the update queues need no lock.
+ * So the link, the machine and the update queues need no lock.  The set of
+ * relationships is an RCU-published vector (struct peer_vec) that only the
+ * failover thread replaces, when a reload reconfigures it (reconfiguration
+ * section below); a removed peer is freed after a grace period.
  *
  * Updates are lazy (doc §5.3): the queue holds addresses, and the BNDUPD
  * carries whatever version the table holds when it goes out, so a burst of
@@ -58,7 +61,7 @@ struct pub {
 
 struct rd_fo_peer {
 	rd_fo_peers_t *set;
-	unsigned idx;
+	unsigned idx;                   /* unique in the set's life: ack jobs find their peer by it */
 	char name[128];
 	rd_cfg_failover_t cfg;          /* copy; cfg.name points at name */
 	rd_fo_link_t *link;
@@ -74,7 +77,36 @@ struct rd_fo_peer {
 	bool upddone_pending;
 	uint32_t upddone_xid;
 	uint32_t pending_req_xid;       /* xid of the peer's UPDREQ(ALL) being handed to the machine */
+	atomic_bool partner_down_req;   /* operator's PARTNER-DOWN, applied by the failover thread */
+	struct { uint32_t start, end; } *joined;  /* pools that joined it: their bindings go to the partner */
+	size_t n_joined;
 	struct pub pub;
+};
+
+/* Which relationship each pool belonged to at the last settled configuration. */
+struct pool_owner {
+	uint32_t start;
+	char name[128];                 /* "" : no failover */
+};
+
+/*
+ * The relationships, as the other threads see them: published with RCU, so
+ * a reconfiguration (rd_fo_peers_reconfigure) swaps the whole vector and
+ * frees a removed peer only after a grace period.  Readers (the engine seam,
+ * status, the operator's requests) hold rcu_read_lock; the failover thread
+ * is the only writer.
+ */
+struct peer_vec {
+	size_t n;
+	rd_fo_peer_t *p[];
+};
+
+/* A reconfiguration handed to the failover thread; the caller waits on done. */
+struct reconf {
+	const rd_config_t *cfg;
+	bool claimed, done;
+	int rc;
+	char err[256];
 };
 
 /* A peer's BNDUPD made durable (or not): the BNDACK to send. */
@@ -90,8 +122,8 @@ struct ack_job {
 struct rd_fo_peers {
 	rd_table_t *table;
 	rd_store_t *store;
-	rd_fo_peer_t *p;
-	size_t n;
+	struct peer_vec *vec;           /* RCU-published; see struct peer_vec */
+	unsigned next_idx;
 	rd_engine_fo_t engine;
 	pthread_t thr;
 	bool thr_started;
@@ -101,7 +133,12 @@ struct rd_fo_peers {
 	uint32_t *changed;
 	size_t n_changed, cap_changed;
 	struct ack_job *acks, **acks_tail;
-	bool *partner_down;             /* operator requests, one flag per relationship */
+	struct reconf *reconf;          /* a reconfiguration waiting for the thread */
+	pthread_cond_t reconf_cv;       /* signals reconf claimed / done (with lock) */
+	uint64_t cfg_gen;               /* config generation pools were last settled for */
+	struct pool_owner *owners;      /* pools -> relationship at cfg_gen (failover thread) */
+	size_t n_owners;
+	bool have_owners;
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -123,6 +160,21 @@ static void wake(rd_fo_peers_t *s)
 	(void)w;
 }
 
+/* The published relationships: inside rcu_read_lock, or on the failover thread. */
+static struct peer_vec *peers_vec(rd_fo_peers_t *s)
+{
+	return rcu_dereference(s->vec);
+}
+
+static rd_fo_peer_t *peer_named(rd_fo_peers_t *s, const char *name)
+{
+	struct peer_vec *v = peers_vec(s);
+	for (size_t i = 0; v && i < v->n; i++)
+		if (!strcmp(v->p[i]->name, name))
+			return v->p[i];
+	return NULL;
+}
+
 /* The relationship of the pool holding addr, or NULL.  Inside rcu_read_lock. */
 static rd_fo_peer_t *peer_for_addr(rd_fo_peers_t *s, const rd_config_t *cfg, uint32_t addr)
 {
@@ -132,10 +184,7 @@ static rd_fo_peer_t *peer_for_addr(rd_fo_peers_t *s, const rd_config_t *cfg, uin
 	const rd_cfg_pool_t *pl = sn ? rd_config_pool_for(sn, addr) : NULL;
 	if (!pl || !pl->failover || !pl->failover->name)
 		return NULL;
-	for (size_t i = 0; i < s->n; i++)
-		if (!strcmp(s->p[i].name, pl->failover->name))
-			return &s->p[i];
-	return NULL;
+	return peer_named(s, pl->failover->name);
 }
 
 /* The relationship governing subnet sn: that of its first failover pool. */
@@ -145,9 +194,7 @@ static rd_fo_peer_t *peer_for_subnet(rd_fo_peers_t *s, const rd_cfg_subnet_t *sn
 		const rd_cfg_failover_t *f = sn->pools[k].failover;
 		if (!f || !f->name)
 			continue;
-		for (size_t i = 0; i < s->n; i++)
-			if (!strcmp(s->p[i].name, f->name))
-				return &s->p[i];
+		return peer_named(s, f->name);
 	}
 	return NULL;
 }
@@ -796,8 +843,14 @@ static void on_bndupd(rd_fo_peer_t *p, const rd_fo_msg_t *m)
 			rcu_read_unlock();
 			return reject_bndupd(p, m, RD_FO_REJ_MISC, "lease table refused the change");
 		}
-		if (v.cancel_own && own)
+		if (v.cancel_own && own) {
 			inflight_drop(p, own);
+			/* A slot is free, and nothing else will notice: the
+			 * BNDACK of the cancelled one finds nothing in flight.
+			 * Send what waits, or the UPDDONE it may have been the
+			 * last one for. */
+			send_updates(p);
+		}
 		fmt_ip(m->assigned_ip, ip, sizeof(ip));
 		rd_log(LOG_INFO, "failover %s: peer's update %s %s applied", p->name, ip,
 		       rd_lease_state_name(nl->state));
@@ -988,7 +1041,500 @@ static void on_drain(void *ctx, rd_fo_link_t *link)
 	send_updates(ctx);
 }
 
+/* ------------------------------------------------------------ reconfiguration */
+
+#define RETIRE_WAIT_MS 2000     /* a leaving relationship waits this long for the peer's PARTNER-DOWN */
+#define RECONF_CLAIM_MS 10000   /* a reload waits this long for the failover thread to take its request */
+
+/* Whether two configurations of one relationship run it the same way. */
+static bool same_relationship(const rd_cfg_failover_t *a, const rd_cfg_failover_t *b)
+{
+	return !strcmp(a->name, b->name) && a->role == b->role && a->address == b->address &&
+	       a->port == b->port && a->peer_address == b->peer_address && a->peer_port == b->peer_port &&
+	       a->mclt == b->mclt && a->has_split == b->has_split && a->has_hba == b->has_hba &&
+	       a->split == b->split && !memcmp(a->hba, b->hba, sizeof(a->hba)) &&
+	       a->max_response_delay == b->max_response_delay &&
+	       a->max_unacked_updates == b->max_unacked_updates &&
+	       a->load_balance_max_seconds == b->load_balance_max_seconds &&
+	       a->auto_partner_down == b->auto_partner_down;
+}
+
+/* Two listeners that cannot be bound at once (same port, same or wildcard address). */
+static bool listeners_clash(const rd_cfg_failover_t *a, const rd_cfg_failover_t *b)
+{
+	return a->port && a->port == b->port && (a->address == b->address || !a->address || !b->address);
+}
+
+static const rd_cfg_failover_t *cfg_failover(const rd_config_t *cfg, const char *name)
+{
+	for (size_t i = 0; cfg && i < cfg->n_failovers; i++)
+		if (!strcmp(cfg->failovers[i].name, name))
+			return &cfg->failovers[i];
+	return NULL;
+}
+
+/* Only once no reader can hold it (after a grace period), or at the end. */
+static void peer_free(rd_fo_peer_t *p)
+{
+	if (!p)
+		return;
+	rd_fo_link_free(p->link);
+	free(p->q);
+	free(p->fl);
+	free(p->joined);
+	free(p);
+}
+
+/* A peer for relationship f with its link (listener open); not started yet. */
+static int peer_new(rd_fo_peers_t *s, const rd_cfg_failover_t *f, rd_fo_peer_t **out)
+{
+	*out = NULL;
+	rd_fo_peer_t *p = calloc(1, sizeof(*p));
+	if (!p)
+		return RD_ENOMEM;
+	p->set = s;
+	p->idx = s->next_idx++;
+	snprintf(p->name, sizeof(p->name), "%s", f->name);
+	p->cfg = *f;
+	p->cfg.name = p->name;
+	p->max_unacked = 1;
+	p->fl = calloc(MAX_INFLIGHT, sizeof(*p->fl));
+	if (!p->fl) {
+		free(p);
+		return RD_ENOMEM;
+	}
+	if (f->has_hba)
+		set_hba(p, f->hba);
+	rd_fo_sm_init(&p->sm, f->role, f->mclt, f->auto_partner_down);
+	rd_fo_link_conf_t lc;
+	rd_fo_link_conf_from_cfg(&lc, &p->cfg);
+	rd_fo_link_ops_t ops = { .on_up = on_up, .on_message = on_message, .on_down = on_down,
+				 .on_refused = on_refused, .on_drain = on_drain, .ctx = p };
+	int r = rd_fo_link_new(&lc, &ops, &p->link);
+	if (r < 0) {
+		rd_log(LOG_ERR, "failover %s: cannot start the link: %s", p->name, rd_strerror(r));
+		peer_free(p);
+		return r;
+	}
+	*out = p;
+	return 0;
+}
+
+/*
+ * Start the machine from the stored state, as at start-up.  role_changed:
+ * the stored state belongs to the other role and is trusted only if it is
+ * RECOVER (see rd_fo_peers_reconfigure in fo_peer.h for why).
+ */
+static void peer_boot(rd_fo_peer_t *p, bool role_changed, uint32_t now)
+{
+	const rd_cfg_failover_t *f = &p->cfg;
+	rd_store_fo_state_t fs;
+	int gr = p->set->store ? rd_store_fo_state_get(p->set->store, p->name, &fs) : -ENOENT;
+	bool fresh = gr < 0 || !rd_fo_state_valid(fs.state) || fs.state == RD_FO_ST_STARTUP;
+	bool dropped = !fresh && role_changed && fs.state != RD_FO_ST_RECOVER;
+	if (dropped)
+		fresh = true;
+	if (!fresh) {
+		p->sm.saved = fs.state;
+		p->sm.state = fs.state;
+		p->sm.partner = fs.partner;
+		p->sm.stos = fs.stos;
+		p->sm.partner_stos = fs.partner_stos;
+		if (fs.mclt && f->role == RD_FO_SECONDARY)
+			p->sm.mclt = fs.mclt;
+	}
+	if (dropped)
+		rd_log(LOG_WARNING, "failover %s: now %s: the stored state (%s, of the other role) is not carried "
+		       "over: starting over in recover", p->name, rd_config_role_name(f->role),
+		       rd_fo_state_name(fs.state));
+	else
+		rd_log(LOG_INFO, "failover %s: %s, %s", p->name, rd_config_role_name(f->role),
+		       fresh ? "no stored state: starting over in recover" : "stored state");
+	if (!fresh)
+		rd_log(LOG_INFO, "failover %s: stored state %s since %u, peer %s", p->name,
+		       rd_fo_state_name(fs.state), fs.stos, rd_fo_state_name(fs.partner));
+	rd_fo_event_t ev = { .kind = RD_FO_EV_STARTUP, .now = now, .fresh = fresh };
+	sm_event(p, &ev);
+}
+
+/* Graceful end of one peer: record where it stops, let queued bytes go (bounded). */
+static void peer_wind_down(rd_fo_peer_t *p)
+{
+	if (p->sm.state == RD_FO_ST_SHUTDOWN) {
+		rd_fo_event_t ev = { .kind = RD_FO_EV_SHUTDOWN_DONE, .now = now_s(),
+				     .queues_empty = !p->q_len && !p->n_fl };
+		sm_event(p, &ev);
+	}
+	for (int k = 0; k < 50 && rd_fo_link_queued(p->link); k++) {
+		struct pollfd pf[RD_FO_LINK_MAX_FDS];
+		size_t n = rd_fo_link_poll_events(p->link, pf, RD_FO_LINK_MAX_FDS);
+		(void)poll(pf, (nfds_t)n, 20);
+		rd_fo_link_process(p->link, rd_fo_link_now_ms());
+	}
+}
+
+/*
+ * Relationships that leave (removed, or restarted with a new configuration)
+ * stop as on a graceful stop: one in NORMAL announces SHUTDOWN and waits (at
+ * most RETIRE_WAIT_MS, all of them together) for the peer's PARTNER-DOWN,
+ * records RECOVER, and its link and listener close.  A removed one's record
+ * is reset to STARTUP, so that if it comes back it starts over in RECOVER.
+ */
+static void peers_retire(rd_fo_peers_t *s, rd_fo_peer_t **gone, const bool *removed, size_t n)
+{
+	struct pollfd *pfd = calloc(n * RD_FO_LINK_MAX_FDS, sizeof(*pfd));
+	uint64_t until = rd_fo_link_now_ms() + RETIRE_WAIT_MS;
+
+	for (size_t i = 0; i < n; i++) {
+		rd_log(LOG_NOTICE, "failover %s: %s by the new configuration", gone[i]->name,
+		       removed[i] ? "removed" : "changed: restarting");
+		if (!gone[i]->sm.linked)
+			continue;
+		rd_fo_event_t ev = { .kind = RD_FO_EV_SHUTDOWN, .now = now_s() };
+		sm_event(gone[i], &ev);
+	}
+	for (;;) {
+		bool waiting = false;
+		size_t nfd = 0;
+		for (size_t i = 0; i < n; i++)
+			if (gone[i]->sm.state == RD_FO_ST_SHUTDOWN && gone[i]->sm.linked &&
+			    gone[i]->sm.partner != RD_FO_ST_PARTNER_DOWN)
+				waiting = true;
+		uint64_t now_ms = rd_fo_link_now_ms();
+		if (!waiting || !pfd || now_ms >= until)
+			break;
+		for (size_t i = 0; i < n; i++)
+			nfd += rd_fo_link_poll_events(gone[i]->link, pfd + nfd, RD_FO_LINK_MAX_FDS);
+		(void)poll(pfd, (nfds_t)nfd, 50);
+		now_ms = rd_fo_link_now_ms();
+		for (size_t i = 0; i < n; i++)
+			rd_fo_link_process(gone[i]->link, now_ms);
+	}
+	free(pfd);
+	for (size_t i = 0; i < n; i++) {
+		rd_fo_peer_t *p = gone[i];
+		peer_wind_down(p);
+		rd_fo_link_free(p->link);       /* the listener closes now: a successor may bind it */
+		p->link = NULL;
+		/* Readers may still see it until the grace period: it serves nobody. */
+		atomic_store(&p->pub.state, RD_FO_ST_SHUTDOWN);
+		atomic_store(&p->pub.linked, false);
+		if (removed[i] && s->store) {
+			rd_store_fo_state_t fs = { .state = RD_FO_ST_STARTUP, .stos = now_s(),
+						   .partner = RD_FO_ST_UNKNOWN, .mclt = p->sm.mclt };
+			snprintf(fs.name, sizeof(fs.name), "%s", p->name);
+			if (rd_store_fo_state_put(s->store, &fs) < 0)
+				rd_log(LOG_WARNING, "failover %s: its stored state could not be reset", p->name);
+		}
+		rd_log(LOG_NOTICE, "failover %s: stopped in %s, listener closed", p->name,
+		       rd_fo_state_name(p->sm.state));
+	}
+}
+
+/*
+ * Make the running relationships those of cfg (see rd_fo_peers_reconfigure).
+ * On the failover thread, or before it starts (handed_out false: nobody has
+ * the set yet, so nothing to wait for; the caller may even be inside
+ * rcu_read_lock, as the daemon's start-up is).  Everything that can fail
+ * (allocations, listeners that do not clash with a leaving one) happens
+ * before anything running is touched: a failure leaves everything as it was.
+ */
+static int apply_config(rd_fo_peers_t *s, const rd_config_t *cfg, bool handed_out, char *err, size_t errlen)
+{
+	struct peer_vec *old = peers_vec(s);
+	size_t nn = cfg ? cfg->n_failovers : 0, n_old = old ? old->n : 0, n_gone = 0;
+	struct peer_vec *nv = calloc(1, sizeof(*nv) + (nn + 1) * sizeof(rd_fo_peer_t *));
+	rd_fo_peer_t **gone = calloc(n_old + 1, sizeof(*gone));
+	bool *removed = calloc(n_old + 1, sizeof(bool));
+	bool *made = calloc(nn + 1, sizeof(bool)), *later = calloc(nn + 1, sizeof(bool));
+	bool *swapped = calloc(nn + 1, sizeof(bool));
+	int r = 0;
+	char ip[16];
+
+	if (!nv || !gone || !removed || !made || !later || !swapped) {
+		r = rd_errf(err, errlen, RD_ENOMEM, "failover: out of memory");
+		goto undo;
+	}
+	for (size_t i = 0; i < n_old; i++) {
+		const rd_cfg_failover_t *f = cfg_failover(cfg, old->p[i]->name);
+		if (f && same_relationship(&old->p[i]->cfg, f))
+			continue;
+		removed[n_gone] = f == NULL;
+		gone[n_gone++] = old->p[i];
+	}
+	for (size_t k = 0; k < nn; k++) {
+		const rd_cfg_failover_t *f = &cfg->failovers[k];
+		rd_fo_peer_t *o = peer_named(s, f->name);
+		if (o && same_relationship(&o->cfg, f)) {
+			nv->p[k] = o;           /* untouched: link, machine and queues go on */
+			continue;
+		}
+		swapped[k] = o && o->cfg.role != f->role;
+		for (size_t g = 0; g < n_gone; g++)
+			later[k] |= listeners_clash(&gone[g]->cfg, f);
+		if (later[k])
+			continue;               /* bound once the leaving one has closed it */
+		r = peer_new(s, f, &nv->p[k]);
+		if (r < 0) {
+			fmt_ip(f->address, ip, sizeof(ip));
+			if (r == RD_ENOMEM || r == RD_EINVAL)
+				rd_errf(err, errlen, r, "failover %s: cannot start: %s", f->name, rd_strerror(r));
+			else
+				rd_errf(err, errlen, r, "failover %s: cannot listen on %s:%u: %s", f->name, ip,
+					f->port, rd_strerror(r));
+			goto undo;
+		}
+		made[k] = true;
+	}
+
+	/* Committed: nothing below refuses the configuration. */
+	uint32_t now = now_s();
+	if (n_gone)
+		peers_retire(s, gone, removed, n_gone);
+	for (size_t k = 0; k < nn; k++) {
+		if (!later[k])
+			continue;
+		/* The port was ours a moment ago; a few tries cover a slow close. */
+		for (int t = 0; t < 10; t++) {
+			r = peer_new(s, &cfg->failovers[k], &nv->p[k]);
+			if (r != -EADDRINUSE)
+				break;
+			usleep(50000);
+		}
+		if (r < 0) {
+			/* Its pools are not served (the engine seam refuses a pool
+			 * whose relationship is not running) until a reload fixes it. */
+			rd_log(LOG_ERR, "failover %s: not running: cannot listen again: %s", cfg->failovers[k].name,
+			       rd_strerror(r));
+			nv->p[k] = NULL;
+			continue;
+		}
+		made[k] = true;
+	}
+	for (size_t k = 0; k < nn; k++)
+		if (made[k]) {
+			rd_log(LOG_NOTICE, "failover %s: %s", nv->p[k]->name,
+			       peer_named(s, nv->p[k]->name) ? "restarting with its new configuration" : "starting");
+			peer_boot(nv->p[k], swapped[k], now);
+		}
+	size_t w = 0;
+	for (size_t k = 0; k < nn; k++)
+		if (nv->p[k])
+			nv->p[w++] = nv->p[k];
+	nv->n = w;
+	rcu_assign_pointer(s->vec, nv);
+	if (old) {
+		/* No engine-seam reader (worker), status or operator request
+		 * can hold a leaving peer or the old vector after this. */
+		if (handed_out)
+			synchronize_rcu();
+		for (size_t i = 0; i < n_gone; i++)
+			peer_free(gone[i]);
+		free(old);
+	}
+	r = 0;
+	nv = NULL;
+undo:
+	for (size_t k = 0; nv && k < nn; k++)
+		if (made[k])
+			peer_free(nv->p[k]);
+	free(nv);
+	free(gone);
+	free(removed);
+	free(made);
+	free(later);
+	free(swapped);
+	return r;
+}
+
+struct settle {
+	rd_fo_peers_t *s;
+	const rd_config_t *cfg;
+	unsigned n;
+};
+
+static int settle_cb(void *ctx, const rd_lease_t *l)
+{
+	struct settle *st = ctx;
+	if (l->state != RD_LEASE_BACKUP)
+		return 0;
+	const rd_cfg_subnet_t *sn = rd_config_subnet_for(st->cfg, l->addr);
+	const rd_cfg_pool_t *pl = sn ? rd_config_pool_for(sn, l->addr) : NULL;
+	if (!pl || pl->failover)
+		return 0;       /* in no pool any more (kept as is), or still in failover */
+	rd_lease_t *nl = rd_lease_dup(l, rd_lease_cid(l), l->cid_len, rd_lease_host(l), l->host_len);
+	if (!nl)
+		return 0;
+	nl->state = RD_LEASE_FREE;
+	nl->tstp = nl->tsfp = nl->atsfp = 0;
+	if (rd_table_replace(st->s->table, l, nl) < 0) {
+		rd_lease_free(nl);      /* changed meanwhile: a worker took it */
+		return 0;
+	}
+	if (st->s->store)
+		(void)rd_store_submit(st->s->store, nl, "failover-left", NULL, NULL);
+	st->n++;
+	return 0;
+}
+
+/*
+ * Pools that joined a relationship (moved from another one, or newly under
+ * failover while the relationship already ran): its partner may know nothing
+ * of their bindings (they were acknowledged, if at all, by another partner),
+ * so the relationship sends it the pool's bindings once it is in NORMAL
+ * (see resend_pending).  FREE and BACKUP are not sent: pool balancing
+ * divides them.  Returns how many pools joined.
+ */
+static unsigned note_pool_owners(rd_fo_peers_t *s, const rd_config_t *cfg)
+{
+	size_t n = 0;
+	unsigned joined = 0;
+	for (size_t i = 0; i < cfg->n_subnets; i++)
+		n += cfg->subnets[i].n_pools;
+	struct pool_owner *now = calloc(n + 1, sizeof(*now));
+	if (!now)
+		return 0;       /* the next configuration compares again */
+	n = 0;
+	for (size_t i = 0; i < cfg->n_subnets; i++)
+		for (size_t k = 0; k < cfg->subnets[i].n_pools; k++) {
+			const rd_cfg_pool_t *pl = &cfg->subnets[i].pools[k];
+			struct pool_owner *o = &now[n++];
+			o->start = pl->start;
+			if (pl->failover && pl->failover->name)
+				snprintf(o->name, sizeof(o->name), "%s", pl->failover->name);
+			if (!s->have_owners || !o->name[0])
+				continue;
+			const char *before = "";
+			for (size_t j = 0; j < s->n_owners; j++)
+				if (s->owners[j].start == o->start)
+					before = s->owners[j].name;
+			rd_fo_peer_t *p = strcmp(before, o->name) ? peer_named(s, o->name) : NULL;
+			void *nj = p ? realloc(p->joined, (p->n_joined + 1) * sizeof(*p->joined)) : NULL;
+			if (nj) {
+				p->joined = nj;
+				p->joined[p->n_joined].start = pl->start;
+				p->joined[p->n_joined].end = pl->end;
+				p->n_joined++;
+				joined++;
+			}
+		}
+	free(s->owners);
+	s->owners = now;
+	s->n_owners = n;
+	s->have_owners = true;
+	return joined;
+}
+
+static int joined_cb(void *ctx, const rd_lease_t *l)
+{
+	rd_fo_peer_t *p = ctx;
+	if ((l->flags & RD_ENGINE_F_OFFERED) || l->state == RD_LEASE_FREE || l->state == RD_LEASE_BACKUP)
+		return 0;
+	for (size_t k = 0; k < p->n_joined; k++)
+		if (l->addr >= p->joined[k].start && l->addr <= p->joined[k].end) {
+			enqueue(p, l->addr);
+			break;
+		}
+	return 0;
+}
+
+/* A relationship pools joined, now in NORMAL: their bindings go to the partner once. */
+static void resend_pending(rd_fo_peers_t *s)
+{
+	struct peer_vec *v = peers_vec(s);
+	for (size_t i = 0; i < v->n; i++) {
+		rd_fo_peer_t *p = v->p[i];
+		if (!p->n_joined || p->sm.state != RD_FO_ST_NORMAL || !rd_fo_link_is_up(p->link))
+			continue;
+		size_t before = p->q_len;
+		rcu_read_lock();
+		rd_table_foreach(s->table, joined_cb, p);
+		rcu_read_unlock();
+		free(p->joined);
+		p->joined = NULL;
+		p->n_joined = 0;
+		rd_log(LOG_INFO, "failover %s: pools joined: sending the partner their %zu bindings", p->name,
+		       p->q_len - before);
+		send_updates(p);
+	}
+}
+
+/*
+ * Run on the failover thread once per published configuration.
+ * A pool that left failover (its failover_peer removed, or its relationship
+ * with it): the BACKUP addresses in it (the secondary's free share) are
+ * plain FREE addresses now, in the table and the store, so that they are
+ * allocatable with or without a failover seam, also after a restart.
+ * A pool that moves to another relationship keeps its binding states (both
+ * servers hold the same ones); its leases are sent to the new partner
+ * (note_pool_owners), and FREE and BACKUP are re-divided by the new
+ * relationship's pool balancing in NORMAL.
+ */
+static void settle_pools(rd_fo_peers_t *s)
+{
+	uint64_t gen = rd_config_generation();
+	if (gen != s->cfg_gen) {
+		s->cfg_gen = gen;
+		rcu_read_lock();
+		struct settle st = { .s = s, .cfg = rd_config_current() };
+		unsigned joined = 0;
+		if (st.cfg) {
+			rd_table_foreach(s->table, settle_cb, &st);
+			joined = note_pool_owners(s, st.cfg);
+		}
+		rcu_read_unlock();
+		if (st.n)
+			rd_log(LOG_NOTICE, "failover: %u BACKUP addresses of pools without failover are FREE now",
+			       st.n);
+		if (joined)
+			rd_log(LOG_NOTICE, "failover: %u pools joined a running relationship", joined);
+	}
+	resend_pending(s);
+}
+
+/* On the failover thread: carry out a reconfiguration a reload is waiting for. */
+static void reconf_serve(rd_fo_peers_t *s)
+{
+	pthread_mutex_lock(&s->lock);
+	struct reconf *rq = s->reconf;
+	if (rq)
+		rq->claimed = true;
+	pthread_mutex_unlock(&s->lock);
+	if (!rq)
+		return;
+	int r = apply_config(s, rq->cfg, true, rq->err, sizeof(rq->err));
+	pthread_mutex_lock(&s->lock);
+	rq->rc = r;
+	rq->done = true;
+	s->reconf = NULL;
+	pthread_cond_broadcast(&s->reconf_cv);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* The thread is stopping: a waiting reconfiguration is refused. */
+static void reconf_refuse(rd_fo_peers_t *s)
+{
+	pthread_mutex_lock(&s->lock);
+	struct reconf *rq = s->reconf;
+	if (rq) {
+		rq->rc = rd_errf(rq->err, sizeof(rq->err), RD_EINVAL, "failover: the daemon is stopping");
+		rq->done = true;
+		s->reconf = NULL;
+		pthread_cond_broadcast(&s->reconf_cv);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
 /* ------------------------------------------------------------ the thread */
+
+static rd_fo_peer_t *peer_by_idx(rd_fo_peers_t *s, unsigned idx)
+{
+	struct peer_vec *v = peers_vec(s);
+	for (size_t i = 0; i < v->n; i++)
+		if (v->p[i]->idx == idx)
+			return v->p[i];
+	return NULL;
+}
 
 static void drain_inbox(rd_fo_peers_t *s)
 {
@@ -1003,27 +1549,24 @@ static void drain_inbox(rd_fo_peers_t *s)
 	struct ack_job *acks = s->acks;
 	s->acks = NULL;
 	s->acks_tail = &s->acks;
-	bool pd_any = false;
-	bool pd[64] = { false };
-	for (size_t i = 0; s->partner_down && i < s->n && i < 64; i++) {
-		pd[i] = s->partner_down[i];
-		pd_any |= pd[i];
-		s->partner_down[i] = false;
-	}
 	pthread_mutex_unlock(&s->lock);
 
-	for (size_t i = 0; pd_any && i < s->n && i < 64; i++) {
-		if (!pd[i])
+	struct peer_vec *vec = peers_vec(s);
+	for (size_t i = 0; i < vec->n; i++) {
+		if (!atomic_exchange(&vec->p[i]->partner_down_req, false))
 			continue;
-		rd_log(LOG_WARNING, "failover %s: operator says the partner is down", s->p[i].name);
+		rd_log(LOG_WARNING, "failover %s: operator says the partner is down", vec->p[i]->name);
 		rd_fo_event_t ev = { .kind = RD_FO_EV_PARTNER_DOWN, .now = now_s() };
-		sm_event(&s->p[i], &ev);
+		sm_event(vec->p[i], &ev);
 	}
 
 	for (struct ack_job *j = acks, *nx; j; j = nx) {
 		nx = j->next;
-		rd_fo_peer_t *p = &s->p[j->peer];
-		if (j->status < 0) {
+		rd_fo_peer_t *p = peer_by_idx(s, j->peer);
+		if (!p) {
+			/* The relationship was removed or restarted by a reload:
+			 * its link is gone, the peer sends the update again. */
+		} else if (j->status < 0) {
 			char ip[16];
 			fmt_ip(j->addr, ip, sizeof(ip));
 			rd_log(LOG_ERR, "failover %s: peer's update %s could not be made durable (%s): not acked",
@@ -1044,8 +1587,8 @@ static void drain_inbox(rd_fo_peers_t *s)
 				enqueue(p, changed[i]);
 		}
 		rcu_read_unlock();
-		for (size_t i = 0; i < s->n; i++)
-			send_updates(&s->p[i]);
+		for (size_t i = 0; i < vec->n; i++)
+			send_updates(vec->p[i]);
 	}
 	free(changed);
 }
@@ -1055,84 +1598,120 @@ static void *fo_thread(void *arg)
 	rd_fo_peers_t *s = arg;
 	uint64_t shutdown_until = 0;
 	bool shutting = false;
+	struct pollfd *pfd = NULL;
+	size_t pfd_cap = 0;
 
 	rcu_register_thread();
 	for (;;) {
-		struct pollfd pfd[1 + 8 * RD_FO_LINK_MAX_FDS];
-		struct { size_t off, n; } map[8];
-		size_t np = s->n < 8 ? s->n : 8, nfd = 1;
+		struct peer_vec *vec = peers_vec(s);
+		size_t np = vec->n, nfd = 1;
 		uint64_t now_ms = rd_fo_link_now_ms();
 		int timeout = 1000;   /* the machine's timers are in seconds */
 
+		if (pfd_cap < 1 + np * RD_FO_LINK_MAX_FDS) {
+			size_t nc = 1 + np * RD_FO_LINK_MAX_FDS;
+			struct pollfd *n = realloc(pfd, nc * sizeof(*n));
+			if (n) {
+				pfd = n;
+				pfd_cap = nc;
+			}
+		}
+		if (pfd_cap < 1 + np * RD_FO_LINK_MAX_FDS) {
+			/* Out of memory: poll what fits, every link is still
+			 * processed (process() polls its own descriptors). */
+			np = pfd_cap > 1 ? (pfd_cap - 1) / RD_FO_LINK_MAX_FDS : 0;
+		}
 		if (atomic_load(&s->stop) && !shutting) {
 			shutting = true;
 			shutdown_until = now_ms + SHUTDOWN_WAIT_MS;
-			for (size_t i = 0; i < s->n; i++) {
-				if (!atomic_load(&s->graceful) || !s->p[i].sm.linked)
+			for (size_t i = 0; i < vec->n; i++) {
+				if (!atomic_load(&s->graceful) || !vec->p[i]->sm.linked)
 					continue;
 				rd_fo_event_t ev = { .kind = RD_FO_EV_SHUTDOWN, .now = now_s() };
-				sm_event(&s->p[i], &ev);
+				sm_event(vec->p[i], &ev);
 			}
 		}
 		if (shutting) {
 			bool waiting = false;
-			for (size_t i = 0; i < s->n; i++)
-				if (s->p[i].sm.state == RD_FO_ST_SHUTDOWN && s->p[i].sm.linked &&
-				    s->p[i].sm.partner != RD_FO_ST_PARTNER_DOWN)
+			for (size_t i = 0; i < vec->n; i++)
+				if (vec->p[i]->sm.state == RD_FO_ST_SHUTDOWN && vec->p[i]->sm.linked &&
+				    vec->p[i]->sm.partner != RD_FO_ST_PARTNER_DOWN)
 					waiting = true;
 			if (!waiting || now_ms >= shutdown_until)
 				break;
 		}
 
-		pfd[0] = (struct pollfd){ .fd = s->wake_fd, .events = POLLIN };
-		for (size_t i = 0; i < np; i++) {
-			map[i].off = nfd;
-			map[i].n = rd_fo_link_poll_events(s->p[i].link, pfd + nfd, RD_FO_LINK_MAX_FDS);
-			nfd += map[i].n;
-			int t = rd_fo_link_next_timeout_ms(s->p[i].link, now_ms);
+		struct pollfd wk = { .fd = s->wake_fd, .events = POLLIN };
+		struct pollfd *pp = pfd ? pfd : &wk;
+		pp[0] = wk;
+		for (size_t i = 0; i < np; i++)
+			nfd += rd_fo_link_poll_events(vec->p[i]->link, pp + nfd, RD_FO_LINK_MAX_FDS);
+		for (size_t i = 0; i < vec->n; i++) {
+			int t = rd_fo_link_next_timeout_ms(vec->p[i]->link, now_ms);
 			if (t >= 0 && t < timeout)
 				timeout = t;
 		}
-		if (shutting && timeout > 100)
+		if ((shutting || np < vec->n) && timeout > 100)
 			timeout = 100;
-		(void)poll(pfd, (nfds_t)nfd, timeout);
+		(void)poll(pp, (nfds_t)nfd, timeout);
 		now_ms = rd_fo_link_now_ms();
 		drain_inbox(s);
+		if (!shutting) {
+			reconf_serve(s);
+			settle_pools(s);
+		}
+		vec = peers_vec(s);     /* a reconfiguration may have swapped it */
 		uint32_t now = now_s();
-		for (size_t i = 0; i < np; i++) {
-			rd_fo_link_process(s->p[i].link, now_ms);
-			run_timer(&s->p[i], now);
+		for (size_t i = 0; i < vec->n; i++) {
+			rd_fo_link_process(vec->p[i]->link, now_ms);
+			run_timer(vec->p[i], now);
 		}
 	}
+	free(pfd);
 
 	/* Graceful end: record where we stop (SHUTDOWN -> RECOVER, STOS
 	 * backdated if the partner took over), let queued bytes go, close. */
-	for (size_t i = 0; i < s->n; i++) {
-		rd_fo_peer_t *p = &s->p[i];
-		if (p->sm.state == RD_FO_ST_SHUTDOWN) {
-			rd_fo_event_t ev = { .kind = RD_FO_EV_SHUTDOWN_DONE, .now = now_s(),
-					     .queues_empty = !p->q_len && !p->n_fl };
-			sm_event(p, &ev);
-		}
-		for (int k = 0; k < 50 && rd_fo_link_queued(p->link); k++) {
-			struct pollfd pf[RD_FO_LINK_MAX_FDS];
-			size_t n = rd_fo_link_poll_events(p->link, pf, RD_FO_LINK_MAX_FDS);
-			(void)poll(pf, (nfds_t)n, 20);
-			rd_fo_link_process(p->link, rd_fo_link_now_ms());
-		}
-	}
+	struct peer_vec *vec = peers_vec(s);
+	for (size_t i = 0; i < vec->n; i++)
+		peer_wind_down(vec->p[i]);
+	/* A reconfiguration that came too late is refused, not left waiting. */
+	reconf_refuse(s);
 	rcu_unregister_thread();
 	return NULL;
 }
 
 /* ------------------------------------------------------------ engine seam */
 
+/*
+ * A pool that names a relationship this server is not running: only for the
+ * moment between a reload's reconfiguration and its publication of the new
+ * configuration (a relationship just removed), or when a restarted
+ * relationship could not listen again.  Nobody is served from it: without
+ * its relationship nothing says which addresses are ours.
+ */
+static bool subnet_orphaned(const rd_cfg_subnet_t *sn, const char **why)
+{
+	for (size_t k = 0; sn && k < sn->n_pools; k++)
+		if (sn->pools[k].failover && sn->pools[k].failover->name) {
+			*why = "its failover relationship is not running";
+			return true;
+		}
+	return false;
+}
+
+static bool addr_orphaned(const rd_config_t *cfg, uint32_t addr)
+{
+	const rd_cfg_subnet_t *sn = cfg ? rd_config_subnet_for(cfg, addr) : NULL;
+	const rd_cfg_pool_t *pl = sn ? rd_config_pool_for(sn, addr) : NULL;
+	return pl && pl->failover && pl->failover->name;
+}
+
 static bool eng_may_serve(void *ctx, const rd_cfg_subnet_t *sn, const rd_dhcp_t *req, const char **why)
 {
 	rd_fo_peers_t *s = ctx;
 	rd_fo_peer_t *p = peer_for_subnet(s, sn);
 	if (!p)
-		return true;
+		return !subnet_orphaned(sn, why);
 	uint8_t st = atomic_load(&p->pub.state), ps = atomic_load(&p->pub.partner);
 	bool balanced = rd_fo_lb_applies(st, req->msgtype);
 	bool mine = true, peer_has_free = true;
@@ -1171,9 +1750,10 @@ static bool eng_may_serve(void *ctx, const rd_cfg_subnet_t *sn, const rd_dhcp_t 
 static bool eng_may_allocate(void *ctx, uint32_t addr, const rd_lease_t *l, uint32_t now)
 {
 	rd_fo_peers_t *s = ctx;
-	rd_fo_peer_t *p = peer_for_addr(s, rd_config_current(), addr);
+	const rd_config_t *cfg = rd_config_current();
+	rd_fo_peer_t *p = peer_for_addr(s, cfg, addr);
 	if (!p)
-		return true;
+		return !addr_orphaned(cfg, addr);
 	rd_fo_alloc_in_t in = {
 		.my_state = atomic_load(&p->pub.state), .partner_state = atomic_load(&p->pub.partner),
 		.role = p->cfg.role,
@@ -1253,8 +1833,11 @@ size_t rd_fo_peers_status(rd_fo_peers_t *s, rd_fo_peer_status_t *out, size_t cap
 {
 	if (!s)
 		return 0;
-	for (size_t i = 0; i < s->n && i < cap; i++) {
-		rd_fo_peer_t *p = &s->p[i];
+	rcu_read_lock();
+	struct peer_vec *v = peers_vec(s);
+	size_t n = v ? v->n : 0;
+	for (size_t i = 0; i < n && i < cap; i++) {
+		rd_fo_peer_t *p = v->p[i];
 		rd_fo_peer_status_t *o = &out[i];
 		memset(o, 0, sizeof(*o));
 		snprintf(o->name, sizeof(o->name), "%s", p->name);
@@ -1271,29 +1854,61 @@ size_t rd_fo_peers_status(rd_fo_peers_t *s, rd_fo_peer_status_t *out, size_t cap
 		o->bndack_sent = atomic_load(&p->pub.bndack_sent);
 		o->bndupd_rejected = atomic_load(&p->pub.bndupd_rejected);
 	}
-	return s->n;
+	rcu_read_unlock();
+	return n;
 }
 
 static void peers_free(rd_fo_peers_t *s)
 {
 	if (!s)
 		return;
-	for (size_t i = 0; i < s->n; i++) {
-		rd_fo_link_free(s->p[i].link);
-		free(s->p[i].q);
-		free(s->p[i].fl);
-	}
+	for (size_t i = 0; s->vec && i < s->vec->n; i++)
+		peer_free(s->vec->p[i]);
 	for (struct ack_job *j = s->acks, *nx; j; j = nx) {
 		nx = j->next;
 		free(j);
 	}
 	free(s->changed);
-	free(s->partner_down);
-	free(s->p);
+	free(s->owners);
+	free(s->vec);
 	if (s->wake_fd >= 0)
 		close(s->wake_fd);
+	pthread_cond_destroy(&s->reconf_cv);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
+}
+
+/* The set with no relationship, its thread not started. */
+static int peers_new(rd_table_t *table, rd_store_t *store, rd_fo_peers_t **out)
+{
+	*out = NULL;
+	rd_fo_peers_t *s = calloc(1, sizeof(*s));
+	if (!s)
+		return RD_ENOMEM;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->reconf_cv, NULL);
+	s->acks_tail = &s->acks;
+	s->table = table;
+	s->store = store;
+	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	s->vec = calloc(1, sizeof(*s->vec));
+	if (s->wake_fd < 0 || !s->vec) {
+		peers_free(s);
+		return RD_ENOMEM;
+	}
+	s->engine = (rd_engine_fo_t){ .may_serve = eng_may_serve, .may_allocate = eng_may_allocate,
+				      .lease_time = eng_lease_time, .ctx = s };
+	*out = s;
+	return 0;
+}
+
+static int peers_run(rd_fo_peers_t *s)
+{
+	int r = pthread_create(&s->thr, NULL, fo_thread, s);
+	if (r)
+		return -r;
+	s->thr_started = true;
+	return 0;
 }
 
 int rd_fo_peers_start(const rd_config_t *cfg, rd_table_t *table, rd_store_t *store, rd_fo_peers_t **out)
@@ -1301,80 +1916,83 @@ int rd_fo_peers_start(const rd_config_t *cfg, rd_table_t *table, rd_store_t *sto
 	*out = NULL;
 	if (!cfg || !cfg->n_failovers)
 		return 0;
-	rd_fo_peers_t *s = calloc(1, sizeof(*s));
-	if (!s)
-		return RD_ENOMEM;
-	pthread_mutex_init(&s->lock, NULL);
-	s->acks_tail = &s->acks;
-	s->table = table;
-	s->store = store;
-	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	s->p = calloc(cfg->n_failovers, sizeof(*s->p));
-	if (s->wake_fd < 0 || !s->p) {
-		peers_free(s);
-		return RD_ENOMEM;
-	}
-	s->engine = (rd_engine_fo_t){ .may_serve = eng_may_serve, .may_allocate = eng_may_allocate,
-				      .lease_time = eng_lease_time, .ctx = s };
-	uint32_t now = now_s();
-	for (size_t i = 0; i < cfg->n_failovers; i++) {
-		rd_fo_peer_t *p = &s->p[i];
-		const rd_cfg_failover_t *f = &cfg->failovers[i];
-		p->set = s;
-		p->idx = (unsigned)i;
-		snprintf(p->name, sizeof(p->name), "%s", f->name);
-		p->cfg = *f;
-		p->cfg.name = p->name;
-		p->max_unacked = 1;
-		p->fl = calloc(MAX_INFLIGHT, sizeof(*p->fl));
-		if (!p->fl) {
-			s->n = i + 1;
-			peers_free(s);
-			return RD_ENOMEM;
-		}
-		if (f->has_hba)
-			set_hba(p, f->hba);
-		s->n = i + 1;
+	return rd_fo_peers_start_with(cfg, table, store, out, NULL, 0);
+}
 
-		rd_fo_sm_init(&p->sm, f->role, f->mclt, f->auto_partner_down);
-		rd_store_fo_state_t fs;
-		int gr = store ? rd_store_fo_state_get(store, p->name, &fs) : -ENOENT;
-		bool fresh = gr < 0 || !rd_fo_state_valid(fs.state) || fs.state == RD_FO_ST_STARTUP;
-		if (!fresh) {
-			p->sm.saved = fs.state;
-			p->sm.state = fs.state;
-			p->sm.partner = fs.partner;
-			p->sm.stos = fs.stos;
-			p->sm.partner_stos = fs.partner_stos;
-			if (fs.mclt && f->role == RD_FO_SECONDARY)
-				p->sm.mclt = fs.mclt;
-		}
-		rd_log(LOG_INFO, "failover %s: %s, %s", p->name, rd_config_role_name(f->role),
-		       fresh ? "no stored state: starting over in recover" : "stored state");
-		if (!fresh)
-			rd_log(LOG_INFO, "failover %s: stored state %s since %u, peer %s", p->name,
-			       rd_fo_state_name(fs.state), fs.stos, rd_fo_state_name(fs.partner));
-		rd_fo_link_conf_t lc;
-		rd_fo_link_conf_from_cfg(&lc, f);
-		rd_fo_link_ops_t ops = { .on_up = on_up, .on_message = on_message, .on_down = on_down,
-					 .on_refused = on_refused, .on_drain = on_drain, .ctx = p };
-		int r = rd_fo_link_new(&lc, &ops, &p->link);
-		if (r < 0) {
-			rd_log(LOG_ERR, "failover %s: cannot start the link: %s", p->name, rd_strerror(r));
-			peers_free(s);
-			return r;
-		}
-		rd_fo_event_t ev = { .kind = RD_FO_EV_STARTUP, .now = now, .fresh = fresh };
-		sm_event(p, &ev);
-	}
-	int r = pthread_create(&s->thr, NULL, fo_thread, s);
-	if (r) {
+int rd_fo_peers_start_with(const rd_config_t *cfg, rd_table_t *table, rd_store_t *store, rd_fo_peers_t **out,
+			   char *err, size_t errlen)
+{
+	char e[256];
+	rd_fo_peers_t *s;
+	*out = NULL;
+	int r = peers_new(table, store, &s);
+	if (r < 0)
+		return rd_errf(err, errlen, r, "failover: out of memory");
+	/* Not running yet: this thread applies the configuration itself. */
+	r = apply_config(s, cfg, false, e, sizeof(e));
+	if (r == 0)
+		r = peers_run(s);
+	if (r < 0) {
+		rd_errf(err, errlen, r, "%s", r == RD_ENOMEM ? "failover: out of memory" : e);
 		peers_free(s);
-		return -r;
+		return r;
 	}
-	s->thr_started = true;
 	*out = s;
 	return 0;
+}
+
+int rd_fo_peers_reconfigure(rd_fo_peers_t *s, const rd_config_t *cfg, char *err, size_t errlen)
+{
+	struct reconf rq = { .cfg = cfg };
+	struct timespec dl;
+
+	if (!s)
+		return rd_errf(err, errlen, RD_EINVAL, "failover is not running");
+	if (!s->thr_started)
+		return apply_config(s, cfg, true, err, errlen);
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += RECONF_CLAIM_MS / 1000;
+	pthread_mutex_lock(&s->lock);
+	/* One at a time (reloads are serialized anyway). */
+	while (s->reconf && pthread_cond_timedwait(&s->reconf_cv, &s->lock, &dl) == 0)
+		;
+	if (s->reconf) {
+		pthread_mutex_unlock(&s->lock);
+		return rd_errf(err, errlen, -ETIMEDOUT, "failover: another reconfiguration is still running");
+	}
+	s->reconf = &rq;
+	pthread_mutex_unlock(&s->lock);
+	wake(s);
+	pthread_mutex_lock(&s->lock);
+	while (!rq.claimed && !rq.done && pthread_cond_timedwait(&s->reconf_cv, &s->lock, &dl) == 0)
+		;
+	if (!rq.claimed && !rq.done) {
+		/* The thread did not take it: withdraw, nothing was changed. */
+		s->reconf = NULL;
+		pthread_cond_broadcast(&s->reconf_cv);
+		pthread_mutex_unlock(&s->lock);
+		return rd_errf(err, errlen, -ETIMEDOUT, "failover: the failover thread did not answer in %u s",
+			       RECONF_CLAIM_MS / 1000);
+	}
+	/* Taken: the change is bounded (listeners, at most RETIRE_WAIT_MS of
+	 * SHUTDOWN, a grace period), and it must be waited for. */
+	while (!rq.done)
+		pthread_cond_wait(&s->reconf_cv, &s->lock);
+	pthread_mutex_unlock(&s->lock);
+	if (rq.rc < 0)
+		snprintf(err, errlen, "%s", rq.err);
+	return rq.rc;
+}
+
+size_t rd_fo_peers_count(rd_fo_peers_t *s)
+{
+	if (!s)
+		return 0;
+	rcu_read_lock();
+	struct peer_vec *v = peers_vec(s);
+	size_t n = v ? v->n : 0;
+	rcu_read_unlock();
+	return n;
 }
 
 void rd_fo_peers_stop(rd_fo_peers_t *s, bool graceful)
@@ -1399,20 +2017,14 @@ int rd_fo_peers_partner_down(rd_fo_peers_t *s, const char *name, char *err, size
 {
 	if (!s)
 		return rd_errf(err, errlen, RD_EINVAL, "no failover relationships are configured");
-	for (size_t i = 0; i < s->n && i < 64; i++) {
-		if (strcmp(s->p[i].name, name) != 0)
-			continue;
-		pthread_mutex_lock(&s->lock);
-		if (!s->partner_down)
-			s->partner_down = calloc(s->n, sizeof(*s->partner_down));
-		bool okay = s->partner_down != NULL;
-		if (okay)
-			s->partner_down[i] = true;
-		pthread_mutex_unlock(&s->lock);
-		if (!okay)
-			return rd_errf(err, errlen, RD_ENOMEM, "out of memory");
-		wake(s);
-		return 0;
-	}
-	return rd_errf(err, errlen, RD_EINVAL, "no failover relationship named '%.64s'", name);
+	rcu_read_lock();
+	rd_fo_peer_t *p = peer_named(s, name);
+	/* A peer a reload is removing may take it: it is going anyway. */
+	if (p)
+		atomic_store(&p->partner_down_req, true);
+	rcu_read_unlock();
+	if (!p)
+		return rd_errf(err, errlen, RD_EINVAL, "no failover relationship named '%.64s'", name);
+	wake(s);
+	return 0;
 }

@@ -12,6 +12,11 @@
  * operations, never across I/O, and writers to different addresses almost
  * never share one.
  *
+ * Pool changes (rd_table_set_pools) hold every stripe while they seed new
+ * bit blocks and pool counters, so a write is accounted either by the seed
+ * or by itself, never both; see table.h "Pool changes" for why claims need
+ * no lock and no generation check.
+ *
  * Order inside a write, chosen for what a concurrent reader may see:
  *   1. set the pool bit if the new version takes the address (so a claimer
  *      never sees "available" while the taking version is visible);
@@ -33,15 +38,35 @@
 
 #define RD_TABLE_STRIPES 256
 
+/*
+ * Claim bits live in blocks of RD_BLK_ADDRS aligned addresses, created the
+ * first time a pool covers them and kept until rd_table_free (1 KiB per
+ * 4096 addresses ever pooled).  A bit belongs to its ADDRESS, not to a pool
+ * object: every publish at an address inside a block keeps its bits exact,
+ * in a pool or not, and every pool version covering the address uses the
+ * same word.  That is what makes live pool changes safe (see table.h).
+ */
+#define RD_BLK_SHIFT 12
+#define RD_BLK_ADDRS (1u << RD_BLK_SHIFT)
+#define RD_BLK_WORDS (RD_BLK_ADDRS / 64)
+
+struct bit_blk {
+	uint32_t idx;                  /* addr >> RD_BLK_SHIFT */
+	uint64_t busy[RD_BLK_WORDS];   /* atomic: 1 = not available for allocation */
+	uint64_t prev[RD_BLK_WORDS];   /* atomic: 1 = current lease names a client */
+};
+
+/* One registered range.  Immutable but for the atomics; a changed range is
+ * a new object, the old one is freed after a grace period. */
 struct rd_pool {
+	struct rcu_head rcu;
 	uint32_t start, end;
-	uint32_t nwords;
-	uint32_t cursor;           /* atomic: offset where the next scan starts */
-	void *tag;
+	uint32_t cursor;           /* atomic: address where the next scan starts */
+	void *tag;                 /* atomic */
 	uint64_t leases;           /* atomic */
 	uint64_t by_state[8];      /* atomic */
-	uint64_t *busy;            /* atomic words: 1 = not available for allocation */
-	uint64_t *prev;            /* atomic words: 1 = current lease names a client */
+	uint32_t first_blk, nblk;
+	struct bit_blk *blk[];     /* blocks first_blk .. first_blk + nblk - 1 */
 };
 
 /*
@@ -61,11 +86,13 @@ struct exp_heap {
 	size_t n, cap;
 };
 
-/* The sorted pool array, replaced copy-on-write by rd_table_add_pool. */
+/* The registered pools (sorted, disjoint) and every bit block (sorted by
+ * idx), replaced copy-on-write under pool_lock with every stripe held. */
 struct rd_pool_set {
 	struct rcu_head rcu;
-	size_t n;
-	struct rd_pool *pool[];
+	size_t n, nblk;
+	struct rd_pool **pool;
+	struct bit_blk **blk;
 };
 
 struct rd_table {
@@ -245,75 +272,127 @@ static void atomic_min32(uint32_t *p, uint32_t v)
 
 /* ---------------------------------------------------------------- pools */
 
-/* The pool holding addr, or NULL.  Pools live until rd_table_free, so the
- * pointer outlives the read section; only the array is RCU-protected. */
-static struct rd_pool *pool_find(rd_table_t *t, uint32_t addr)
+/* The published pool set (rcu_dereference; an acquire load so that
+ * ThreadSanitizer sees the publication too).  Inside rcu_read_lock. */
+static struct rd_pool_set *pools_get(rd_table_t *t)
 {
-	struct rd_pool *found = NULL;
+	return __atomic_load_n(&t->pools, __ATOMIC_ACQUIRE);
+}
 
-	rcu_read_lock();
-	struct rd_pool_set *set = rcu_dereference(t->pools);
-	if (set) {
-		size_t lo = 0, hi = set->n;
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-			struct rd_pool *p = set->pool[mid];
-			if (addr < p->start) {
-				hi = mid;
-			} else if (addr > p->end) {
-				lo = mid + 1;
-			} else {
-				found = p;
-				break;
-			}
-		}
+/* The pool holding addr in set, or NULL.  Inside rcu_read_lock: a pool
+ * object may be retired by the next rd_table_set_pools. */
+static struct rd_pool *set_pool(const struct rd_pool_set *set, uint32_t addr)
+{
+	size_t lo = 0, hi = set ? set->n : 0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		struct rd_pool *p = set->pool[mid];
+		if (addr < p->start)
+			hi = mid;
+		else if (addr > p->end)
+			lo = mid + 1;
+		else
+			return p;
 	}
-	rcu_read_unlock();
-	return found;
+	return NULL;
 }
 
-static void bit_set(uint64_t *words, uint32_t off)
+/* The bit block holding addr, or NULL.  Blocks live until rd_table_free. */
+static struct bit_blk *set_blk(const struct rd_pool_set *set, uint32_t addr)
 {
-	__atomic_fetch_or(&words[off >> 6], 1ULL << (off & 63), __ATOMIC_ACQ_REL);
+	uint32_t idx = addr >> RD_BLK_SHIFT;
+	size_t lo = 0, hi = set ? set->nblk : 0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		struct bit_blk *b = set->blk[mid];
+		if (idx < b->idx)
+			hi = mid;
+		else if (idx > b->idx)
+			lo = mid + 1;
+		else
+			return b;
+	}
+	return NULL;
 }
 
-static void bit_clear(uint64_t *words, uint32_t off)
+/* Where a write at addr is accounted: the pool (counters) and the block
+ * (bits).  Inside rcu_read_lock. */
+struct where {
+	struct rd_pool *p;
+	struct bit_blk *b;
+};
+
+static struct where locate(rd_table_t *t, uint32_t addr)
 {
-	__atomic_fetch_and(&words[off >> 6], ~(1ULL << (off & 63)), __ATOMIC_ACQ_REL);
+	struct rd_pool_set *set = pools_get(t);
+	struct where w = { set_pool(set, addr), NULL };
+
+	w.b = w.p ? w.p->blk[(addr >> RD_BLK_SHIFT) - w.p->first_blk] : set_blk(set, addr);
+	return w;
 }
 
-/* Set one clear bit; false if it was already set. */
-static bool bit_claim(uint64_t *words, uint32_t off)
+static uint64_t *busy_word(struct bit_blk *b, uint32_t addr)
 {
-	uint64_t bit = 1ULL << (off & 63);
+	return &b->busy[(addr >> 6) & (RD_BLK_WORDS - 1)];
+}
 
-	return !(__atomic_fetch_or(&words[off >> 6], bit, __ATOMIC_ACQ_REL) & bit);
+static uint64_t bit_of(uint32_t addr)
+{
+	return 1ULL << (addr & 63);
+}
+
+/* Set one clear busy bit; false if it was already set. */
+static bool bit_claim(struct bit_blk *b, uint32_t addr)
+{
+	return !(__atomic_fetch_or(busy_word(b, addr), bit_of(addr), __ATOMIC_ACQ_REL) & bit_of(addr));
+}
+
+static void bit_set(uint64_t *w, uint32_t addr)
+{
+	__atomic_fetch_or(w, bit_of(addr), __ATOMIC_ACQ_REL);
+}
+
+static void bit_clear(uint64_t *w, uint32_t addr)
+{
+	__atomic_fetch_and(w, ~bit_of(addr), __ATOMIC_ACQ_REL);
+}
+
+/* Mask of the bits of the word holding addresses [w*64, w*64+63] that lie in [a, b]. */
+static uint64_t word_mask(uint32_t w, uint32_t a, uint32_t b)
+{
+	uint64_t mask = ~0ULL;
+
+	if (w == a >> 6)
+		mask &= ~0ULL << (a & 63);
+	if (w == b >> 6)
+		mask &= ~0ULL >> (63 - (b & 63));
+	return mask;
 }
 
 /*
- * Claim a clear busy bit with offset in [a, b], word by word.  The CAS
- * retries only when another claimer changed the same word; each retry
- * re-reads the word, so two claimers can never both win one bit.
+ * Claim a clear busy bit for an address in [a, b] (inside p), word by word.
+ * The CAS retries only when another claimer changed the same word; each
+ * retry re-reads the word, so two claimers can never both win one bit.
  */
-static bool pool_scan(struct rd_pool *p, uint32_t a, uint32_t b, bool avoid_prev, uint32_t *off)
+static bool pool_scan(struct rd_pool *p, uint32_t a, uint32_t b, bool avoid_prev, uint32_t *addr)
 {
 	for (uint32_t w = a >> 6; w <= b >> 6; w++) {
-		uint64_t mask = ~0ULL;
-		if (w == a >> 6)
-			mask &= ~0ULL << (a & 63);
-		if (w == b >> 6)
-			mask &= ~0ULL >> (63 - (b & 63));
-		uint64_t cur = __atomic_load_n(&p->busy[w], __ATOMIC_ACQUIRE);
+		struct bit_blk *blk = p->blk[(w >> 6) - p->first_blk];
+		uint64_t *word = &blk->busy[w & (RD_BLK_WORDS - 1)];
+		uint64_t mask = word_mask(w, a, b);
+		uint64_t cur = __atomic_load_n(word, __ATOMIC_ACQUIRE);
 		for (;;) {
 			uint64_t cand = ~cur & mask;
 			if (avoid_prev)
-				cand &= ~__atomic_load_n(&p->prev[w], __ATOMIC_RELAXED);
+				cand &= ~__atomic_load_n(&blk->prev[w & (RD_BLK_WORDS - 1)], __ATOMIC_RELAXED);
 			if (!cand)
 				break;
 			uint64_t bit = cand & (~cand + 1);
-			if (__atomic_compare_exchange_n(&p->busy[w], &cur, cur | bit, false,
+			if (__atomic_compare_exchange_n(word, &cur, cur | bit, false,
 							__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-				*off = w * 64 + (uint32_t)__builtin_ctzll(bit);
+				*addr = w * 64 + (uint32_t)__builtin_ctzll(bit);
 				return true;
 			}
 		}
@@ -321,49 +400,52 @@ static bool pool_scan(struct rd_pool *p, uint32_t a, uint32_t b, bool avoid_prev
 	return false;
 }
 
-/* Claim in pool offsets [lo, hi], starting at the pool's rotating cursor. */
-static bool pool_claim(struct rd_pool *p, uint32_t lo, uint32_t hi, bool avoid_prev, uint32_t *off)
+/* Claim in [lo, hi] (inside p), starting at the pool's rotating cursor. */
+static bool pool_claim(struct rd_pool *p, uint32_t lo, uint32_t hi, bool avoid_prev, uint32_t *addr)
 {
 	uint32_t c = __atomic_load_n(&p->cursor, __ATOMIC_RELAXED);
 
 	if (c < lo || c > hi)
 		c = lo;
-	bool got = pool_scan(p, c, hi, avoid_prev, off) ||
-		   (c > lo && pool_scan(p, lo, c - 1, avoid_prev, off));
+	bool got = pool_scan(p, c, hi, avoid_prev, addr) ||
+		   (c > lo && pool_scan(p, lo, c - 1, avoid_prev, addr));
 	if (got)
-		__atomic_store_n(&p->cursor, *off + 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&p->cursor, *addr + 1, __ATOMIC_RELAXED);
 	return got;
 }
 
-/* Bring the pool's bits and counters from version oldv to newv (either may
- * be NULL).  Runs under the address's stripe lock.  `taking` = step 1. */
-static void pool_account_pre(struct rd_pool *p, const rd_lease_t *newv)
+/* Bring the bits and counters from version oldv to newv (either may be
+ * NULL).  Runs under the address's stripe lock.  `pre` = step 1. */
+static void pool_account_pre(struct where w, const rd_lease_t *newv)
 {
-	if (p && newv && lease_takes(newv))
-		bit_set(p->busy, newv->addr - p->start);
+	if (w.b && newv && lease_takes(newv))
+		bit_set(busy_word(w.b, newv->addr), newv->addr);
 }
 
-static void pool_account_post(struct rd_pool *p, const rd_lease_t *oldv, const rd_lease_t *newv,
+static void pool_account_post(struct where w, const rd_lease_t *oldv, const rd_lease_t *newv,
 			      bool new_has_key)
 {
-	if (!p)
-		return;
-	uint32_t off = (newv ? newv->addr : oldv->addr) - p->start;
+	uint32_t addr = newv ? newv->addr : oldv->addr;
 
-	if (oldv) {
-		__atomic_fetch_sub(&p->leases, 1, __ATOMIC_RELAXED);
-		__atomic_fetch_sub(&p->by_state[oldv->state & 7], 1, __ATOMIC_RELAXED);
+	if (w.p) {
+		if (oldv) {
+			__atomic_fetch_sub(&w.p->leases, 1, __ATOMIC_RELAXED);
+			__atomic_fetch_sub(&w.p->by_state[oldv->state & 7], 1, __ATOMIC_RELAXED);
+		}
+		if (newv) {
+			__atomic_fetch_add(&w.p->leases, 1, __ATOMIC_RELAXED);
+			__atomic_fetch_add(&w.p->by_state[newv->state & 7], 1, __ATOMIC_RELAXED);
+		}
 	}
-	if (newv) {
-		__atomic_fetch_add(&p->leases, 1, __ATOMIC_RELAXED);
-		__atomic_fetch_add(&p->by_state[newv->state & 7], 1, __ATOMIC_RELAXED);
-	}
+	if (!w.b)
+		return;
+	uint64_t *pw = &w.b->prev[(addr >> 6) & (RD_BLK_WORDS - 1)];
 	if (newv && new_has_key)
-		bit_set(p->prev, off);
+		bit_set(pw, addr);
 	else
-		bit_clear(p->prev, off);
+		bit_clear(pw, addr);
 	if (!newv || !lease_takes(newv))
-		bit_clear(p->busy, off);
+		bit_clear(busy_word(w.b, addr), addr);
 }
 
 /* ---------------------------------------------------------------- life cycle */
@@ -405,13 +487,6 @@ rd_table_t *rd_table_new(size_t expected)
 		return NULL;
 	}
 	return t;
-}
-
-static void pool_free(struct rd_pool *p)
-{
-	free(p->busy);
-	free(p->prev);
-	free(p);
 }
 
 void rd_table_free(rd_table_t *t)
@@ -462,7 +537,9 @@ void rd_table_free(rd_table_t *t)
 	struct rd_pool_set *set = t->pools;
 	if (set) {
 		for (size_t i = 0; i < set->n; i++)
-			pool_free(set->pool[i]);
+			free(set->pool[i]);
+		for (size_t i = 0; i < set->nblk; i++)
+			free(set->blk[i]);
 		free(set);
 	}
 	for (size_t i = 0; i < RD_TABLE_STRIPES; i++) {
@@ -479,84 +556,338 @@ static void pool_set_free_rcu(struct rcu_head *head)
 	free(caa_container_of(head, struct rd_pool_set, rcu));
 }
 
+static void pool_free_rcu(struct rcu_head *head)
+{
+	free(caa_container_of(head, struct rd_pool, rcu));
+}
+
+static int range_cmp(const void *a, const void *b)
+{
+	const rd_table_range_t *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static int blk_ptr_cmp(const void *a, const void *b)
+{
+	const struct bit_blk *x = *(const struct bit_blk *const *)a, *y = *(const struct bit_blk *const *)b;
+
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* The pool of set with exactly this range, or NULL. */
+static struct rd_pool *same_pool(const struct rd_pool_set *set, uint32_t start, uint32_t end)
+{
+	struct rd_pool *p = set_pool(set, start);
+
+	return p && p->start == start && p->end == end ? p : NULL;
+}
+
+/*
+ * Seed one current version into the bit blocks this change creates.  All
+ * stripes are held, so no writer runs; claims cannot reach these blocks
+ * before the set is published.
+ */
+static void seed_bits(const struct rd_pool_set *fresh, const rd_lease_t *l)
+{
+	uint8_t key[RD_LEASE_KEY_MAX];
+	struct bit_blk *b = set_blk(fresh, l->addr);
+
+	if (!b)
+		return;
+	if (lease_takes(l))
+		bit_set(busy_word(b, l->addr), l->addr);
+	if (rd_lease_key(l, key))
+		bit_set(&b->prev[(l->addr >> 6) & (RD_BLK_WORDS - 1)], l->addr);
+}
+
+/*
+ * The counters of a new pool object are built from the old pools'
+ * counters plus/minus counts over the ranges that differ (a grown pool
+ * counts only the added addresses), or from a count of its whole range
+ * when that is less work.  One job = one range counted with a sign into
+ * one pool (not yet published: plain arithmetic; unsigned wrap-around
+ * cancels out).
+ */
+struct count_job {
+	uint32_t s, e;
+	int sign;
+	struct rd_pool *p;
+};
+
+static void job_apply(const struct count_job *j, const rd_lease_t *l)
+{
+	if (l->addr < j->s || l->addr > j->e)
+		return;
+	j->p->leases += (uint64_t)(int64_t)j->sign;
+	j->p->by_state[l->state & 7] += (uint64_t)(int64_t)j->sign;
+}
+
+static uint64_t span(uint32_t s, uint32_t e)
+{
+	return (uint64_t)e - s + 1;
+}
+
+/* Plan the counting of new pool p against the old set (at most one job
+ * per overlapping old pool + 3).  Returns the number of jobs. */
+static size_t plan_count(const struct rd_pool_set *old, struct rd_pool *p, struct count_job *jobs)
+{
+	size_t n = 0;
+	uint64_t delta = 0;
+	uint32_t at = p->start;          /* next address of p not yet covered by an old pool */
+	bool at_end = false;
+
+	for (size_t i = 0; old && i < old->n; i++) {
+		const struct rd_pool *q = old->pool[i];
+		if (q->end < p->start || q->start > p->end)
+			continue;
+		if (q->start < p->start)
+			jobs[n++] = (struct count_job){ q->start, p->start - 1, -1, p };
+		if (q->end > p->end)
+			jobs[n++] = (struct count_job){ p->end + 1, q->end, -1, p };
+		if (!at_end && q->start > at)
+			jobs[n++] = (struct count_job){ at, q->start - 1, +1, p };
+		if (q->end >= p->end)
+			at_end = true;
+		else if (q->end + 1 > at)
+			at = q->end + 1;
+	}
+	if (!at_end)
+		jobs[n++] = (struct count_job){ at, p->end, +1, p };
+	for (size_t k = 0; k < n; k++)
+		delta += span(jobs[k].s, jobs[k].e);
+	if (delta >= span(p->start, p->end)) {
+		jobs[0] = (struct count_job){ p->start, p->end, +1, p };
+		return 1;
+	}
+	/* Start from the old pools' counters (exact: every stripe is held). */
+	for (size_t i = 0; old && i < old->n; i++) {
+		const struct rd_pool *q = old->pool[i];
+		if (q->end < p->start || q->start > p->end)
+			continue;
+		p->leases += __atomic_load_n(&q->leases, __ATOMIC_RELAXED);
+		for (size_t k = 0; k < 8; k++)
+			p->by_state[k] += __atomic_load_n(&q->by_state[k], __ATOMIC_RELAXED);
+	}
+	return n;
+}
+
+/* Replace the pool set with ranges r[0..n) (sorted, validated).  pool_lock held. */
+static int set_pools_locked(rd_table_t *t, const rd_table_range_t *r, size_t n)
+{
+	struct rd_pool_set *old = t->pools;
+	size_t old_nblk = old ? old->nblk : 0;
+	size_t need_blk = 0;
+	int ret = RD_ENOMEM;
+
+	for (size_t i = 0; i < n; i++)
+		need_blk += (r[i].end >> RD_BLK_SHIFT) - (r[i].start >> RD_BLK_SHIFT) + 1;
+
+	/* fresh: the pools and blocks this change creates (arrays sized for the worst case). */
+	struct rd_pool_set fresh = { .n = 0, .nblk = 0 };
+	fresh.pool = calloc(n ? n : 1, sizeof(*fresh.pool));
+	fresh.blk = calloc(need_blk ? need_blk : 1, sizeof(*fresh.blk));
+	struct rd_pool_set *set = malloc(sizeof(*set) + (n + old_nblk + need_blk) * sizeof(void *));
+	/* Per new pool: one gap per overlapping old pool + 1, two overhangs;
+	 * overlapping (old, new) pairs number at most old->n + n. */
+	struct count_job *jobs = calloc((old ? old->n : 0) + 4 * n + 4, sizeof(*jobs));
+	if (!fresh.pool || !fresh.blk || !set || !jobs)
+		goto fail;
+	set->n = n;
+	set->pool = (struct rd_pool **)(set + 1);
+	set->blk = (struct bit_blk **)(set->pool + n);
+	set->nblk = old_nblk;
+	if (old_nblk)
+		memcpy(set->blk, old->blk, old_nblk * sizeof(*set->blk));
+
+	/* Blocks: every one any pool ever covered stays; add the missing ones. */
+	for (size_t i = 0; i < n; i++) {
+		for (uint32_t idx = r[i].start >> RD_BLK_SHIFT; idx <= r[i].end >> RD_BLK_SHIFT; idx++) {
+			uint32_t a = idx << RD_BLK_SHIFT;
+			if (set_blk(old, a) || set_blk(&fresh, a))
+				continue;
+			struct bit_blk *b = calloc(1, sizeof(*b));
+			if (!b)
+				goto fail;
+			b->idx = idx;
+			/* kept sorted: ranges are sorted, idx grows */
+			fresh.blk[fresh.nblk++] = b;
+			set->blk[set->nblk++] = b;
+		}
+	}
+	qsort(set->blk, set->nblk, sizeof(*set->blk), blk_ptr_cmp);
+
+	/* Pools: an unchanged range keeps its object (bits, counters, cursor). */
+	for (size_t i = 0; i < n; i++) {
+		struct rd_pool *p = same_pool(old, r[i].start, r[i].end);
+		if (!p) {
+			uint32_t first = r[i].start >> RD_BLK_SHIFT, nblk = (r[i].end >> RD_BLK_SHIFT) - first + 1;
+			p = calloc(1, sizeof(*p) + nblk * sizeof(p->blk[0]));
+			if (!p)
+				goto fail;
+			p->start = r[i].start;
+			p->end = r[i].end;
+			p->cursor = r[i].start;
+			p->tag = r[i].tag;
+			p->first_blk = first;
+			p->nblk = nblk;
+			for (uint32_t k = 0; k < nblk; k++)
+				p->blk[k] = set_blk(set, (first + k) << RD_BLK_SHIFT);
+			fresh.pool[fresh.n++] = p;
+		}
+		set->pool[i] = p;
+	}
+
+	/*
+	 * With every stripe held no version is published, so the new blocks'
+	 * bits and the new pools' counters are counted exactly once: here, or
+	 * (after the unlock) by the write itself.  Lookups address by address
+	 * when that is less work than a walk of the whole table.
+	 */
+	for (size_t i = 0; i < RD_TABLE_STRIPES; i++)
+		pthread_mutex_lock(&t->stripe[i]);
+	size_t njobs = 0;
+	for (size_t i = 0; i < fresh.n; i++)
+		njobs += plan_count(old, fresh.pool[i], jobs + njobs);
+	uint64_t count = __atomic_load_n(&t->count, __ATOMIC_RELAXED);
+	if (count && (njobs || fresh.nblk)) {
+		uint64_t work = (uint64_t)fresh.nblk * RD_BLK_ADDRS;
+		for (size_t k = 0; k < njobs; k++)
+			work += span(jobs[k].s, jobs[k].e);
+		rcu_read_lock();
+		if (work <= count) {
+			for (size_t i = 0; i < fresh.nblk; i++) {
+				uint32_t base = fresh.blk[i]->idx << RD_BLK_SHIFT;
+				for (uint32_t k = 0; k < RD_BLK_ADDRS; k++) {
+					const rd_lease_t *l = rd_table_by_addr(t, base + k);
+					if (l)
+						seed_bits(&fresh, l);
+				}
+			}
+			for (size_t k = 0; k < njobs; k++) {
+				for (uint64_t a = jobs[k].s; a <= jobs[k].e; a++) {
+					const rd_lease_t *l = rd_table_by_addr(t, (uint32_t)a);
+					if (l)
+						job_apply(&jobs[k], l);
+				}
+			}
+		} else {
+			struct cds_lfht_iter iter;
+			struct cds_lfht_node *node;
+			for_each_addr_node(t, &iter, node) {
+				const rd_lease_t *l = addr_lease(node);
+				seed_bits(&fresh, l);
+				for (size_t k = 0; k < njobs; k++)
+					job_apply(&jobs[k], l);
+			}
+		}
+		rcu_read_unlock();
+	}
+	for (size_t i = 0; i < n; i++)
+		__atomic_store_n(&set->pool[i]->tag, r[i].tag, __ATOMIC_RELAXED);
+	__atomic_store_n(&t->pools, set, __ATOMIC_RELEASE);   /* rcu_assign_pointer, in a form ThreadSanitizer sees */
+	for (size_t i = RD_TABLE_STRIPES; i-- > 0;)
+		pthread_mutex_unlock(&t->stripe[i]);
+
+	/* Retire what the new set no longer holds. */
+	for (size_t i = 0; old && i < old->n; i++)
+		if (!same_pool(set, old->pool[i]->start, old->pool[i]->end))
+			call_rcu(&old->pool[i]->rcu, pool_free_rcu);
+	if (old)
+		call_rcu(&old->rcu, pool_set_free_rcu);
+	free(fresh.pool);
+	free(fresh.blk);
+	free(jobs);
+	return 0;
+
+fail:
+	for (size_t i = 0; i < fresh.n; i++)
+		free(fresh.pool[i]);
+	for (size_t i = 0; i < fresh.nblk; i++)
+		free(fresh.blk[i]);
+	free(fresh.pool);
+	free(fresh.blk);
+	free(set);
+	free(jobs);
+	return ret;
+}
+
+/* Sort and check ranges into out: start <= end, size <= 2^31, disjoint. */
+static int ranges_check(const rd_table_range_t *r, size_t n, rd_table_range_t *out)
+{
+	if (n && !r)
+		return RD_EINVAL;
+	if (n)
+		memcpy(out, r, n * sizeof(*out));
+	qsort(out, n, sizeof(*out), range_cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (out[i].start > out[i].end)
+			return RD_EINVAL;
+		if ((uint64_t)out[i].end - out[i].start + 1 > (1ULL << 31))
+			return RD_EINVAL;   /* a /1 pool is a configuration error, not a pool */
+		if (i && out[i].start <= out[i - 1].end)
+			return RD_EINVAL;
+	}
+	return 0;
+}
+
+int rd_table_set_pools(rd_table_t *t, const rd_table_range_t *r, size_t n)
+{
+	if (!t)
+		return RD_EINVAL;
+	rd_table_range_t *s = malloc((n ? n : 1) * sizeof(*s));
+	if (!s)
+		return RD_ENOMEM;
+	int ret = ranges_check(r, n, s);
+	if (ret == 0) {
+		pthread_mutex_lock(&t->pool_lock);
+		ret = set_pools_locked(t, s, n);
+		pthread_mutex_unlock(&t->pool_lock);
+	}
+	free(s);
+	return ret;
+}
+
 int rd_table_add_pool(rd_table_t *t, uint32_t start, uint32_t end, void *tag)
 {
 	if (!t || start > end)
 		return RD_EINVAL;
-	uint64_t size = (uint64_t)end - start + 1;
-	if (size > (1ULL << 31))   /* a /1 pool is a configuration error, not a pool */
-		return RD_EINVAL;
-
-	struct rd_pool *p = calloc(1, sizeof(*p));
-	if (!p)
-		return RD_ENOMEM;
-	p->start = start;
-	p->end = end;
-	p->tag = tag;
-	p->nwords = (uint32_t)((size + 63) / 64);
-	p->busy = calloc(p->nwords, sizeof(uint64_t));
-	p->prev = calloc(p->nwords, sizeof(uint64_t));
-	if (!p->busy || !p->prev) {
-		pool_free(p);
-		return RD_ENOMEM;
-	}
-	/* Bits past the end of the pool are permanently "taken". */
-	if (size % 64)
-		p->busy[p->nwords - 1] = ~0ULL << (size % 64);
-
 	pthread_mutex_lock(&t->pool_lock);
 	struct rd_pool_set *old = t->pools;
-	size_t n = old ? old->n : 0, at = 0;
-	for (size_t i = 0; i < n; i++) {
-		const struct rd_pool *q = old->pool[i];
-		if (!(end < q->start || start > q->end)) {
-			pthread_mutex_unlock(&t->pool_lock);
-			pool_free(p);
-			return RD_EINVAL;
-		}
-		if (q->start < start)
-			at = i + 1;
-	}
-	struct rd_pool_set *set = malloc(sizeof(*set) + (n + 1) * sizeof(set->pool[0]));
-	if (!set) {
-		pthread_mutex_unlock(&t->pool_lock);
-		pool_free(p);
-		return RD_ENOMEM;
-	}
-	set->n = n + 1;
-	for (size_t i = 0, j = 0; i < n + 1; i++)
-		set->pool[i] = i == at ? p : old->pool[j++];
-
-	/* Leases already in the range must be accounted exactly once: with
-	 * every stripe held no writer runs, so none is counted both by the
-	 * scan and by its own publish. */
-	bool scan = __atomic_load_n(&t->count, __ATOMIC_RELAXED) != 0;
-	if (scan)
-		for (size_t i = 0; i < RD_TABLE_STRIPES; i++)
-			pthread_mutex_lock(&t->stripe[i]);
-	rcu_assign_pointer(t->pools, set);
-	if (scan) {
-		struct cds_lfht_iter iter;
-		rd_lease_t *l;
-		struct cds_lfht_node *node;
-		uint8_t key[RD_LEASE_KEY_MAX];
-
-		rcu_read_lock();
-		for_each_addr_node(t, &iter, node) {
-		l = addr_lease(node);
-			if (l->addr < start || l->addr > end)
-				continue;
-			pool_account_pre(p, l);
-			pool_account_post(p, NULL, l, rd_lease_key(l, key) != 0);
-		}
-		rcu_read_unlock();
-		for (size_t i = RD_TABLE_STRIPES; i-- > 0;)
-			pthread_mutex_unlock(&t->stripe[i]);
+	size_t n = old ? old->n : 0;
+	rd_table_range_t *r = malloc((n + 1) * sizeof(*r)), *s = malloc((n + 1) * sizeof(*s));
+	int ret = RD_ENOMEM;
+	if (r && s) {
+		for (size_t i = 0; i < n; i++)
+			r[i] = (rd_table_range_t){ old->pool[i]->start, old->pool[i]->end,
+						   __atomic_load_n(&old->pool[i]->tag, __ATOMIC_RELAXED) };
+		r[n] = (rd_table_range_t){ start, end, tag };
+		ret = ranges_check(r, n + 1, s);
+		if (ret == 0)
+			ret = set_pools_locked(t, s, n + 1);
 	}
 	pthread_mutex_unlock(&t->pool_lock);
-	if (old)
-		call_rcu(&old->rcu, pool_set_free_rcu);
-	return 0;
+	free(r);
+	free(s);
+	return ret;
+}
+
+size_t rd_table_pools(rd_table_t *t, rd_table_range_t *out, size_t cap)
+{
+	size_t n = 0;
+
+	if (!t)
+		return 0;
+	rcu_read_lock();
+	struct rd_pool_set *set = pools_get(t);
+	if (set) {
+		n = set->n;
+		for (size_t i = 0; i < n && i < cap && out; i++)
+			out[i] = (rd_table_range_t){ set->pool[i]->start, set->pool[i]->end,
+						     __atomic_load_n(&set->pool[i]->tag, __ATOMIC_RELAXED) };
+	}
+	rcu_read_unlock();
+	return n;
 }
 
 /* ---------------------------------------------------------------- writes */
@@ -575,7 +906,7 @@ static void seq_stamp(rd_table_t *t, rd_lease_t *l, bool keep)
 }
 
 /* Steps 3-5 of a write, common to replace and load.  Stripe lock held. */
-static void publish_tail(rd_table_t *t, size_t si, struct rd_pool *p, const rd_lease_t *oldv,
+static void publish_tail(rd_table_t *t, size_t si, struct where p, const rd_lease_t *oldv,
 			 rd_lease_t *newv)
 {
 	uint8_t key[RD_LEASE_KEY_MAX];
@@ -624,7 +955,7 @@ int rd_table_replace(rd_table_t *t, const rd_lease_t *old, rd_lease_t *newv)
 		ret = RD_ECONFLICT;
 		goto out;
 	}
-	struct rd_pool *p = pool_find(t, addr);
+	struct where p = locate(t, addr);
 	if (newv) {
 		seq_stamp(t, newv, false);
 		memset(&newv->addr_node, 0, sizeof(newv->addr_node));
@@ -660,7 +991,7 @@ int rd_table_load(rd_table_t *t, rd_lease_t *l)
 
 	pthread_mutex_lock(m);
 	rcu_read_lock();
-	struct rd_pool *p = pool_find(t, addr);
+	struct where p = locate(t, addr);
 	seq_stamp(t, l, true);
 	memset(&l->addr_node, 0, sizeof(l->addr_node));
 	memset(&l->client_node, 0, sizeof(l->client_node));
@@ -766,7 +1097,7 @@ int rd_table_claim(rd_table_t *t, uint32_t start, uint32_t end, uint32_t hint, u
 	int ret = RD_ENOPOOL;
 
 	rcu_read_lock();
-	struct rd_pool_set *set = rcu_dereference(t->pools);
+	struct rd_pool_set *set = pools_get(t);
 	size_t first = 0, n = set ? set->n : 0;
 	while (first < n && set->pool[first]->end < start)
 		first++;
@@ -776,23 +1107,19 @@ int rd_table_claim(rd_table_t *t, uint32_t start, uint32_t end, uint32_t hint, u
 	/* The caller's hint (previous or requested address) wins if free,
 	 * even if it names a previous client: it is usually that client. */
 	if (ret == RD_ENOADDR && hint >= start && hint <= end) {
-		for (size_t i = first; i < n && set->pool[i]->start <= end; i++) {
-			struct rd_pool *p = set->pool[i];
-			if (hint >= p->start && hint <= p->end && bit_claim(p->busy, hint - p->start)) {
-				*addr = hint;
-				ret = 0;
-			}
+		struct rd_pool *p = set_pool(set, hint);
+		if (p && bit_claim(p->blk[(hint >> RD_BLK_SHIFT) - p->first_blk], hint)) {
+			*addr = hint;
+			ret = 0;
 		}
 	}
 	/* Pass 1 avoids addresses that still name a previous client. */
 	for (int pass = 0; pass < 2 && ret == RD_ENOADDR; pass++) {
 		for (size_t i = first; i < n && set->pool[i]->start <= end; i++) {
 			struct rd_pool *p = set->pool[i];
-			uint32_t lo = (start > p->start ? start : p->start) - p->start;
-			uint32_t hi = (end < p->end ? end : p->end) - p->start;
-			uint32_t off;
-			if (pool_claim(p, lo, hi, pass == 0, &off)) {
-				*addr = p->start + off;
+			uint32_t lo = start > p->start ? start : p->start;
+			uint32_t hi = end < p->end ? end : p->end;
+			if (pool_claim(p, lo, hi, pass == 0, addr)) {
 				ret = 0;
 				break;
 			}
@@ -804,45 +1131,64 @@ int rd_table_claim(rd_table_t *t, uint32_t start, uint32_t end, uint32_t hint, u
 
 int rd_table_claim_addr(rd_table_t *t, uint32_t addr)
 {
-	struct rd_pool *p = t ? pool_find(t, addr) : NULL;
+	int ret = RD_ENOPOOL;
 
-	if (!p)
-		return RD_ENOPOOL;
-	return bit_claim(p->busy, addr - p->start) ? 0 : RD_ECONFLICT;
+	if (!t)
+		return ret;
+	rcu_read_lock();
+	struct where w = locate(t, addr);
+	if (w.p)
+		ret = bit_claim(w.b, addr) ? 0 : RD_ECONFLICT;
+	rcu_read_unlock();
+	return ret;
 }
 
 int rd_table_unclaim(rd_table_t *t, uint32_t addr)
 {
-	struct rd_pool *p = t ? pool_find(t, addr) : NULL;
+	int ret = RD_ENOPOOL;
 
-	if (!p)
-		return RD_ENOPOOL;
+	if (!t)
+		return ret;
 	rcu_read_lock();
-	const rd_lease_t *cur = rd_table_by_addr(t, addr);
-	if (!cur || !lease_takes(cur))
-		bit_clear(p->busy, addr - p->start);
+	/* By block, not by pool: a claim taken before its address left the
+	 * pool is still given back. */
+	struct where w = locate(t, addr);
+	if (w.b) {
+		const rd_lease_t *cur = rd_table_by_addr(t, addr);
+		if (!cur || !lease_takes(cur))
+			bit_clear(busy_word(w.b, addr), addr);
+		ret = 0;
+	}
 	rcu_read_unlock();
-	return 0;
+	return ret;
 }
 
 int rd_table_pool_stats(rd_table_t *t, uint32_t addr, rd_table_pool_stats_t *out)
 {
-	struct rd_pool *p = t ? pool_find(t, addr) : NULL;
+	int ret = RD_ENOPOOL;
 
-	if (!p || !out)
-		return RD_ENOPOOL;
-	memset(out, 0, sizeof(*out));
-	out->start = p->start;
-	out->end = p->end;
-	out->tag = p->tag;
-	out->size = (uint64_t)p->end - p->start + 1;
-	for (uint32_t w = 0; w < p->nwords; w++)
-		out->unavailable += (uint64_t)__builtin_popcountll(__atomic_load_n(&p->busy[w], __ATOMIC_RELAXED));
-	out->unavailable -= (uint64_t)p->nwords * 64 - out->size;   /* the padding bits */
-	out->leases = __atomic_load_n(&p->leases, __ATOMIC_RELAXED);
-	for (size_t i = 0; i < 8; i++)
-		out->by_state[i] = __atomic_load_n(&p->by_state[i], __ATOMIC_RELAXED);
-	return 0;
+	if (!t || !out)
+		return ret;
+	rcu_read_lock();
+	struct rd_pool *p = set_pool(pools_get(t), addr);
+	if (p) {
+		memset(out, 0, sizeof(*out));
+		out->start = p->start;
+		out->end = p->end;
+		out->tag = __atomic_load_n(&p->tag, __ATOMIC_RELAXED);
+		out->size = (uint64_t)p->end - p->start + 1;
+		for (uint32_t w = p->start >> 6; w <= p->end >> 6; w++) {
+			uint64_t v = __atomic_load_n(&p->blk[(w >> 6) - p->first_blk]->busy[w & (RD_BLK_WORDS - 1)],
+						     __ATOMIC_RELAXED);
+			out->unavailable += (uint64_t)__builtin_popcountll(v & word_mask(w, p->start, p->end));
+		}
+		out->leases = __atomic_load_n(&p->leases, __ATOMIC_RELAXED);
+		for (size_t i = 0; i < 8; i++)
+			out->by_state[i] = __atomic_load_n(&p->by_state[i], __ATOMIC_RELAXED);
+		ret = 0;
+	}
+	rcu_read_unlock();
+	return ret;
 }
 
 /* ---------------------------------------------------------------- expiry */

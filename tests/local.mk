@@ -237,6 +237,30 @@ dist_check_SCRIPTS += tests/sys/import_isc.sh
 TESTS += tests/sys/events.sh
 dist_check_SCRIPTS += tests/sys/events.sh tests/sys/event_sink.py
 
+# ---- failover relationships following a reload (rd_fo_peers_reconfigure) ----
+# Unit test: two peer sets over loopback add, keep, refuse, remove and
+# role-swap relationships while reader threads use the engine seam (~5 s).
+# System test (root, netns, dhclient; skipped otherwise): two rackdhcpd
+# reloaded live to add, remove and role-swap relationships (~1-2 min).
+check_PROGRAMS += tests/unit/failover/test_peer_reload
+TESTS += tests/unit/failover/test_peer_reload tests/sys/fo_reload.sh
+dist_check_SCRIPTS += tests/sys/fo_reload.sh
+tests_unit_failover_test_peer_reload_SOURCES = tests/unit/failover/test_peer_reload.c
+tests_unit_failover_test_peer_reload_CPPFLAGS = $(TEST_CPPFLAGS) $(RD_DEP_CFLAGS)
+tests_unit_failover_test_peer_reload_LDADD = $(TAP_LDADD)
+
+# Live pool changes in the lease table (rd_table_set_pools): grow, shrink,
+# split, merge, move, remove, and a race of claiming threads against them.
+check_PROGRAMS += tests/unit/leasedb/test_pool_resize
+TESTS += tests/unit/leasedb/test_pool_resize
+tests_unit_leasedb_test_pool_resize_SOURCES = tests/unit/leasedb/test_pool_resize.c
+tests_unit_leasedb_test_pool_resize_CPPFLAGS = $(TEST_CPPFLAGS) $(RD_DEP_CFLAGS)
+tests_unit_leasedb_test_pool_resize_LDADD = $(TAP_LDADD)
+# System test: SIGHUP shrinks, grows and moves a pool under a renewing
+# dhclient (root, netns, dhclient, busybox, sqlite3; skipped otherwise).
+TESTS += tests/sys/pool_resize.sh
+dist_check_SCRIPTS += tests/sys/pool_resize.sh
+
 # ---- region sync in the daemon (dhcpd/regionsync.c) -------------------------
 # System test: the region fixture (tests/region/fixture.py, data from
 # tests/region/sysdata.py) polled every second by rackdhcpd in a namespace,

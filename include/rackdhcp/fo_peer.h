@@ -12,7 +12,9 @@
  *    can (lazy updates: several changes to one address may go as one);
  *  - the engine seam (rd_fo_peers_engine()): may this server answer this
  *    client, allocate this address, and for how long (MCLT);
- *  - rd_fo_peers_stop(): a graceful stop announces SHUTDOWN first.
+ *  - rd_fo_peers_stop(): a graceful stop announces SHUTDOWN first;
+ *  - rd_fo_peers_reconfigure(): a reload's relationships, applied by the
+ *    failover thread while the caller waits.
  *
  * Persistence: the machine's [persist] fields go to the store's
  * failover_state table (rd_store_fo_state_put) before any STATE that
@@ -40,6 +42,48 @@ typedef struct rd_fo_peers rd_fo_peers_t;
  * \retval 0; RD_ENOMEM; a link's error (e.g. -EADDRINUSE), logged.
  */
 int rd_fo_peers_start(const rd_config_t *cfg, rd_table_t *table, rd_store_t *store, rd_fo_peers_t **out);
+
+/*!
+ * rd_fo_peers_start() that also runs with no relationship at all (the set
+ * is created empty, its thread runs, and rd_fo_peers_reconfigure() adds
+ * relationships later: a reload that turns failover on).  err gets the
+ * reason of a refusal (e.g. a listener that cannot be opened).
+ */
+int rd_fo_peers_start_with(const rd_config_t *cfg, rd_table_t *table, rd_store_t *store, rd_fo_peers_t **out,
+			   char *err, size_t errlen);
+
+/*!
+ * Make the running relationships those of cfg (a reload's candidate, not
+ * published yet: call it just before rd_config_publish).  Thread-safe: the
+ * failover thread does the work while the caller waits (bounded: 10 s for
+ * the thread to take the request, then at most a few seconds).  By name:
+ *  - unchanged (every key equal): untouched — link, state, queues;
+ *  - removed: stops as on a graceful stop (SHUTDOWN announced from NORMAL,
+ *    at most 2 s for the partner's PARTNER-DOWN, RECOVER recorded), its
+ *    link and listener close, its stored state is reset so that a later
+ *    return starts over in RECOVER; the peer is freed after an RCU grace
+ *    period, so no engine-seam reader can still hold it;
+ *  - added: starts as at start-up (stored state read, listener opened);
+ *  - changed (role, addresses, ports, MCLT, split/hba, timers): stopped as
+ *    removed, then started with the new keys and the stored state (as a
+ *    restart would).  Except on a role change: the stored state belongs to
+ *    the other role, and is kept only if it is RECOVER (role-neutral: it
+ *    serves nobody until it has the partner's bindings).  NORMAL,
+ *    COMMUNICATIONS-INTERRUPTED or PARTNER-DOWN carried into the swapped
+ *    role would let it allocate the addresses that were the partner's
+ *    (FREE is the primary's, BACKUP the secondary's) while the partner,
+ *    not yet swapped, still allocates them too; so it starts over in
+ *    RECOVER (UPDREQALL, then the MCLT wait) instead.
+ * The engine seam (rd_fo_peers_engine) stays the same pointer and valid
+ * throughout; a pool naming a relationship that is not running is not
+ * served.  Refusal leaves everything running as it was.
+ * \retval 0; RD_ENOMEM; a listener's error (e.g. -EADDRINUSE); -ETIMEDOUT;
+ *         RD_EINVAL (NULL p, or the daemon is stopping); err says why.
+ */
+int rd_fo_peers_reconfigure(rd_fo_peers_t *p, const rd_config_t *cfg, char *err, size_t errlen);
+
+/*! Relationships running now (0 for NULL). */
+size_t rd_fo_peers_count(rd_fo_peers_t *p);
 
 /*!
  * Stop the thread and free everything (NULL is fine).  graceful: a peer in

@@ -23,14 +23,15 @@
  * so the store and the failover peer can order writes.  Replaced versions
  * are freed with call_rcu() after a grace period.
  *
- * Allocation.  Each pool (a range registered with rd_table_add_pool) has an
- * atomic bitmap, one bit per address: SET = "not available for a new
- * allocation".  A bit is set by an in-flight claim (rd_table_claim*) and by
- * publishing a version that keeps the address taken: ACTIVE, ABANDONED,
- * BACKUP (owned by the failover secondary; failover will get its own claim
- * path), or any version flagged RD_LEASE_F_RESERVED.  Publishing FREE,
- * EXPIRED, RELEASED or RESET clears it.  Claims CAS 64-bit words, so two
- * concurrent claims never return the same address and no lock is taken.
+ * Allocation.  Each pool (a range registered with rd_table_add_pool or
+ * rd_table_set_pools) allocates from an atomic bitmap, one bit per address:
+ * SET = "not available for a new allocation".  A bit is set by an in-flight
+ * claim (rd_table_claim*) and by publishing a version that keeps the
+ * address taken: ACTIVE, ABANDONED, BACKUP (owned by the failover
+ * secondary; failover will get its own claim path), or any version flagged
+ * RD_LEASE_F_RESERVED.  Publishing FREE, EXPIRED, RELEASED or RESET clears
+ * it.  Claims CAS 64-bit words, so two concurrent claims never return the
+ * same address and no lock is taken.
  * A second bitmap marks addresses whose current lease still names a
  * previous client; rd_table_claim() prefers addresses without one (never
  * used or truly free) and only then takes a previous client's expired or
@@ -40,6 +41,44 @@
  * by someone else (failover peer, expiry) can clear a claimed bit.  The
  * engine therefore reads rd_table_by_addr() after claiming and publishes
  * with rd_table_replace(), whose CAS decides.
+ *
+ * Pool changes (live resize).  The bits belong to ADDRESSES, not to pool
+ * objects: they live in blocks of 4096 aligned addresses, created the first
+ * time a pool covers them and kept until rd_table_free (1 KiB per 4096
+ * addresses ever pooled).  Every publish at an address inside a block keeps
+ * its two bits exact, whether or not the address is in a pool at that
+ * moment.  A pool is an immutable object {range, counters, pointers to its
+ * blocks}; the sorted pool array is RCU-published.  rd_table_set_pools()
+ * builds the new array (an unchanged range keeps its object), creates the
+ * missing blocks, then, with every stripe mutex held (no publish runs; reads
+ * and claims go on), seeds the new blocks' bits from the table and builds
+ * each new pool's counters from the old pools' counters plus or minus
+ * counts over the ranges that joined or left (or counts its whole range
+ * when that is less work; by lookups, or one walk of the table when that
+ * is cheaper), publishes the array with rcu_assign_pointer, unlocks, and
+ * frees the replaced pool objects after a grace period (call_rcu).
+ * Why claims stay race-free without a generation check:
+ *   - there is exactly one busy bit per address, shared by every pool
+ *     version that ever covers it, so two claims of one address always CAS
+ *     the same word: no address goes to two requests, even if one claimer
+ *     still walks the old array and the other the new one;
+ *   - an in-flight claim survives the change (its bit is not rebuilt), and
+ *     rd_table_unclaim() works by block, so a claim whose address just left
+ *     the pool is still given back;
+ *   - a new block is seeded before any pool pointing to it is published,
+ *     so no claim can race the seeding; it is seeded under every stripe
+ *     lock, so no publish is missed or counted twice (the same holds for a
+ *     new pool's counters, which publishes update through the array they
+ *     read under their stripe lock);
+ *   - a claimer that read the old array may still win an address that
+ *     just left every pool.  That claim is ordered before the change, like
+ *     one a microsecond earlier: the engine either drops it (its
+ *     configuration says "not in a pool") or publishes an offer that then
+ *     follows the rule for addresses outside the pools (it is not renewed
+ *     there; engine.c).  Nothing is allocated twice either way.
+ * Addresses outside every pool keep their versions: leases in the table
+ * and the store are never touched by a pool change, and rd_table_claim*
+ * never returns an address outside the registered pools.
  *
  * Expiry.  rd_table_expire() turns ACTIVE leases with ends <= now (ends 0 =
  * infinite, never) into EXPIRED versions.  Publishing an ACTIVE version
@@ -64,10 +103,12 @@
  *     and the pointer comparison would be meaningless).
  *   - Writers to the same address are serialised by a striped mutex (held
  *     for a few hash-table operations); readers, lookups and claims never
- *     take a lock.  rd_table_add_pool() takes a table mutex, and, when the
- *     table already holds leases, every stripe while it accounts them
- *     (configuration time only; ThreadSanitizer needs detect_deadlocks=0
- *     for its 256 held locks).  rd_table_expire() calls are serialised.
+ *     take a lock.  rd_table_add_pool() and rd_table_set_pools() take a
+ *     table mutex and every stripe while they seed what is new (writers
+ *     wait that long, in proportion to the addresses that changed: ~60 ms
+ *     for 64 k over 1 M leases, bench_table; reads and claims do not wait;
+ *     ThreadSanitizer needs detect_deadlocks=0 for its 256 held locks).
+ *     rd_table_expire() calls are serialised.
  *   - Never call synchronize_rcu() inside a read section; the table never
  *     does (it uses call_rcu()).
  */
@@ -112,13 +153,37 @@ rd_table_t *rd_table_new(size_t expected);
  */
 void rd_table_free(rd_table_t *t);
 
+/*! One pool range (host order, inclusive) and the caller's tag. */
+typedef struct rd_table_range {
+	uint32_t start, end;
+	void *tag;
+} rd_table_range_t;
+
 /*!
- * Register the pool [start, end] (host order, inclusive) for allocation.
+ * Register the pool [start, end] (host order, inclusive) for allocation,
+ * beside the registered ones (rd_table_set_pools with one more range).
  * Pools must not overlap.  Leases already in the table inside the range are
  * accounted (bitmap and stats).  RD_EINVAL on a bad or overlapping range,
  * RD_ENOMEM.
  */
 int rd_table_add_pool(rd_table_t *t, uint32_t start, uint32_t end, void *tag);
+
+/*!
+ * Make r[0..n) (any order; n may be 0) the registered pools, in one step
+ * visible to claims: grow, shrink, split, merge, move, add and remove
+ * pools while other threads claim and publish (see "Pool changes" above).
+ * A range identical to a registered one keeps its state (tag updated).
+ * RD_EINVAL if a range is bad (start > end, more than 2^31 addresses) or
+ * two overlap; RD_ENOMEM.  On error nothing changed.  May be called
+ * inside or outside a read section: it never waits for a grace period.
+ */
+int rd_table_set_pools(rd_table_t *t, const rd_table_range_t *r, size_t n);
+
+/*!
+ * The registered pools, sorted by start: copies up to cap of them to out
+ * (may be NULL with cap 0) and returns how many there are.
+ */
+size_t rd_table_pools(rd_table_t *t, rd_table_range_t *out, size_t cap);
 
 /*!
  * Publish newv at newv->addr in place of old (compare-and-swap):
@@ -191,7 +256,9 @@ int rd_table_claim_addr(rd_table_t *t, uint32_t addr);
 /*!
  * Give back a claim that was not published (the reply was abandoned).  If
  * the current version at addr keeps the address taken (e.g. someone
- * published ACTIVE meanwhile) the bit stays set.  0 or RD_ENOPOOL.
+ * published ACTIVE meanwhile) the bit stays set.  Works for any address a
+ * pool ever covered, so a claim whose address left the pools meanwhile is
+ * given back too.  0, or RD_ENOPOOL if no pool ever covered addr.
  */
 int rd_table_unclaim(rd_table_t *t, uint32_t addr);
 

@@ -697,6 +697,118 @@ static void test_concurrent(void)
 	rd_table_unclaim(tbl, a);
 }
 
+/* ---- addresses that left the pools (a live range change; engine.c header) */
+
+/* The test configuration with the first subnet's pool range replaced. */
+static rd_config_t *cfg_with_range(const char *range)
+{
+	static const char from[] = "range: 192.0.2.100-192.0.2.103";
+	char buf[sizeof(yaml) + 64], err[256];
+	const char *at = strstr(yaml, from);
+	rd_config_t *c = NULL;
+
+	if (!at)
+		bail_out("test yaml changed");
+	snprintf(buf, sizeof(buf), "%.*srange: %s%s", (int)(at - yaml), yaml, range, at + strlen(from));
+	if (rd_config_parse(buf, strlen(buf), "test.yaml", &c, err, sizeof(err)) < 0)
+		bail_out("config: %s", err);
+	return c;
+}
+
+/* Make c current, for the engine and for the table's pools (as a reload does). */
+static void switch_config(rd_config_t *c)
+{
+	rd_table_range_t r[16];
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->n_subnets; i++)
+		for (size_t j = 0; j < c->subnets[i].n_pools && n < 16; j++)
+			r[n++] = (rd_table_range_t){ c->subnets[i].pools[j].start, c->subnets[i].pools[j].end, NULL };
+	if (rd_table_set_pools(tbl, r, n) < 0)
+		bail_out("rd_table_set_pools");
+	cfg = c;
+}
+
+static void test_left_pool(void)
+{
+	rd_config_t *orig = cfg;
+	rd_config_t *moved = cfg_with_range("192.0.2.150-192.0.2.153");
+	rd_config_t *both = cfg_with_range("192.0.2.100-192.0.2.153");
+
+	fresh_table();
+	uint32_t a = dora(41), b = dora(42);
+	msg_t off = { .type = RD_DHCPDISCOVER, .mac_last = 43 };
+	is_int(run(&off), RD_DHCPOFFER, "a third client is offered an address");
+	uint32_t offered = rep.yiaddr;
+	ok(a && b && offered, "two bound, one offered in 192.0.2.100-103");
+	uint32_t a_ends = cur_lease(a).ends;
+
+	switch_config(moved);
+	now += 200;
+	msg_t rn = { .type = RD_DHCPREQUEST, .mac_last = 41, .ciaddr = a, .unicast = true };
+	is_int(run(&rn), RD_DHCPACK, "RENEWING an address that left the pool -> ACK (%s)", out.reason);
+	is_int(rep.yiaddr, a, "same address");
+	is_int(opt32(RD_OPT_LEASE_TIME), 400, "lease time: what is left (600 - 200), not a new 600");
+	is_int(opt32(RD_OPT_RENEWAL_TIME), 200, "T1 from what is left");
+	is_int(cur_lease(a).ends, a_ends, "the lease is not extended");
+	ok(strstr(out.reason, "left the pool") != NULL, "the reason says why: %s", out.reason);
+
+	now += 100;
+	msg_t rb = { .type = RD_DHCPREQUEST, .mac_last = 41, .ciaddr = a };
+	is_int(run(&rb), RD_DHCPACK, "REBINDING -> ACK");
+	is_int(opt32(RD_OPT_LEASE_TIME), 300, "with 300 s left");
+	msg_t ir = { .type = RD_DHCPREQUEST, .mac_last = 41, .reqip = a };
+	is_int(run(&ir), RD_DHCPACK, "INIT-REBOOT -> ACK");
+	is_int(cur_lease(a).ends, a_ends, "still not extended");
+	msg_t d = { .type = RD_DHCPDISCOVER, .mac_last = 41 };
+	is_int(run(&d), RD_DHCPOFFER, "DISCOVER from the holder -> OFFER");
+	is_int(rep.yiaddr, a, "of the address it holds");
+	is_int(opt32(RD_OPT_LEASE_TIME), 300, "for what is left of it");
+	ok(!out.new_lease, "no new version for that offer");
+	msg_t sel = { .type = RD_DHCPREQUEST, .mac_last = 41, .reqip = a, .sid = LINK };
+	is_int(run(&sel), RD_DHCPACK, "SELECTING it -> ACK, still capped");
+	is_int(cur_lease(a).ends, a_ends, "ends unchanged");
+
+	msg_t other = { .type = RD_DHCPREQUEST, .mac_last = 44, .reqip = a, .sid = LINK };
+	is_int(run(&other), RD_DHCPNAK, "another client asking for it -> NAK");
+	msg_t sel_off = { .type = RD_DHCPREQUEST, .mac_last = 43, .reqip = offered, .sid = LINK };
+	is_int(run(&sel_off), RD_DHCPNAK, "an offer made before the change is not a binding -> NAK (%s)", out.reason);
+	msg_t nd = { .type = RD_DHCPDISCOVER, .mac_last = 45 };
+	is_int(run(&nd), RD_DHCPOFFER, "a new client is offered...");
+	ok(rep.yiaddr >= A(192, 0, 2, 150) && rep.yiaddr <= A(192, 0, 2, 153), "...an address of the new range");
+
+	/* The range grows back over b: its renewal is a normal one again. */
+	switch_config(both);
+	msg_t rnb = { .type = RD_DHCPREQUEST, .mac_last = 42, .ciaddr = b, .unicast = true };
+	is_int(run(&rnb), RD_DHCPACK, "back in a pool: RENEWING -> ACK");
+	is_int(opt32(RD_OPT_LEASE_TIME), 600, "with a full lease time");
+	is_int(cur_lease(b).ends, now + 600, "and extended");
+
+	/* Less than min_lease_time (300 s) left: no more ever-shorter ACKs. */
+	switch_config(moved);
+	now = a_ends - 299;
+	is_int(run(&rn), RD_DHCPNAK, "RENEWING with 299 s left (< min_lease_time) -> NAK (%s)", out.reason);
+	ok(strstr(out.reason, "min_lease_time") != NULL, "saying why");
+	is_int(run(&d), RD_DHCPOFFER, "its DISCOVER then -> OFFER...");
+	ok(rep.yiaddr >= A(192, 0, 2, 150) && rep.yiaddr <= A(192, 0, 2, 153), "...of a new address (%s)", out.reason);
+	uint32_t renewed_offer = rep.yiaddr;
+
+	/* Over: the client is told to start again, and lands in the new range. */
+	now = a_ends;
+	is_int(run(&rn), RD_DHCPNAK, "RENEWING when the lease is over -> NAK (%s)", out.reason);
+	ok(strstr(out.reason, "no pool") != NULL, "saying the address is in no pool");
+	is_int(run(&d), RD_DHCPOFFER, "its DISCOVER -> OFFER");
+	ok(rep.yiaddr >= A(192, 0, 2, 150) && rep.yiaddr <= A(192, 0, 2, 153), "in the new range (%s)",
+	   out.reason);
+	is_int(rep.yiaddr, renewed_offer, "the same it was offered a moment ago");
+	ok(cur_lease(a).state == RD_LEASE_EXPIRED || cur_lease(a).state == RD_LEASE_ACTIVE,
+	   "the old lease stayed in the table until the end");
+
+	switch_config(orig);
+	rd_config_free(moved);
+	rd_config_free(both);
+}
+
 int main(void)
 {
 	char err[256];
@@ -722,6 +834,7 @@ int main(void)
 	test_addressing();
 	test_bootp_and_junk();
 	test_concurrent();
+	test_left_pool();
 
 	rd_table_free(tbl);
 	rd_config_free(cfg);

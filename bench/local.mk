@@ -42,3 +42,17 @@ bench-dhcp: bench/dhcp/canned$(EXEEXT) bench/dhcp/perfdhcp_rcvbuf.so$(EXEEXT) dh
 	BENCH_RESULTS_DIR=$(abs_builddir)/bench/dhcp \
 	$(SHELL) $(abs_srcdir)/bench/dhcp/run.sh
 .PHONY: bench-dhcp
+
+## bench-dhcp-pair: failover pairs under perfdhcp (issue 5 item 10): an ISC
+## dhcpd 4.4 failover pair, a Kea 2.2 HA hot-standby pair, a rackdhcpd pair
+## and the canned ceiling (see bench/dhcp/pair.py for the BENCH_PAIR_*
+## settings).  Needs root; exits 77 when it cannot run here.
+EXTRA_DIST += bench/dhcp/pair.py
+bench-dhcp-pair: bench/dhcp/canned$(EXEEXT) bench/dhcp/perfdhcp_rcvbuf.so$(EXEEXT) dhcpd/rackdhcpd$(EXEEXT)
+	BENCH_MODE=pair \
+	BENCH_CANNED=$(abs_builddir)/bench/dhcp/canned$(EXEEXT) \
+	BENCH_PERFDHCP_PRELOAD=$(abs_builddir)/bench/dhcp/perfdhcp_rcvbuf.so$(EXEEXT) \
+	BENCH_RACKDHCPD=$(abs_builddir)/dhcpd/rackdhcpd$(EXEEXT) \
+	BENCH_RESULTS_DIR=$(abs_builddir)/bench/dhcp \
+	$(SHELL) $(abs_srcdir)/bench/dhcp/run.sh
+.PHONY: bench-dhcp-pair

@@ -515,7 +515,8 @@ static json_t *failover_json(rd_daemon_t *d)
 {
 	json_t *arr = json_array();
 	rd_fo_peer_status_t st[64];
-	size_t n = d->failover ? rd_fo_peers_status(d->failover, st, 64) : 0;
+	rd_fo_peers_t *fo = rcu_dereference(d->failover);   /* set once, by a reload that adds failover */
+	size_t n = fo ? rd_fo_peers_status(fo, st, 64) : 0;
 	int bad = !arr;
 	for (size_t i = 0; arr && i < n && i < 64; i++) {
 		json_t *o = json_object();
@@ -536,6 +537,10 @@ static json_t *failover_json(rd_daemon_t *d)
 		bad |= put(o, "bndupd_received", juint(st[i].bndupd_recv));
 		bad |= put(o, "bndack_sent", juint(st[i].bndack_sent));
 		bad |= put(o, "bndupd_rejected", juint(st[i].bndupd_rejected));
+		bad |= put(o, "replies_waiting", juint(st[i].replies_waiting));
+		bad |= put(o, "replies_held", juint(st[i].replies_held));
+		bad |= put(o, "replies_released", juint(st[i].replies_released));
+		bad |= put(o, "replies_dropped", juint(st[i].replies_dropped));
 		bad |= json_array_append_new(arr, o) != 0;
 	}
 	if (bad) {
@@ -562,8 +567,9 @@ static int cmd_failover_partner_down(struct req *r, json_t **res)
 	char err[200];
 	if (arg_str(r, "name", true, &name))
 		return RD_EINVAL;
-	if (r->d->failover == NULL || rd_fo_peers_partner_down(r->d->failover, name, err, sizeof(err)) < 0)
-		return fail(r, "failover partner-down: %s", r->d->failover ? err : "no failover relationships are configured");
+	rd_fo_peers_t *fo = rcu_dereference(r->d->failover);
+	if (fo == NULL || rd_fo_peers_partner_down(fo, name, err, sizeof(err)) < 0)
+		return fail(r, "failover partner-down: %s", fo ? err : "no failover relationships are configured");
 	rd_log(LOG_WARNING, "failover %s: partner-down requested by %s", name, who(r));
 	json_t *o = json_object();
 	if (!o || put(o, "name", jstr(name)) || put(o, "requested", json_true())) {

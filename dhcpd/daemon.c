@@ -585,6 +585,7 @@ static void relink(rd_netmon_t *nm)
 		synchronize_rcu();
 		if (S.d.store)
 			rd_store_flush(S.d.store);
+		rd_fo_peers_drop_held(rcu_dereference(S.d.failover), "an interface went away");
 		for (size_t g = 0; g < n_gone; g++) {
 			rd_log(LOG_INFO, "no longer serving interface %s", gone[g].name);
 			for (unsigned w = 0; w < gone[g].n; w++) {
@@ -646,7 +647,8 @@ int rd_daemon_apply(rd_daemon_t *d, rd_config_t *cfg, const char *origin, char *
 				     x->max_response_delay != y->max_response_delay ||
 				     x->max_unacked_updates != y->max_unacked_updates ||
 				     x->load_balance_max_seconds != y->load_balance_max_seconds ||
-				     x->auto_partner_down != y->auto_partner_down;
+				     x->auto_partner_down != y->auto_partner_down ||
+				     x->ack_after_peer != y->ack_after_peer;
 		}
 	}
 	rcu_read_unlock();
@@ -850,7 +852,7 @@ static void dirname_of(const char *path, char *out, size_t cap)
 static void expire_done(void *ctx, int status)
 {
 	if (status >= 0)
-		rd_fo_peers_notify(S.d.failover, (uint32_t)(uintptr_t)ctx);
+		rd_fo_peers_notify(rcu_dereference(S.d.failover), (uint32_t)(uintptr_t)ctx);
 }
 
 static void on_expire(void *ctx, const rd_lease_t *oldv, const rd_lease_t *newv)
@@ -859,7 +861,7 @@ static void on_expire(void *ctx, const rd_lease_t *oldv, const rd_lease_t *newv)
 	char ip[16], mac[52] = "";
 	if (oldv->flags & RD_ENGINE_F_OFFERED)
 		return;   /* an offer nobody took: it was never stored */
-	if (S.d.store && rd_store_submit(S.d.store, newv, "expire", S.d.failover ? expire_done : NULL,
+	if (S.d.store && rd_store_submit(S.d.store, newv, "expire", rcu_dereference(S.d.failover) ? expire_done : NULL,
 					 (void *)(uintptr_t)newv->addr) < 0)
 		rd_ctr_add(&S.d.counters[S.d.n_workers].drop[RD_DROP_STORE], 1);
 	/* MAAS hears of the expiry as ISC's `on expiry` would tell it. */

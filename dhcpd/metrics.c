@@ -192,6 +192,11 @@ static const struct {
 	{ "rackdhcpd_failover_bndupd_sent_total", "counter", "BNDUPDs sent to the partner." },
 	{ "rackdhcpd_failover_bndupd_received_total", "counter", "BNDUPDs received from the partner." },
 	{ "rackdhcpd_failover_bndupd_rejected_total", "counter", "Partner's BNDUPDs we refused." },
+	{ "rackdhcpd_failover_replies_waiting", "gauge", "Replies held until the partner acks their lease change (ack_after_peer)." },
+	{ "rackdhcpd_failover_replies_held_total", "counter", "Replies held for the partner's BNDACK (ack_after_peer)." },
+	{ "rackdhcpd_failover_replies_released_total", "counter", "Held replies sent once the partner acked." },
+	{ "rackdhcpd_failover_replies_dropped_total", "counter",
+	  "Held replies not sent (update refused or superseded, link down, no BNDACK in time, stop); the client retries." },
 };
 
 /* The values of fo_metrics[], in that order. */
@@ -206,6 +211,10 @@ static void fo_values(const rd_fo_peer_status_t *st, unsigned long long v[])
 	v[6] = st->bndupd_sent;
 	v[7] = st->bndupd_recv;
 	v[8] = st->bndupd_rejected;
+	v[9] = st->replies_waiting;
+	v[10] = st->replies_held;
+	v[11] = st->replies_released;
+	v[12] = st->replies_dropped;
 }
 
 /* Region sync: the view's age, the polls by outcome, where the view came from. */
@@ -240,7 +249,8 @@ static void render_failover(rd_gbuf_t *b, rd_daemon_t *d)
 {
 	enum { NM = sizeof(fo_metrics) / sizeof(fo_metrics[0]) };
 	rd_fo_peer_status_t st[64];
-	size_t n = d->failover ? rd_fo_peers_status(d->failover, st, 64) : 0;
+	rd_fo_peers_t *fo = rcu_dereference(d->failover);   /* set once, by a reload that adds failover */
+	size_t n = fo ? rd_fo_peers_status(fo, st, 64) : 0;
 	if (n > 64)
 		n = 64;
 	if (!n)

@@ -2131,6 +2131,9 @@ static void diff_failover(struct dl *d, const rd_config_t *o, const rd_config_t 
 		    f->load_balance_max_seconds != g->load_balance_max_seconds ||
 		    f->auto_partner_down != g->auto_partner_down)
 			emit(d, "%s: failover timers changed", lbl);
+		if (f->ack_after_peer != g->ack_after_peer)
+			emit(d, "%s: ack_after_peer %s -> %s", lbl, g->ack_after_peer ? "on" : "off",
+			     f->ack_after_peer ? "on" : "off");
 	}
 	for (size_t i = 0; o && i < o->n_failovers; i++) {
 		const rd_cfg_failover_t *g = &o->failovers[i];
@@ -2343,8 +2346,9 @@ static void render_cfg_failover(rd_gbuf_t *b, const rd_cfg_failover_t *f)
 		rd_gbuf_printf(b, "\"\n");
 	}
 	rd_gbuf_printf(b, "    max_response_delay: %u\n    max_unacked_updates: %u\n    load_balance_max_seconds: %u\n"
-		       "    auto_partner_down: %u\n", f->max_response_delay, f->max_unacked_updates,
-		       f->load_balance_max_seconds, f->auto_partner_down);
+		       "    auto_partner_down: %u\n    ack_after_peer: %s\n", f->max_response_delay,
+		       f->max_unacked_updates, f->load_balance_max_seconds, f->auto_partner_down,
+		       f->ack_after_peer ? "true" : "false");
 }
 
 static void render_cfg_subnet(rd_gbuf_t *b, const rd_cfg_subnet_t *s)

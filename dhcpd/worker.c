@@ -135,13 +135,15 @@ static int send_target(const struct target *t, const uint8_t *buf, size_t len)
 	}
 }
 
-/* A reply waiting for its lease change to be durable. */
+/* A reply waiting for its lease change to be durable, and with
+ * ack_after_peer also for the failover peer's BNDACK of it. */
 struct pending {
 	rd_counters_t *ctr;
 	rd_fo_peers_t *fo;        /* tell the failover peer once durable (NULL: none) */
 	rd_events_t *events;      /* MAAS lease events (NULL: off) */
 	rd_event_t *ev;           /* the commit event due once durable (NULL: none) */
 	uint32_t lease_addr;      /* the address whose change is waited for */
+	bool hold;                /* then wait for the peer too (rd_fo_peers_notify_hold) */
 	struct target t;
 	struct timespec t0;
 	uint8_t type;
@@ -159,6 +161,48 @@ static uint64_t since_us(const struct timespec *t0)
 	return us > 0 ? (uint64_t)us : 0;
 }
 
+static void pending_send(struct pending *p)
+{
+	char ip[16];
+	int r = send_target(&p->t, p->buf, p->len);
+	if (r < 0) {
+		fmt_ip(p->addr, ip, sizeof(ip));
+		rd_log(LOG_WARNING, "%s %s to %s: send failed: %s", rd_dhcp_msgtype_name(p->type), ip,
+		       p->mac, strerror(-r));
+		rd_ctr_add(&p->ctr->drop[RD_DROP_SEND], 1);
+	} else {
+		rd_ctr_add(&p->ctr->tx[p->type < RD_CTR_MSGTYPES ? p->type : 0], 1);
+	}
+}
+
+/* A held reply's outcome (failover thread): the peer acked the change, or
+ * the reply is dropped and the client retransmits (fo_peer.h). */
+/* Free a pending reply; committed: its lease stands (durable, and the peer
+ * has it when that was waited for), so MAAS hears of the commit, as ISC's
+ * `on commit` would tell it.  A reply dropped after all tells nothing. */
+static void pending_free(struct pending *p, bool committed)
+{
+	if (committed && p->ev)
+		(void)rd_events_push(p->events, p->ev);
+	free(p->ev);
+	free(p);
+}
+
+static void pending_released(void *ctx, int status, const char *why)
+{
+	struct pending *p = ctx;
+	if (status < 0) {
+		char ip[16];
+		fmt_ip(p->addr, ip, sizeof(ip));
+		rd_log(LOG_WARNING, "%s %s to %s not sent: %s (the client will retry)", rd_dhcp_msgtype_name(p->type),
+		       ip, p->mac, why ? why : rd_strerror(status));
+		rd_ctr_add(&p->ctr->drop[RD_DROP_ENGINE], 1);
+	} else {
+		pending_send(p);
+	}
+	pending_free(p, status >= 0);
+}
+
 /* Store completion (writer thread): the lease is durable, or failed. */
 static void pending_done(void *ctx, int status)
 {
@@ -166,30 +210,22 @@ static void pending_done(void *ctx, int status)
 	char ip[16];
 	rd_ctr_add(&p->ctr->acks_waited, 1);
 	rd_ctr_add(&p->ctr->ack_wait_us, since_us(&p->t0));
-	if (status >= 0)
-		rd_fo_peers_notify(p->fo, p->lease_addr);
-	/* The lease is committed (ISC runs `on commit` at this point too),
-	 * whether or not the ACK then reaches the client. */
-	if (status >= 0 && p->ev)
-		(void)rd_events_push(p->events, p->ev);
-	free(p->ev);
 	if (status < 0) {
 		fmt_ip(p->addr, ip, sizeof(ip));
 		rd_log(LOG_ERR, "%s %s to %s not sent: the lease could not be made durable: %s",
 		       rd_dhcp_msgtype_name(p->type), ip, p->mac, rd_strerror(status));
 		rd_ctr_add(&p->ctr->drop[RD_DROP_STORE], 1);
-	} else {
-		int r = send_target(&p->t, p->buf, p->len);
-		if (r < 0) {
-			fmt_ip(p->addr, ip, sizeof(ip));
-			rd_log(LOG_WARNING, "%s %s to %s: send failed: %s", rd_dhcp_msgtype_name(p->type), ip,
-			       p->mac, strerror(-r));
-			rd_ctr_add(&p->ctr->drop[RD_DROP_SEND], 1);
-		} else {
-			rd_ctr_add(&p->ctr->tx[p->type < RD_CTR_MSGTYPES ? p->type : 0], 1);
-		}
+		pending_free(p, false);
+		return;
 	}
-	free(p);
+	/* Durable here; with ack_after_peer the reply now waits for the
+	 * peer's BNDACK (pending_released sends or drops it). */
+	if (p->hold && rd_fo_peers_notify_hold(p->fo, p->lease_addr, pending_released, p))
+		return;
+	if (!p->hold)
+		rd_fo_peers_notify(p->fo, p->lease_addr);
+	pending_send(p);
+	pending_free(p, true);
 }
 
 /* A lease change without a reply waiting: with a failover peer, its store
@@ -209,12 +245,12 @@ static void fo_note_done(void *ctx, int status)
 
 static int submit(rd_daemon_t *d, const rd_lease_t *l, const char *event)
 {
-	if (!d->failover)
+	if (!rcu_dereference(d->failover))
 		return rd_store_submit(d->store, l, event, NULL, NULL);
 	struct fo_note *n = malloc(sizeof(*n));
 	if (!n)
 		return RD_ENOMEM;
-	n->fo = d->failover;
+	n->fo = rcu_dereference(d->failover);
 	n->addr = l->addr;
 	int r = rd_store_submit(d->store, l, event, fo_note_done, n);
 	if (r < 0)
@@ -375,7 +411,7 @@ void rd_worker_handle(rd_worker_t *w, const rd_rx_t *rx, uint32_t now, uint64_t 
 			.table = d->table,
 			.src_addr = rx->raw ? fr.ip.src : rx->src,
 			.via_unicast = !rx->raw,
-			.fo = rd_fo_peers_engine(d->failover),
+			.fo = rd_fo_peers_engine(rcu_dereference(d->failover)),
 		};
 		if (link)
 			ifname = link->name;
@@ -518,14 +554,17 @@ void rd_worker_handle(rd_worker_t *w, const rd_rx_t *rx, uint32_t now, uint64_t 
 			       published && published->host_len ? ")" : "", ifname, o->reason);
 		}
 
-		if (durable && sync) {
+		/* ack_after_peer (fo_peer.h): in NORMAL the reply also waits
+		 * for the peer's BNDACK, whatever the durability setting. */
+		bool hold = durable && d->store && rd_fo_peers_hold_wanted(rcu_dereference(d->failover), published->addr);
+		if ((durable && sync) || hold) {
 			struct pending *p = malloc(sizeof(*p) + out_len);
 			if (!p) {
 				rcu_read_unlock();
 				return drop(w, RD_DROP_INTERNAL, mac, "out of memory");
 			}
 			p->ctr = w->ctr;
-			p->fo = d->failover;
+			p->fo = rcu_dereference(d->failover);
 			p->events = d->events;
 			p->ev = NULL;
 			if (d->events && rtype == RD_DHCPACK) {
@@ -536,6 +575,7 @@ void rd_worker_handle(rd_worker_t *w, const rd_rx_t *rx, uint32_t now, uint64_t 
 				}
 			}
 			p->lease_addr = published->addr;
+			p->hold = hold;
 			p->t = t;
 			clock_gettime(CLOCK_MONOTONIC, &p->t0);
 			p->type = rtype;

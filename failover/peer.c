@@ -47,6 +47,17 @@ struct inflight {
 	uint32_t addr, xid;
 	uint32_t tstp;          /* potential expiry it carried */
 	uint8_t status;         /* binding status it carried */
+	uint64_t seq;           /* the peer's upd_seq when it was sent (held replies) */
+};
+
+/* A reply held for the peer's BNDACK (fo_peer.h, ack_after_peer). */
+struct hold {
+	struct hold *next;
+	rd_fo_release_fn fn;
+	void *ctx;
+	uint32_t addr;
+	uint64_t min_seq;       /* released by the BNDACK of a BNDUPD with seq >= this */
+	uint64_t deadline_ms;
 };
 
 /* What other threads may read: written by the failover thread only. */
@@ -57,6 +68,8 @@ struct pub {
 	_Atomic uint64_t hba[4];
 	_Atomic size_t queued, unacked;
 	_Atomic uint64_t bndupd_sent, bndack_recv, bndupd_recv, bndack_sent, bndupd_rejected;
+	_Atomic size_t replies_waiting;
+	_Atomic uint64_t replies_held, replies_released, replies_dropped;
 };
 
 struct rd_fo_peer {
@@ -80,6 +93,9 @@ struct rd_fo_peer {
 	atomic_bool partner_down_req;   /* operator's PARTNER-DOWN, applied by the failover thread */
 	struct { uint32_t start, end; } *joined;  /* pools that joined it: their bindings go to the partner */
 	size_t n_joined;
+	/* replies held for a BNDACK, oldest first; BNDUPDs numbered 1, 2, ... */
+	struct hold *held, **held_tail;
+	uint64_t upd_seq;
 	struct pub pub;
 };
 
@@ -139,6 +155,10 @@ struct rd_fo_peers {
 	struct pool_owner *owners;      /* pools -> relationship at cfg_gen (failover thread) */
 	size_t n_owners;
 	bool have_owners;
+	struct hold *holds_in, **holds_in_tail;   /* replies to hold, not yet registered */
+	unsigned drop_req, drop_done;   /* rd_fo_peers_drop_held tickets; done signals `dropped` */
+	const char *drop_why;
+	pthread_cond_t dropped;
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -272,6 +292,18 @@ static bool dequeue(rd_fo_peer_t *p, uint32_t *addr)
 	return true;
 }
 
+/* Queue addr first: a reply waits for it (held replies, ack_after_peer). */
+static void enqueue_front(rd_fo_peer_t *p, uint32_t addr)
+{
+	enqueue(p, addr);       /* grows the ring if needed */
+	if (p->q_len < 2 || p->q[(p->q_head + p->q_len - 1) % p->q_cap] != addr)
+		return;         /* not queued (out of memory), or alone anyway */
+	p->q_len--;
+	p->q_head = (p->q_head + p->q_cap - 1) % p->q_cap;
+	p->q[p->q_head] = addr;
+	p->q_len++;
+}
+
 static struct inflight *inflight_find(rd_fo_peer_t *p, uint32_t addr)
 {
 	for (size_t i = 0; i < p->n_fl; i++)
@@ -375,6 +407,7 @@ static void send_updates(rd_fo_peer_t *p)
 			continue;
 		}
 		f.xid = m.xid;
+		f.seq = ++p->upd_seq;
 		p->fl[p->n_fl++] = f;
 		atomic_fetch_add(&p->pub.bndupd_sent, 1);
 	}
@@ -704,6 +737,222 @@ static void run_timer(rd_fo_peer_t *p, uint32_t now)
 	sm_event(p, &ev);
 }
 
+/* ------------------------------------------------------------ held replies */
+
+/*
+ * ack_after_peer (fo_peer.h).  A worker's store completion hands a reply
+ * over with rd_fo_peers_notify_hold(); the failover thread registers it on
+ * the relationship (holds_register) and queues its address, so the reply
+ * waits for the BNDACK of a BNDUPD numbered after that moment (upd_seq):
+ * one that carries its change (published before the store completion), or
+ * a later version of the address.  Everything below runs on the failover
+ * thread.
+ */
+
+#define HOLD_MAX_MS 10000       /* a reply waits at most this (or max_response_delay) */
+#define HOLD_WINDOW 3           /* the max-unacked we announce with ack_after_peer */
+
+/*
+ * The window we announce (CONNECT/CONNECTACK max-unacked) with
+ * ack_after_peer: ISC sends its BNDACKs when half of our window is pending,
+ * or every 2 s, or before its own BNDUPDs (doc §5.3), so with a bigger
+ * window a reply held for an ISC peer would wait up to 2 s at low load.
+ * With at most 3, ISC acks each update at once.  A rackdhcpd peer acks
+ * after each commit anyway; the window then bounds its updates in flight.
+ */
+static void hold_link_conf(rd_fo_link_conf_t *lc, const rd_cfg_failover_t *f)
+{
+	if (!f->ack_after_peer || lc->max_unacked <= HOLD_WINDOW)
+		return;
+	rd_log(LOG_INFO, "failover %s: ack_after_peer: announcing max-unacked %u instead of %u, so that the peer "
+	       "acknowledges each update at once", f->name, HOLD_WINDOW, lc->max_unacked);
+	lc->max_unacked = HOLD_WINDOW;
+}
+
+static uint64_t hold_limit_ms(const rd_fo_peer_t *p)
+{
+	uint64_t mrd = (uint64_t)p->cfg.max_response_delay * 1000;
+	return mrd && mrd < HOLD_MAX_MS ? mrd : HOLD_MAX_MS;
+}
+
+static void hold_finish(rd_fo_peer_t *p, struct hold *h, int status, const char *why)
+{
+	atomic_fetch_sub(&p->pub.replies_waiting, 1);
+	atomic_fetch_add(status < 0 ? &p->pub.replies_dropped : &p->pub.replies_released, 1);
+	h->fn(h->ctx, status, why);
+	free(h);
+}
+
+/* Release (status 0) or drop (< 0) the replies held for addr that a BNDUPD
+ * numbered seq covers. */
+static void holds_settle(rd_fo_peer_t *p, uint32_t addr, uint64_t seq, int status, const char *why)
+{
+	struct hold **pp = &p->held;
+	while (*pp) {
+		struct hold *h = *pp;
+		if (h->addr != addr || h->min_seq > seq) {
+			pp = &h->next;
+			continue;
+		}
+		*pp = h->next;
+		if (!*pp)
+			p->held_tail = pp;
+		hold_finish(p, h, status, why);   /* the worker's callback logs a drop */
+	}
+}
+
+/* Whether the peer's version b binds the address as our a does, at least as long. */
+static bool holds_same_binding(const rd_lease_t *a, const rd_lease_t *b)
+{
+	if (!a || !b || (a->flags & RD_ENGINE_F_OFFERED) || a->state != b->state || a->hlen != b->hlen ||
+	    a->htype != b->htype || memcmp(a->chaddr, b->chaddr, a->hlen))
+		return false;
+	return a->ends == 0 ? b->ends == 0 : (b->ends == 0 || b->ends >= a->ends);
+}
+
+static bool holds_for(const rd_fo_peer_t *p, uint32_t addr)
+{
+	for (const struct hold *h = p->held; h; h = h->next)
+		if (h->addr == addr)
+			return true;
+	return false;
+}
+
+/*
+ * The peer's BNDUPD replaced our version cur of an address with nl.  Held
+ * replies for it go nowhere when nl binds it otherwise.  An echo of our
+ * own binding (same client and state, at least as long: a stale entry of
+ * the peer's update queue) changes nothing for them: returns true, and our
+ * update in flight stays, as its BNDACK is what releases them.
+ */
+static bool holds_on_peer_update(rd_fo_peer_t *p, const rd_lease_t *cur, const rd_lease_t *nl)
+{
+	if (!holds_for(p, nl->addr))
+		return false;
+	if (holds_same_binding(cur, nl))
+		return true;
+	holds_settle(p, nl->addr, UINT64_MAX, -ECANCELED, "the peer's update of the address superseded ours");
+	return false;
+}
+
+/* A BNDACK for our update `done`: a refusal drops, an ack releases. */
+static void holds_on_bndack(rd_fo_peer_t *p, const struct inflight *done, const rd_fo_msg_t *m)
+{
+	bool refused = rd_fo_has(m, RD_FO_OPT_REJECT_REASON) && m->reject_reason;
+	holds_settle(p, done->addr, done->seq, refused ? -ECONNREFUSED : 0,
+		     refused ? "the peer refused the update" : NULL);
+	/* Replies registered while that update was in flight wait for the
+	 * next one of the address: it goes first (send_updates put it back
+	 * at the end of the queue while this one was in flight). */
+	if (holds_for(p, done->addr))
+		enqueue_front(p, done->addr);
+}
+
+/* Drop every held reply of the relationship (link down, stop). */
+static void holds_fail_all(rd_fo_peer_t *p, int status, const char *why)
+{
+	struct hold *h = p->held;
+	unsigned n = 0;
+	p->held = NULL;
+	p->held_tail = &p->held;
+	for (struct hold *nx; h; h = nx) {
+		nx = h->next;
+		hold_finish(p, h, status, why);
+		n++;
+	}
+	if (n)
+		rd_log(LOG_WARNING, "failover %s: %u held repl%s not sent: %s", p->name, n, n == 1 ? "y" : "ies",
+		       why);
+}
+
+/* Drop the replies that waited too long for their BNDACK (oldest first). */
+static void holds_expire(rd_fo_peer_t *p, uint64_t now_ms)
+{
+	unsigned n = 0;
+	while (p->held && p->held->deadline_ms <= now_ms) {
+		struct hold *h = p->held;
+		p->held = h->next;
+		if (!p->held)
+			p->held_tail = &p->held;
+		hold_finish(p, h, -ETIMEDOUT, "no BNDACK from the peer in time");
+		n++;
+	}
+	if (n)
+		rd_log(LOG_WARNING, "failover %s: %u held repl%s not sent: no BNDACK from the peer within %u ms "
+		       "(%zu updates in flight, %zu queued)", p->name, n, n == 1 ? "y" : "ies",
+		       (unsigned)hold_limit_ms(p), p->n_fl, p->q_len);
+}
+
+/*
+ * Attach the replies of one inbox round to their relationships, and queue
+ * their addresses first: a bulk of updates (pool balancing, an UPDREQALL)
+ * must not keep a client waiting.
+ */
+static void holds_register(rd_fo_peers_t *s, struct hold *list)
+{
+	uint64_t now_ms = rd_fo_link_now_ms();
+	bool queued = false;
+	if (!list)
+		return;
+	rcu_read_lock();
+	const rd_config_t *cfg = rd_config_current();
+	for (struct hold *h = list, *nx; h; h = nx) {
+		nx = h->next;
+		h->next = NULL;
+		rd_fo_peer_t *p = peer_for_addr(s, cfg, h->addr);
+		if (!p) {
+			/* Not in a failover pool (any more): nothing to wait for. */
+			h->fn(h->ctx, 0, NULL);
+			free(h);
+			continue;
+		}
+		atomic_fetch_add(&p->pub.replies_held, 1);
+		atomic_fetch_add(&p->pub.replies_waiting, 1);
+		if (!p->sm.linked || !rd_fo_link_is_up(p->link)) {
+			hold_finish(p, h, -ENOTCONN, "the failover link went down before the update was sent");
+			continue;
+		}
+		h->min_seq = p->upd_seq + 1;
+		h->deadline_ms = now_ms + hold_limit_ms(p);
+		*p->held_tail = h;
+		p->held_tail = &h->next;
+		enqueue_front(p, h->addr);
+		queued = true;
+	}
+	struct peer_vec *vec = peers_vec(s);
+	for (size_t i = 0; queued && i < vec->n; i++)
+		send_updates(vec->p[i]);
+	rcu_read_unlock();
+}
+
+/* rd_fo_peers_drop_held's request, on the failover thread. */
+static void holds_drop_all(rd_fo_peers_t *s, unsigned ticket, const char *why)
+{
+	struct peer_vec *vec = peers_vec(s);
+	for (size_t i = 0; vec && i < vec->n; i++)
+		holds_fail_all(vec->p[i], -ECANCELED, why ? why : "dropped");
+	pthread_mutex_lock(&s->lock);
+	s->drop_done = ticket;
+	pthread_cond_broadcast(&s->dropped);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* At the end: replies still in the inbox or held are dropped. */
+static void holds_free_inbox(rd_fo_peers_t *s)
+{
+	for (struct hold *h = s->holds_in, *nx; h; h = nx) {
+		nx = h->next;
+		h->fn(h->ctx, -ECANCELED, "the daemon is stopping");
+		free(h);
+	}
+	s->holds_in = NULL;
+	s->holds_in_tail = &s->holds_in;
+	struct peer_vec *vec = s->vec;
+	for (size_t i = 0; vec && i < vec->n; i++)
+		if (vec->p[i]->held_tail)
+			holds_fail_all(vec->p[i], -ECANCELED, "the daemon is stopping");
+}
+
 /* ------------------------------------------------------------ BNDUPD / BNDACK */
 
 static void store_ack_done(void *ctx, int status)
@@ -843,7 +1092,8 @@ static void on_bndupd(rd_fo_peer_t *p, const rd_fo_msg_t *m)
 			rcu_read_unlock();
 			return reject_bndupd(p, m, RD_FO_REJ_MISC, "lease table refused the change");
 		}
-		if (v.cancel_own && own) {
+		bool echo = holds_on_peer_update(p, cur, nl);
+		if (v.cancel_own && own && !echo) {
 			inflight_drop(p, own);
 			/* A slot is free, and nothing else will notice: the
 			 * BNDACK of the cancelled one finds nothing in flight.
@@ -897,6 +1147,7 @@ static void on_bndack(rd_fo_peer_t *p, const rd_fo_msg_t *m)
 	atomic_fetch_add(&p->pub.bndack_recv, 1);
 	struct inflight done = *f;
 	inflight_drop(p, f);
+	holds_on_bndack(p, &done, m);
 	fmt_ip(done.addr, ip, sizeof(ip));
 	if (rd_fo_has(m, RD_FO_OPT_REJECT_REASON) && m->reject_reason) {
 		size_t n = 0;
@@ -1023,6 +1274,7 @@ static void on_down(void *ctx, rd_fo_link_t *link, int reason, const char *why)
 	       why ? ": " : "", why ? why : "");
 	p->upddone_pending = false;
 	p->link_gen++;
+	holds_fail_all(p, -ENOTCONN, "the failover link went down before the peer's BNDACK");
 	rd_fo_event_t ev = { .kind = RD_FO_EV_LINK_LOST, .now = now_s() };
 	sm_event(p, &ev);
 }
@@ -1056,7 +1308,8 @@ static bool same_relationship(const rd_cfg_failover_t *a, const rd_cfg_failover_
 	       a->max_response_delay == b->max_response_delay &&
 	       a->max_unacked_updates == b->max_unacked_updates &&
 	       a->load_balance_max_seconds == b->load_balance_max_seconds &&
-	       a->auto_partner_down == b->auto_partner_down;
+	       a->auto_partner_down == b->auto_partner_down &&
+	       a->ack_after_peer == b->ack_after_peer;   /* it sets the window we announce */
 }
 
 /* Two listeners that cannot be bound at once (same port, same or wildcard address). */
@@ -1098,6 +1351,7 @@ static int peer_new(rd_fo_peers_t *s, const rd_cfg_failover_t *f, rd_fo_peer_t *
 	p->cfg = *f;
 	p->cfg.name = p->name;
 	p->max_unacked = 1;
+	p->held_tail = &p->held;
 	p->fl = calloc(MAX_INFLIGHT, sizeof(*p->fl));
 	if (!p->fl) {
 		free(p);
@@ -1108,6 +1362,7 @@ static int peer_new(rd_fo_peers_t *s, const rd_cfg_failover_t *f, rd_fo_peer_t *
 	rd_fo_sm_init(&p->sm, f->role, f->mclt, f->auto_partner_down);
 	rd_fo_link_conf_t lc;
 	rd_fo_link_conf_from_cfg(&lc, &p->cfg);
+	hold_link_conf(&lc, &p->cfg);
 	rd_fo_link_ops_t ops = { .on_up = on_up, .on_message = on_message, .on_down = on_down,
 				 .on_refused = on_refused, .on_drain = on_drain, .ctx = p };
 	int r = rd_fo_link_new(&lc, &ops, &p->link);
@@ -1213,6 +1468,7 @@ static void peers_retire(rd_fo_peers_t *s, rd_fo_peer_t **gone, const bool *remo
 	free(pfd);
 	for (size_t i = 0; i < n; i++) {
 		rd_fo_peer_t *p = gone[i];
+		holds_fail_all(p, -ECANCELED, "its failover relationship was reconfigured");
 		peer_wind_down(p);
 		rd_fo_link_free(p->link);       /* the listener closes now: a successor may bind it */
 		p->link = NULL;
@@ -1549,6 +1805,11 @@ static void drain_inbox(rd_fo_peers_t *s)
 	struct ack_job *acks = s->acks;
 	s->acks = NULL;
 	s->acks_tail = &s->acks;
+	struct hold *holds = s->holds_in;
+	s->holds_in = NULL;
+	s->holds_in_tail = &s->holds_in;
+	unsigned drop_req = s->drop_req;
+	const char *drop_why = s->drop_why;
 	pthread_mutex_unlock(&s->lock);
 
 	struct peer_vec *vec = peers_vec(s);
@@ -1576,6 +1837,9 @@ static void drain_inbox(rd_fo_peers_t *s)
 		}
 		free(j);
 	}
+	holds_register(s, holds);
+	if (drop_req != s->drop_done)
+		holds_drop_all(s, drop_req, drop_why);
 	if (n) {
 		rcu_read_lock();
 		const rd_config_t *cfg = rd_config_current();
@@ -1665,6 +1929,7 @@ static void *fo_thread(void *arg)
 		for (size_t i = 0; i < vec->n; i++) {
 			rd_fo_link_process(vec->p[i]->link, now_ms);
 			run_timer(vec->p[i], now);
+			holds_expire(vec->p[i], now_ms);
 		}
 	}
 	free(pfd);
@@ -1672,8 +1937,10 @@ static void *fo_thread(void *arg)
 	/* Graceful end: record where we stop (SHUTDOWN -> RECOVER, STOS
 	 * backdated if the partner took over), let queued bytes go, close. */
 	struct peer_vec *vec = peers_vec(s);
-	for (size_t i = 0; i < vec->n; i++)
+	for (size_t i = 0; i < vec->n; i++) {
+		holds_fail_all(vec->p[i], -ECANCELED, "the daemon is stopping");
 		peer_wind_down(vec->p[i]);
+	}
 	/* A reconfiguration that came too late is refused, not left waiting. */
 	reconf_refuse(s);
 	rcu_unregister_thread();
@@ -1824,6 +2091,61 @@ void rd_fo_peers_notify(rd_fo_peers_t *s, uint32_t addr)
 	wake(s);
 }
 
+bool rd_fo_peers_hold_wanted(rd_fo_peers_t *s, uint32_t addr)
+{
+	if (!s)
+		return false;
+	rd_fo_peer_t *p = peer_for_addr(s, rd_config_current(), addr);
+	return p && p->cfg.ack_after_peer && atomic_load(&p->pub.linked) &&
+	       atomic_load(&p->pub.state) == RD_FO_ST_NORMAL;
+}
+
+bool rd_fo_peers_notify_hold(rd_fo_peers_t *s, uint32_t addr, rd_fo_release_fn fn, void *ctx)
+{
+	if (!s)
+		return false;
+	struct hold *h = calloc(1, sizeof(*h));
+	if (!h) {
+		rd_fo_peers_notify(s, addr);
+		return false;
+	}
+	h->fn = fn;
+	h->ctx = ctx;
+	h->addr = addr;
+	/* The change goes with its hold: holds_register queues the address
+	 * (first) when it attaches the reply to its relationship. */
+	pthread_mutex_lock(&s->lock);
+	*s->holds_in_tail = h;
+	s->holds_in_tail = &h->next;
+	pthread_mutex_unlock(&s->lock);
+	wake(s);
+	return true;
+}
+
+void rd_fo_peers_drop_held(rd_fo_peers_t *s, const char *why)
+{
+	if (!s || !s->thr_started)
+		return;
+	pthread_mutex_lock(&s->lock);
+	unsigned ticket = ++s->drop_req;
+	s->drop_why = why;
+	pthread_mutex_unlock(&s->lock);
+	wake(s);
+	/* Bounded: the thread answers within one round of its loop; at stop
+	 * it drops everything anyway. */
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 5;
+	pthread_mutex_lock(&s->lock);
+	while ((int)(s->drop_done - ticket) < 0 && !atomic_load(&s->stop))
+		if (pthread_cond_timedwait(&s->dropped, &s->lock, &until) == ETIMEDOUT)
+			break;
+	bool done = (int)(s->drop_done - ticket) >= 0;
+	pthread_mutex_unlock(&s->lock);
+	if (!done)
+		rd_log(LOG_WARNING, "failover: held replies were not dropped in time (%s)", why ? why : "");
+}
+
 const rd_engine_fo_t *rd_fo_peers_engine(rd_fo_peers_t *s)
 {
 	return s ? &s->engine : NULL;
@@ -1853,6 +2175,10 @@ size_t rd_fo_peers_status(rd_fo_peers_t *s, rd_fo_peer_status_t *out, size_t cap
 		o->bndupd_recv = atomic_load(&p->pub.bndupd_recv);
 		o->bndack_sent = atomic_load(&p->pub.bndack_sent);
 		o->bndupd_rejected = atomic_load(&p->pub.bndupd_rejected);
+		o->replies_waiting = atomic_load(&p->pub.replies_waiting);
+		o->replies_held = atomic_load(&p->pub.replies_held);
+		o->replies_released = atomic_load(&p->pub.replies_released);
+		o->replies_dropped = atomic_load(&p->pub.replies_dropped);
 	}
 	rcu_read_unlock();
 	return n;
@@ -1862,6 +2188,7 @@ static void peers_free(rd_fo_peers_t *s)
 {
 	if (!s)
 		return;
+	holds_free_inbox(s);    /* before the peers go: it fails their held replies */
 	for (size_t i = 0; s->vec && i < s->vec->n; i++)
 		peer_free(s->vec->p[i]);
 	for (struct ack_job *j = s->acks, *nx; j; j = nx) {
@@ -1874,6 +2201,7 @@ static void peers_free(rd_fo_peers_t *s)
 	if (s->wake_fd >= 0)
 		close(s->wake_fd);
 	pthread_cond_destroy(&s->reconf_cv);
+	pthread_cond_destroy(&s->dropped);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -1887,7 +2215,9 @@ static int peers_new(rd_table_t *table, rd_store_t *store, rd_fo_peers_t **out)
 		return RD_ENOMEM;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->reconf_cv, NULL);
+	pthread_cond_init(&s->dropped, NULL);
 	s->acks_tail = &s->acks;
+	s->holds_in_tail = &s->holds_in;
 	s->table = table;
 	s->store = store;
 	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

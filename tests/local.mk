@@ -261,6 +261,23 @@ tests_unit_leasedb_test_pool_resize_LDADD = $(TAP_LDADD)
 TESTS += tests/sys/pool_resize.sh
 dist_check_SCRIPTS += tests/sys/pool_resize.sh
 
+# ---- failover: kill -9 under load (failover[].ack_after_peer) ---------------
+# Two rackdhcpd (primary, secondary) and perfdhcp on a bridge; the primary
+# is killed mid-run; tests/sys/ack_check.py (self-tested first on synthetic
+# captures) asserts over the client-side capture and the survivor's SQLite:
+# no double ACK, no ACKed lease missing.  Root, netns, perfdhcp, tcpdump,
+# sqlite3; skipped otherwise.  ~40 s.
+TESTS += tests/sys/fo_crash.sh
+dist_check_SCRIPTS += tests/sys/fo_crash.sh tests/sys/ack_check.py
+
+# ---- failover pairs against ISC in both roles, MCLT takeover, tshark ---------
+# fo_pair.sh runs the rackdhcpd pair, fo_pair_isc.sh the same scenario with
+# an ISC dhcpd primary, fo_pair_isc2.sh rackdhcpd primary + ISC secondary
+# (root, netns, python3, sqlite3, dhcpd; skipped otherwise).  Each captures
+# port 647 and checks our messages with tshark when it is installed.
+TESTS += tests/sys/fo_pair_isc.sh tests/sys/fo_pair_isc2.sh
+dist_check_SCRIPTS += tests/sys/fo_pair_isc.sh tests/sys/fo_pair_isc2.sh
+
 # ---- region sync in the daemon (dhcpd/regionsync.c) -------------------------
 # System test: the region fixture (tests/region/fixture.py, data from
 # tests/region/sysdata.py) polled every second by rackdhcpd in a namespace,

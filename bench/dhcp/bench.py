@@ -302,6 +302,8 @@ def topology_down():
 class Server:
     name = ""
     comm = ""
+    title = ""         # default: TITLE[name]
+    durability = ""    # default: DURABILITY[name]
 
     def __init__(self, work):
         self.work = work
@@ -346,24 +348,30 @@ class Isc(Server):
     def version(self):
         return run([DHCPD, "--version"], check=False).strip()
 
-    def prepare(self, d):
-        conf = os.path.join(d, "dhcpd.conf")
+    @staticmethod
+    def conf_text(ranges=None, head="", pool_extra=""):
+        """dhcpd.conf: head (e.g. a failover peer) and the subnet, with
+        pool_extra in every pool block."""
         # A statement of its own in each pool block keeps dhcpd from merging
         # the blocks back into one pool (it merges pools whose statements,
         # permits and failover peer are the same).
-        pools = "".join("    pool {{ max-lease-time {lt}; range {a} {b}; }}\n".format(lt=LEASE_TIME, a=a, b=b)
-                        for a, b in RANGES)
-        with open(conf, "w") as f:
-            f.write("""# ISC dhcpd 4.4 as shipped, except ping-check (which would add 1 s per OFFER)
+        pools = "".join("    pool {{ {x}max-lease-time {lt}; range {a} {b}; }}\n".format(
+            x=pool_extra, lt=LEASE_TIME, a=a, b=b) for a, b in (ranges or RANGES))
+        return """# ISC dhcpd 4.4 as shipped, except ping-check (which would add 1 s per OFFER)
 authoritative;
 ddns-update-style none;
 default-lease-time {lt};
 max-lease-time {lt};
 ping-check false;
 # delayed-ack defaults to 0: every DHCPACK follows a lease write + fsync.
-subnet {net} netmask {mask} {{
+{head}subnet {net} netmask {mask} {{
 {pools}}}
-""".format(lt=LEASE_TIME, net=NET, mask=MASK, pools=pools))
+""".format(lt=LEASE_TIME, head=head, net=NET, mask=MASK, pools=pools)
+
+    def prepare(self, d):
+        conf = os.path.join(d, "dhcpd.conf")
+        with open(conf, "w") as f:
+            f.write(self.conf_text())
         leases = os.path.join(d, "dhcpd.leases")
         open(leases, "w").close()          # dhcpd exits if it does not exist
         return [DHCPD, "-4", "-f", "-q", "-cf", conf, "-lf", leases, "-pf", os.path.join(d, "dhcpd.pid"), SRV_IF]
@@ -384,22 +392,26 @@ class Kea(Server):
         e["KEA_LOCKFILE_DIR"] = d
         return e
 
-    def prepare(self, d):
-        conf = {
+    @staticmethod
+    def conf_dict(d, ifn=SRV_IF, ranges=None):
+        return {
             "Dhcp4": {
-                "interfaces-config": {"interfaces": [SRV_IF], "dhcp-socket-type": "raw"},
+                "interfaces-config": {"interfaces": [ifn], "dhcp-socket-type": "raw"},
                 "lease-database": {"type": "memfile", "persist": True, "lfc-interval": 3600,
                                    "name": os.path.join(d, "kea-leases4.csv")},
                 "valid-lifetime": LEASE_TIME, "renew-timer": LEASE_TIME // 4, "rebind-timer": LEASE_TIME // 2,
                 "authoritative": True,
                 "multi-threading": {"enable-multi-threading": KEA_THREADS > 0,
                                     "thread-pool-size": max(KEA_THREADS, 1), "packet-queue-size": 64},
-                "subnet4": [{"id": 1, "subnet": "%s/%d" % (NET, PREFIXLEN), "interface": SRV_IF,
-                             "pools": [{"pool": "%s - %s" % r} for r in RANGES]}],
+                "subnet4": [{"id": 1, "subnet": "%s/%d" % (NET, PREFIXLEN), "interface": ifn,
+                             "pools": [{"pool": "%s - %s" % r} for r in (ranges or RANGES)]}],
                 "loggers": [{"name": "kea-dhcp4", "severity": KEA_SEVERITY,
                              "output_options": [{"output": os.path.join(d, "kea.log")}]}],
             }
         }
+
+    def prepare(self, d):
+        conf = self.conf_dict(d)
         path = os.path.join(d, "kea-dhcp4.json")
         with open(path, "w") as f:
             json.dump(conf, f, indent=1)
@@ -416,7 +428,9 @@ class Rack(Server):
     def version(self):
         return run([RACKDHCPD, "-V"], check=False).strip()
 
-    def yaml(self, d):
+    def yaml(self, d, ifn=SRV_IF, ranges=None, pool_extra="", tail=""):
+        """The configuration; pool_extra goes into every pool (indented
+        under its range), tail after the subnets (a failover section)."""
         rl = "  rate_limit: {new_clients: {rate: 0}}\n" if self.with_rate_limit else ""
         return """# written by bench/dhcp/bench.py
 server:
@@ -433,16 +447,19 @@ server:
     min_lease_time: {lt}
     max_lease_time: {lt}
     pools:
-{pools}""".format(ifn=SRV_IF, d=d, w=RACK_WORKERS, dur=RACK_DURABILITY, rl=rl, net=NET, pl=PREFIXLEN,
-                  lt=LEASE_TIME, pools="".join("      - range: %s-%s\n" % r for r in RANGES))
+{pools}{tail}""".format(ifn=ifn, d=d, w=RACK_WORKERS, dur=RACK_DURABILITY, rl=rl, net=NET, pl=PREFIXLEN,
+                        lt=LEASE_TIME, tail=tail,
+                        pools="".join("      - range: %s-%s\n%s" % (a, b, pool_extra) for a, b in (ranges or RANGES)))
 
-    def prepare(self, d):
+    def prepare(self, d, ns=SRV_NS, **yaml_kw):
+        """Write and check the configuration (in namespace ns, where its
+        interface is); yaml_kw: yaml()'s."""
         path = os.path.join(d, "rackdhcpd.yaml")
         os.mkdir(os.path.join(d, "state"), 0o700)    # a directory of its own, as it insists
         for attempt in (0, 1):
             with open(path, "w") as f:
-                f.write(self.yaml(d))
-            r = subprocess.run(["ip", "netns", "exec", SRV_NS, RACKDHCPD, "--check-config", path],
+                f.write(self.yaml(d, **yaml_kw))
+            r = subprocess.run(["ip", "netns", "exec", ns, RACKDHCPD, "--check-config", path],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
             out = r.stdout.decode(errors="replace").strip()
             if r.returncode == 0:
@@ -482,9 +499,12 @@ def parse_perfdhcp(text):
     return res
 
 
-def perfdhcp_argv(rate, seconds, clients, mac, extra=()):
-    return [PERFDHCP, "-4", "-l", CLI_ADDR, "-R", str(clients), "-r", str(rate), "-p", str(seconds),
-            "-b", "mac=" + mac] + list(extra) + PERFDHCP_ARGS + [SRV_ADDR]
+def perfdhcp_argv(rate, seconds, clients, mac, extra=(), local=CLI_ADDR, target=SRV_ADDR):
+    """perfdhcp's command line.  local: -l, an address (then target is the
+    one server sent to) or an interface with target None (then every
+    request is broadcast on that link, which is how a pair sees it)."""
+    return [PERFDHCP, "-4", "-l", local, "-R", str(clients), "-r", str(rate), "-p", str(seconds),
+            "-b", "mac=" + mac] + list(extra) + PERFDHCP_ARGS + ([target] if target else [])
 
 
 def perfdhcp_env():
@@ -526,9 +546,10 @@ def run_perfdhcp(argv, logpath, limit):
 PROBE_MAC = "02:ff:00:00:00:01"
 
 
-def probe(workdir):
-    """One exchange from a client of its own; True if an OFFER came back."""
-    out, _, _ = run_perfdhcp(perfdhcp_argv(1, 2, 1, PROBE_MAC, ["-n", "1", "-W", "500000"]),
+def probe(workdir, **where):
+    """One exchange from a client of its own; True if an OFFER came back.
+    where: perfdhcp_argv's local/target."""
+    out, _, _ = run_perfdhcp(perfdhcp_argv(1, 2, 1, PROBE_MAC, ["-n", "1", "-W", "500000"], **where),
                              os.path.join(workdir, "probe.log"), 15)
     r = parse_perfdhcp(out)
     return r.get("DO", {}).get("rcvd", 0) >= 1
@@ -625,9 +646,13 @@ def run_rung(srv, work, idx, rate, attempt):
     return rung
 
 
-def bench_server(srv, work, rows):
-    row = {"server": srv.name, "title": TITLE[srv.name], "durability": DURABILITY[srv.name],
-           "status": "ok", "rungs": []}
+def bench_server(srv, work, rows, rung_fn=None, after_rung=None):
+    """The rate ladder for one server (rung_fn: run_rung, or the pair
+    bench's own; after_rung(rung) is called after each rung is printed);
+    its row, also appended to rows at once."""
+    rung_fn = rung_fn or run_rung
+    row = {"server": srv.name, "title": srv.title or TITLE[srv.name],
+           "durability": srv.durability or DURABILITY[srv.name], "status": "ok", "rungs": []}
     rows.append(row)      # so that an interrupted run still reports what it measured
     why = srv.available()
     if why:
@@ -642,7 +667,7 @@ def bench_server(srv, work, rows):
         rung = None
         for attempt in range(1 + RETRIES):
             try:
-                r = run_rung(srv, work, idx, rate, attempt)
+                r = rung_fn(srv, work, idx, rate, attempt)
             except RungFailed as e:
                 if not row["rungs"] and e.at_start:
                     row["status"], row["error"] = "failed to start", e.msg
@@ -662,6 +687,8 @@ def bench_server(srv, work, rows):
             break
         row["rungs"].append(rung)
         log("  " + fmt_rung(rung))
+        if after_rung:
+            after_rung(rung)
         if "error" in rung:
             row["status"], row["error"] = "failed at %d/s" % rate, rung["error"]
             break
@@ -709,7 +736,10 @@ def fmt_rung(r):
         "  [" + r["note"] + "]" if r.get("note") else "")
 
 
-def summary(rows):
+def summary(rows, refs=(("x_isc", "isc"),), extra=None):
+    """One entry per row: its best rung, and its ratio to the canned ceiling
+    and to each reference row (refs: (key, row name) pairs); extra(row,
+    best, entry) adds what a caller wants besides."""
     by = {r["server"]: r for r in rows}
 
     def best(name):
@@ -720,7 +750,8 @@ def summary(rows):
         if "best" not in r:       # the run was interrupted during this server
             r["best"] = best_rung(r)
             r["status"] = "interrupted"
-    ceiling, isc = best("canned"), best("isc")
+    ceiling = best("canned")
+    ref = [(key, best(name)) for key, name in refs]
     out = []
     for r in rows:
         b = r.get("best")
@@ -728,12 +759,14 @@ def summary(rows):
         if b:
             s.update({"leases_per_s": b["leases_per_s"], "offered": b["offered"],
                       "dora_avg_ms": b["dora_avg_ms"], "loss_pct": b["loss_pct"],
-                      "pct_of_canned": round(100.0 * b["leases_per_s"] / ceiling, 1) if ceiling else None,
-                      "x_isc": round(b["leases_per_s"] / isc, 2) if isc else None})
+                      "pct_of_canned": round(100.0 * b["leases_per_s"] / ceiling, 1) if ceiling else None})
+            s.update({key: round(b["leases_per_s"] / v, 2) if v else None for key, v in ref})
         elif r["status"] == "ok":
             s["status"] = "no rung with <= %g %% lost" % LOSS_LIMIT
         if r.get("error"):
             s["error"] = r["error"]
+        if extra:
+            extra(r, b, s)
         out.append(s)
     return out
 
@@ -829,7 +862,13 @@ def on_signal(sig, _frame):
     raise SystemExit(128 + sig)
 
 
-if __name__ == "__main__":
+def install_signal_handlers():
+    """TERM/INT/HUP end the run through main's finally (servers stopped,
+    namespaces removed, results written)."""
     for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(s, on_signal)
+
+
+if __name__ == "__main__":
+    install_signal_handlers()
     main()

@@ -22,7 +22,7 @@
  * address and port), so -r only helps with several clients.
  *
  *   canned -a 10.99.0.1 -P 10.99.1.0-10.99.250.255 [-m 255.255.0.0]
- *          [-p 67] [-t 1] [-r] [-l 3600] [-T seconds]
+ *          [-p 67] [-t 1] [-r] [-B] [-l 3600] [-T seconds]
  *
  * SIGTERM / SIGINT (or -T seconds) stop it; it then prints its counters.
  */
@@ -52,6 +52,7 @@ struct opts {
 	uint32_t lease;
 	int threads;
 	int reuseport;
+	int bind_any;		/* -B: bind 0.0.0.0 (broadcast requests) */
 	unsigned max_seconds;
 };
 
@@ -70,6 +71,10 @@ static int open_socket(void)
 	int one = 1, buf = 4 << 20;
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(o.port), .sin_addr = o.addr };
 
+	/* -B: the wildcard address, so that broadcast requests (the pair
+	 * bench sends to 255.255.255.255) reach us too; -a stays the server id. */
+	if (o.bind_any)
+		sa.sin_addr.s_addr = htonl(INADDR_ANY);
 	if (fd < 0) {
 		perror("canned: socket");
 		exit(1);
@@ -263,7 +268,7 @@ static int parse_range(const char *s)
 
 static void usage(void)
 {
-	fputs("usage: canned -a ADDR -P START-END [-m MASK] [-p PORT] [-t THREADS] [-r] [-l LEASE] [-T SECONDS]\n",
+	fputs("usage: canned -a ADDR -P START-END [-m MASK] [-p PORT] [-t THREADS] [-r] [-B] [-l LEASE] [-T SECONDS]\n",
 	      stderr);
 	exit(2);
 }
@@ -275,7 +280,7 @@ int main(int argc, char **argv)
 	pthread_t th[MAX_THREADS];
 	int opt, sig;
 
-	while ((opt = getopt(argc, argv, "a:P:m:p:t:rl:T:")) != -1) {
+	while ((opt = getopt(argc, argv, "a:P:m:p:t:rBl:T:")) != -1) {
 		switch (opt) {
 		case 'a': if (inet_pton(AF_INET, optarg, &o.addr) != 1) usage(); break;
 		case 'P': if (parse_range(optarg) < 0) usage(); break;
@@ -283,6 +288,7 @@ int main(int argc, char **argv)
 		case 'p': o.port = (uint16_t)atoi(optarg); break;
 		case 't': o.threads = atoi(optarg); break;
 		case 'r': o.reuseport = 1; break;
+		case 'B': o.bind_any = 1; break;
 		case 'l': o.lease = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'T': o.max_seconds = (unsigned)strtoul(optarg, NULL, 10); break;
 		default: usage();

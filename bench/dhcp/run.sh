@@ -10,6 +10,9 @@
 # still running in them, however it ends.
 #
 # `make bench-dhcp` in a build directory runs it with the built binaries.
+# BENCH_MODE=pair (`make bench-dhcp-pair`) runs pair.py instead: failover
+# pairs (ISC, Kea HA, rackdhcpd) in three namespaces; its settings are
+# described at the top of pair.py.
 # Needs root (network namespaces).  Exit status 77 when it cannot run here.
 #
 # Settings (environment):
@@ -22,7 +25,7 @@
 #   BENCH_POOL_SIZE         addresses in the pool (default and maximum 983039)
 #   BENCH_OUT=FILE          JSON results (default $BENCH_RESULTS_DIR/results-<date>.json)
 #   BENCH_RESULTS_DIR=DIR   default: bench/dhcp in a build directory, else .
-#   BENCH_TIMEOUT=1800      bound for the whole run, seconds
+#   BENCH_TIMEOUT=1800      bound for the whole run, seconds (3600 with BENCH_MODE=pair)
 #   BENCH_KEEP=1            keep the work directory (configs, logs, lease files)
 #   BENCH_CANNED, BENCH_RACKDHCPD, BENCH_DHCPD, BENCH_KEA, BENCH_PERFDHCP  binaries
 #   BENCH_RACK_WORKERS=2, BENCH_RACK_DURABILITY=sync, BENCH_KEA_THREADS=2,
@@ -63,11 +66,11 @@ prefix="rdb$$"
 export BENCH_NS_PREFIX="$prefix"
 
 # Backstop: bench.py removes what it made, but if it is killed, end whatever
-# of ours still runs in our two namespaces (by PID, after checking the
+# of ours still runs in our namespaces (by PID, after checking the
 # program name), then delete them.
 # shellcheck disable=SC2317  # invoked by the trap
 cleanup() {
-	for ns in "${prefix}s" "${prefix}c"; do
+	for ns in "${prefix}s" "${prefix}c" "${prefix}a" "${prefix}b"; do
 		[ -e "/run/netns/$ns" ] || continue
 		for pid in $(ip netns pids "$ns" 2>/dev/null); do
 			comm=$(cat "/proc/$pid/comm" 2>/dev/null) || continue
@@ -86,7 +89,12 @@ trap cleanup EXIT
 # timeout runs bench.py in a process group of its own, so a Ctrl-C at the
 # terminal reaches only this shell: pass it on as SIGTERM, which timeout
 # forwards to bench.py, which then stops its servers and cleans up.
-timeout --kill-after=20 "${BENCH_TIMEOUT:-1800}" python3 "$here/bench.py" &
+case "${BENCH_MODE:-single}" in
+single) script=bench.py limit=${BENCH_TIMEOUT:-1800} ;;
+pair) script=pair.py limit=${BENCH_TIMEOUT:-3600} ;;
+*) echo "bench-dhcp: BENCH_MODE must be single or pair" >&2; exit 2 ;;
+esac
+timeout --kill-after=20 "$limit" python3 "$here/$script" &
 tpid=$!
 trap 'kill -TERM "$tpid" 2>/dev/null' INT TERM HUP
 while :; do
@@ -94,5 +102,5 @@ while :; do
 	rc=$?
 	kill -0 "$tpid" 2>/dev/null || break
 done
-[ "$rc" -eq 124 ] && echo "bench-dhcp: stopped after BENCH_TIMEOUT=${BENCH_TIMEOUT:-1800} s" >&2
+[ "$rc" -eq 124 ] && echo "bench-dhcp: stopped after BENCH_TIMEOUT=$limit s" >&2
 exit "$rc"

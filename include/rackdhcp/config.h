@@ -134,6 +134,12 @@ struct rd_cfg_failover {
 	uint32_t max_unacked_updates;
 	uint32_t load_balance_max_seconds;  /*!< clients with secs > this skip load balancing (ISC: strictly greater); 0: no load balancing */
 	uint32_t auto_partner_down;         /*!< seconds in COMMUNICATIONS-INTERRUPTED before PARTNER-DOWN; 0 never */
+	/*!
+	 * In NORMAL, a reply carrying a lease change in this relationship's
+	 * pools leaves only once the peer has acknowledged (BNDACK) that
+	 * change; default true.  See fo_peer.h, rd_fo_peers_hold_wanted.
+	 */
+	bool ack_after_peer;
 };
 
 typedef struct {

@@ -6,10 +6,13 @@
  * actions, and replicates leases with BNDUPD/BNDACK.
  *
  * One failover thread (registered with RCU) runs every peer in one poll
- * loop.  The rest of the daemon talks to it through three thread-safe doors:
+ * loop.  The rest of the daemon talks to it through these thread-safe doors:
  *  - rd_fo_peers_notify(): a worker (or the expiry) made a lease change
  *    durable; the peer sends the current version of that address when it
  *    can (lazy updates: several changes to one address may go as one);
+ *  - rd_fo_peers_hold_wanted() / rd_fo_peers_notify_hold(): the same, for
+ *    a reply that must wait for the peer (ack_after_peer, in NORMAL): the
+ *    reply is handed over and released once the peer's BNDACK arrives;
  *  - the engine seam (rd_fo_peers_engine()): may this server answer this
  *    client, allocate this address, and for how long (MCLT);
  *  - rd_fo_peers_stop(): a graceful stop announces SHUTDOWN first;
@@ -103,6 +106,58 @@ void rd_fo_peers_stop(rd_fo_peers_t *p, bool graceful);
  */
 void rd_fo_peers_notify(rd_fo_peers_t *p, uint32_t addr);
 
+/*
+ * Replies held for the peer (failover[].ack_after_peer, default true).
+ *
+ * In NORMAL, with the link up, a reply (DHCPACK, BOOTREPLY) whose lease
+ * change lies in a failover pool leaves only once our commit is durable
+ * AND the peer has acknowledged (BNDACK) a BNDUPD that carries that
+ * change or a later version of the address: once a client holds an ACK,
+ * the survivor of a crash knows its lease.  In every other state (and with
+ * the link down) replies are not held: COMMUNICATIONS-INTERRUPTED and
+ * PARTNER-DOWN answer at once, protected by the MCLT as before.
+ *
+ * The reply is dropped (the client retransmits and the engine decides
+ * again in whatever state we are then) when the peer refuses the update,
+ * when the peer's own update of the address supersedes ours, when the
+ * link goes down while waiting, when no BNDACK came within
+ * min(max_response_delay, 10 s), or when the daemon stops.  Worker threads
+ * never wait: the reply is a continuation, run on the failover thread.
+ */
+
+/*!
+ * Called with a held reply's outcome, exactly once, on the failover thread
+ * (or the caller of rd_fo_peers_stop): status 0, send it; < 0 (-ECONNREFUSED
+ * refused, -ENOTCONN link down, -ETIMEDOUT no BNDACK in time, -ECANCELED
+ * superseded or stopping), do not send it; why says so in words (static).
+ */
+typedef void (*rd_fo_release_fn)(void *ctx, int status, const char *why);
+
+/*!
+ * Whether a reply carrying a durable change at addr must wait for the
+ * peer: addr is in a pool of a relationship with ack_after_peer, which is
+ * in NORMAL with its link up.  Thread-safe (atomics); call inside
+ * rcu_read_lock (the configuration is read).  NULL p: false.
+ */
+bool rd_fo_peers_hold_wanted(rd_fo_peers_t *p, uint32_t addr);
+
+/*!
+ * rd_fo_peers_notify() for a change whose reply waits for the peer: the
+ * change is queued and the reply (fn, ctx) is held until the peer acks a
+ * BNDUPD sent after this call for addr.  Call it from the store completion
+ * of that change (status >= 0).  Returns true if held (fn will be called);
+ * false (NULL p, out of memory): not held, the caller sends at once.
+ */
+bool rd_fo_peers_notify_hold(rd_fo_peers_t *p, uint32_t addr, rd_fo_release_fn fn, void *ctx);
+
+/*!
+ * Drop (status -ECANCELED, why) every reply held right now, and every one
+ * already handed over, and return once that is done (at most ~5 s): after
+ * rd_store_flush(), the sockets those replies name may be closed.  For the
+ * main thread when an interface goes away.  NULL p: nothing.
+ */
+void rd_fo_peers_drop_held(rd_fo_peers_t *p, const char *why);
+
 /*! The engine seam for rd_engine_in_t.fo (valid until rd_fo_peers_stop; NULL for NULL). */
 const rd_engine_fo_t *rd_fo_peers_engine(rd_fo_peers_t *p);
 
@@ -115,6 +170,10 @@ typedef struct {
 	bool linked;
 	size_t queued, unacked;     /*!< BNDUPDs waiting / awaiting their BNDACK */
 	uint64_t bndupd_sent, bndack_recv, bndupd_recv, bndack_sent, bndupd_rejected;
+	size_t replies_waiting;     /*!< replies held for the peer's BNDACK right now */
+	uint64_t replies_held;      /*!< ever held (ack_after_peer) */
+	uint64_t replies_released;  /*!< held, then sent: the peer acked */
+	uint64_t replies_dropped;   /*!< held, then not sent: refused, link down, timeout, stop */
 } rd_fo_peer_status_t;
 
 /*!

@@ -20,16 +20,32 @@
 # the secondary's SQLite (BNDUPD both ways); the secondary persisted
 # NORMAL; kill -9 of the primary moves the secondary to
 # communications-interrupted and it ACKs the renewal of cla, the primary's
-# client (RENEW/REBIND of the same address); the primary restarted, the
-# pair is back in NORMAL; a clean stop (SIGTERM) of the secondary puts the
-# primary in PARTNER-DOWN; the secondary restarted with its database
-# deleted gets both leases back (UPDREQALL) and returns to NORMAL through
-# RECOVER and RECOVER-WAIT.
-# The ISC pairing is skipped without /usr/sbin/dhcpd.
+# client (RENEW/REBIND of the same address), and gives a new client
+# (dhcp_dora in lib.sh) a lease; the primary restarted, the pair is back in
+# NORMAL and the primary's store has that lease (the update it missed); the
+# same with the secondary killed, a new client served by the primary and
+# the lease in the restarted secondary's store; a clean stop (SIGTERM) of
+# the secondary puts the primary in PARTNER-DOWN;
+# the secondary restarted with its database deleted gets both leases back
+# (UPDREQALL) and returns to NORMAL through RECOVER and RECOVER-WAIT; the
+# primary killed again and `rackdhcpctl failover partner-down fo` run, the
+# secondary gives new clients only its own BACKUP addresses before MCLT has
+# passed, and then the primary's share (fo_takeover in lib.sh); the primary
+# restarted finds it in partner-down, the pair returns to NORMAL and the
+# primary's store binds each address taken from its share to its client.  With
+# tshark and tcpdump, port 647 is captured in each rackdhcpd's namespace and
+# every message a rackdhcpd sent must decode as dhcpfo without malformed
+# frames or expert warnings (fo_cap_check in lib.sh).
 #
-# Skips (exit 77) without root, network namespaces, dhclient, sqlite3 or the
-# built daemon.  RD_KEEP_TMP=1 keeps the temp dir.  Every wait is bounded;
-# runtime ~3 min.
+# FO_PAIR_MODES picks the pairings, in order: "ours" (two rackdhcpd, the
+# default) and "isc" (ISC dhcpd 4.4 primary, run by fo_pair_isc.sh, so that
+# each script stays near two minutes); fo_pair_isc2.sh has rackdhcpd as the
+# primary of an ISC secondary.  The ISC pairing is skipped without
+# /usr/sbin/dhcpd.
+#
+# Skips (exit 77) without root, network namespaces, dhclient, sqlite3,
+# python3 or the built daemon.  RD_KEEP_TMP=1 keeps the temp dir.  Every
+# wait is bounded; runtime ~2 min per pairing.
 set -u
 
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -42,7 +58,7 @@ set -u
 . "$top_srcdir/tests/sys/lib.sh"
 
 need_root
-need_cmd sqlite3 timeout
+need_cmd sqlite3 timeout python3
 [ -x "$DHCLIENT" ] || skip_all "dhclient (isc-dhcp-client) not found"
 [ -x "$RACKDHCPD" ] || skip_all "$RACKDHCPD not built"
 need_netns
@@ -224,6 +240,33 @@ use_client() {	# use_client LABEL: ADDR, SID, MAC, MAC_COLON, EV of that client
 leases_in_sec() {	# both clients' leases are in the secondary's store (ACTIVE, or EXPIRED by now: the clients stopped)
 	use_client cla && in_store sec "2, 3" && use_client clb && in_store sec "2, 3"
 }
+sec_active_mac() {	# sec_active_mac ADDR: the MAC (hex) ADDR is ACTIVE for in the secondary's store
+	sqlite3 "file:$SYS_TMP/sec/state/leases.db?mode=ro" \
+		"SELECT lower(hex(chaddr)) FROM leases WHERE addr = $(ipint "$1") AND state = 2" 2>/dev/null
+}
+pri_knows_taken() {	# pri_knows_taken MODE: each of $SHARE_TAKEN still ACTIVE in the secondary's
+	# store is bound in the primary's (our SQLite or ISC's dhcpd.leases, ACTIVE or EXPIRED) to
+	# the same MAC; KNOWN counts them (leases that ended meanwhile are skipped)
+	KNOWN=0
+	for a in $SHARE_TAKEN; do
+		m=$(sec_active_mac "$a")
+		[ -n "$m" ] || continue
+		if [ "$1" = isc ]; then
+			awk -v a="$a" -v m="$(echo "$m" | sed 's/../&:/g; s/:$//');" '
+				$1 == "lease" && $2 == a { cur = 1; bs = ""; hw = "" }
+				cur && $1 == "binding" && $2 == "state" { bs = $3 }
+				cur && $1 == "hardware" { hw = tolower($3) }
+				cur && $1 == "}" { if (bs ~ /^(active|expired);$/ && hw == m) ok = 1; cur = 0 }
+				END { exit !ok }' "$SYS_TMP/isc.leases" || return 1
+		else
+			n=$(sqlite3 "file:$SYS_TMP/pri/state/leases.db?mode=ro" "SELECT count(*) FROM leases
+				WHERE addr = $(ipint "$a") AND state IN (2, 3) AND lower(hex(chaddr)) = '$m'" 2>/dev/null)
+			[ "${n:-0}" -ge 1 ] || return 1
+		fi
+		KNOWN=$((KNOWN + 1))
+	done
+	[ "$KNOWN" -ge 1 ]
+}
 client_start() {	# client_start LABEL NS IF: dhclient, foreground, kept running (T1 10 s, T2 17.5 s)
 	: >"$SYS_TMP/$1.events"
 	rm -f "$SYS_TMP/$1.leases"
@@ -240,6 +283,9 @@ run_pair() {
 	rm -rf "$SYS_TMP/pri" "$SYS_TMP/sec"
 	rm -f "$SYS_TMP/dhclient.leases" "$SYS_TMP/pri.all" "$SYS_TMP/sec.all" "$SYS_TMP/pri.out" "$SYS_TMP/sec.out"
 	conf sec s0 secondary 10.30.0.2 10.30.0.1
+	# port 647 captured in each rackdhcpd's namespace for the whole run
+	fo_cap_start "cap-sec-$mode" sec s0
+	[ "$mode" = ours ] && fo_cap_start "cap-pri-$mode" pri p0
 	if [ "$mode" = isc ]; then
 		isc_conf "$SYS_TMP/isc.conf"
 		: >"$SYS_TMP/isc.leases"
@@ -289,6 +335,15 @@ run_pair() {
 	check "($mode) the secondary answers the renewal of cla's $ADDR, the primary's client (RENEW/REBIND)" \
 		wait_for 40 renewed_by_sec
 	tail -n +"$((MARK + 1))" "$EV" | sed "s/^/# ($mode) cla: /"
+	# A new client while the primary is down (any hash: no load balancing
+	# in communications-interrupted): the secondary gives it an address of
+	# its own; the primary must learn of it once it is back.
+	NEW_MAC_COLON=52:54:00:fc:00:05
+	r=$(dhcp_dora cli br0 $NEW_MAC_COLON 8)
+	echo "# ($mode) new client $NEW_MAC_COLON while the primary is down: $r"
+	NEW_ADDR=$(echo "$r" | awk '$1 == "ACK" && $3 == "10.30.0.2" { print $2 }')
+	check "($mode) the secondary gives a new client ($NEW_MAC_COLON) a lease while the primary is down" \
+		test -n "$NEW_ADDR"
 
 	# The primary comes back: the pair returns to NORMAL.
 	if [ "$mode" = isc ]; then
@@ -297,6 +352,31 @@ run_pair() {
 		check "($mode) the primary restarts" start pri
 	fi
 	check "($mode) both are back in NORMAL" wait_for 60 both_normal
+	ADDR=$NEW_ADDR MAC_COLON=$NEW_MAC_COLON MAC=$(echo "$NEW_MAC_COLON" | tr -d :)
+	if [ "$mode" = isc ]; then
+		check "($mode) the lease made while ISC was down ($NEW_ADDR) is in ISC's dhcpd.leases" \
+			wait_for 20 in_isc_leases
+	else
+		check "($mode) the lease made while the primary was down ($NEW_ADDR) is in its store" \
+			wait_for 20 in_store pri "2, 3"
+	fi
+
+	# kill -9 of the secondary: the primary serves a new client from its
+	# own share, and the restarted secondary learns of that lease.
+	kill -KILL "$(cat "$SYS_TMP/sec.pid")"
+	wait "$(cat "$SYS_TMP/sec.pid")" 2>/dev/null
+	check "($mode) secondary killed: the primary moves to communications-interrupted" \
+		wait_for 20 in_state pri communications-interrupted
+	r=$(dhcp_dora cli br0 52:54:00:fc:00:06 8)
+	echo "# ($mode) new client 52:54:00:fc:00:06 while the secondary is down: $r"
+	ADDR=$(echo "$r" | awk '$1 == "ACK" && $3 == "10.30.0.1" { print $2 }')
+	MAC=525400fc0006
+	check "($mode) the primary gives a new client (52:54:00:fc:00:06, the secondary's by the hash) a lease" \
+		test -n "$ADDR"
+	check "($mode) the secondary restarts" start sec
+	check "($mode) both are back in NORMAL" wait_for 60 both_normal
+	check "($mode) the lease made while the secondary was down ($ADDR) is in its store" \
+		wait_for 20 in_store sec "2, 3"
 
 	# A clean stop of our secondary announces SHUTDOWN: the primary takes
 	# over at once (PARTNER-DOWN), without waiting for anything.
@@ -324,21 +404,58 @@ run_pair() {
 	check "($mode) rackdhcpctl failover partner-down fo is accepted" \
 		"$RACKDHCPCTL" -s "$SYS_TMP/sec/ctl/control.sock" failover partner-down fo
 	check "($mode) ... and the secondary moves to partner-down" wait_for 10 in_state sec partner-down
+	# MCLT after partner-down: the primary's share becomes the secondary's.
+	# 52:54:00:fc:00:09 hashes to bucket 91, the primary's.
+	fo_takeover "$mode: partner-down, rackdhcpd secondary" cli br0 "$SYS_TMP/sec/state/leases.db" 10.30.0.2 \
+		secondary 10.30.0.100 10.30.0.119 30 52:54:00:fc:00:09
 	check "($mode) an unknown relationship is refused (exit 1)" \
 		sh -c '"$1" -s "$2" failover partner-down nosuch >/dev/null 2>&1; [ $? -eq 1 ]' - \
 		"$RACKDHCPCTL" "$SYS_TMP/sec/ctl/control.sock"
+
+	# The primary comes back with its store (ISC: its lease file) and finds
+	# the secondary in partner-down: the pair must end in NORMAL with every
+	# address the secondary took from the primary's share bound, in the
+	# primary's store, to the client it was given to.
+	SHARE_TAKEN=$(for a in $taken; do echo "$share" | grep -x "$a"; done | sort -u)
+	echo "# ($mode) addresses of the primary's share the secondary gave away: $(echo $SHARE_TAKEN)"
+	# Their clients come back first, so that the leases (20 s) are still
+	# ACTIVE when the primary returns.
+	for a in $SHARE_TAKEN; do
+		m=$(sec_active_mac "$a")
+		[ -n "$m" ] || continue
+		echo "# ($mode) client of $a renews: $(dhcp_dora cli br0 "$(echo "$m" | sed 's/../&:/g; s/:$//')" 6)"
+	done
+	if [ "$mode" = isc ]; then
+		check "($mode) ISC restarts with its lease file" start_isc
+	else
+		check "($mode) the primary restarts with its store" start pri
+	fi
+	check "($mode) ... and the pair is NORMAL again" wait_for 70 both_normal
+	grep -E 'failover (fo|peer fo): I move' "$SYS_TMP/pri.out" | sed "s/.*failover [a-z ]*fo: /# ($mode) primary back after partner-down: /"
+	check "($mode) the secondary gave away addresses of the primary's share" test -n "$SHARE_TAKEN"
+	check "($mode) the primary's store binds each of them still ACTIVE to the secondary's client" \
+		wait_for 10 pri_knows_taken "$mode"
+	echo "# ($mode) checked $KNOWN address(es)"
 	proc_stop sec
 	proc_stop pri
+	fo_cap_check "$mode: rackdhcpd secondary" "cap-sec-$mode" 10.30.0.2
+	[ "$mode" = ours ] && fo_cap_check "$mode: rackdhcpd primary" "cap-pri-$mode" 10.30.0.1
 	cat "$SYS_TMP/pri.all" "$SYS_TMP/pri.out" "$SYS_TMP/sec.all" "$SYS_TMP/sec.out" 2>/dev/null |
 		grep -E 'failover (fo|peer fo)' | grep -E 'I move|link up|link down|refused' |
 		sed "s/^/# ($mode) /" | tail -n 40
 }
 
-run_pair ours
-if [ -x "$DHCPD" ]; then
-	run_pair isc
-else
-	echo "# ISC dhcpd not found: the ISC pairing is skipped"
-fi
+for m in ${FO_PAIR_MODES:-ours}; do
+	case $m in
+	ours) run_pair ours ;;
+	isc)
+		if [ -x "$DHCPD" ]; then
+			run_pair isc
+		else
+			echo "# ISC dhcpd not found: the ISC pairing is skipped"
+		fi ;;
+	*) echo "Bail out! unknown pairing $m"; exit 99 ;;
+	esac
+done
 echo "1..$T"
 [ "$FAILED" -eq 0 ]

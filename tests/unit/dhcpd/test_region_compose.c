@@ -58,6 +58,7 @@ static const char FILE_FULL[] =
 	"    max_unacked_updates: 5\n"
 	"    load_balance_max_seconds: 7\n"
 	"    auto_partner_down: 600\n"
+	"    ack_after_peer: false\n"
 	"  - name: failover-vlan-5001\n"
 	"    role: secondary\n"
 	"    address: 10.99.0.2\n"
@@ -198,8 +199,11 @@ static void test_file_alone(void)
 	const rd_cfg_failover_t *f = rd_config_failover(out, "local-pair");
 	ok(f && f->port == 847 && f->peer_port == 848 && f->mclt == 1800 && f->has_hba && !f->has_split &&
 		   f->hba[0] == 0xff && f->hba[1] == 0x00 && f->max_response_delay == 30 &&
-		   f->max_unacked_updates == 5 && f->load_balance_max_seconds == 7 && f->auto_partner_down == 600,
-	   "failover peer: ports, mclt, hba, timers kept");
+		   f->max_unacked_updates == 5 && f->load_balance_max_seconds == 7 && f->auto_partner_down == 600 &&
+		   !f->ack_after_peer,
+	   "failover peer: ports, mclt, hba, timers, ack_after_peer kept");
+	const rd_cfg_failover_t *f2 = rd_config_failover(out, "failover-vlan-5001");
+	ok(f2 && f2->ack_after_peer, "ack_after_peer left at its default stays true");
 	const rd_cfg_subnet_t *a = subnet_at(file, "192.168.5.0/24"), *b = subnet_at(out, "192.168.5.0/24");
 	ok(a && b && b->lease_time == 1200 && b->pxe_lease_time == 40 && b->min_lease_time == 60 &&
 		   b->max_lease_time == 7200 && b->decline_hold_time == 300 && !b->ignore_client_ids &&

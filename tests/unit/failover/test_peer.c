@@ -6,9 +6,16 @@
  * record it, a lease committed on the primary must reach the secondary's
  * table and store and be acknowledged (atsfp), the engine seam must answer
  * by role and MCLT, and a graceful stop of the primary must put the
- * secondary in PARTNER-DOWN at once.  Runtime: a few seconds (the link
- * handshake and the state exchange), every wait bounded.
+ * secondary in PARTNER-DOWN at once.  Then a second pair checks replies
+ * held for the peer (ack_after_peer): released only after the peer's
+ * BNDACK, when the change is in the peer's table; dropped when the peer
+ * refuses the update, when no BNDACK comes in time (the peer's store is
+ * made slow by a completion that sleeps), when the daemon drops them (an
+ * interface went away) and when the link goes down while waiting.  Runtime: ~15 s, every wait bounded.
  */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,8 +35,8 @@
 
 #define A(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (uint32_t)(d))
 
-static void yaml(char *buf, size_t cap, const char *role, const char *me, const char *peer, unsigned port,
-		 unsigned peer_port)
+static void yaml_mrd(char *buf, size_t cap, const char *role, const char *me, const char *peer, unsigned port,
+		     unsigned peer_port, unsigned mrd, const char *extra)
 {
 	snprintf(buf, cap,
 		 "subnets:\n"
@@ -47,10 +54,17 @@ static void yaml(char *buf, size_t cap, const char *role, const char *me, const 
 		 "    peer_port: %u\n"
 		 "    mclt: 30\n"
 		 "%s"
-		 "    max_response_delay: 10\n"
+		 "    max_response_delay: %u\n"
 		 "    max_unacked_updates: 10\n"
-		 "    load_balance_max_seconds: 3\n",
-		 role, me, port, peer, peer_port, strcmp(role, "primary") ? "" : "    split: 128\n");
+		 "    load_balance_max_seconds: 3\n"
+		 "%s",
+		 role, me, port, peer, peer_port, strcmp(role, "primary") ? "" : "    split: 128\n", mrd, extra);
+}
+
+static void yaml(char *buf, size_t cap, const char *role, const char *me, const char *peer, unsigned port,
+		 unsigned peer_port)
+{
+	yaml_mrd(buf, cap, role, me, peer, port, peer_port, 10, "");
 }
 
 static uint32_t find_addr;
@@ -207,6 +221,227 @@ static void test_engine_seam(const rd_config_t *cfg)
 	       "no seam (no failover): today's behaviour, an offer");
 	rd_table_free(t);
 	free(out);
+}
+
+/* ---- replies held for the peer (ack_after_peer) ---- */
+
+struct rel {
+	atomic_int calls, status;
+	atomic_bool peer_had;       /* the peer's table had the lease when it was released */
+	rd_table_t *peer_table;
+	uint32_t addr;
+	char why[128];
+};
+
+/* The release callback: runs on the primary's failover thread. */
+static void rel_cb(void *ctx, int status, const char *why)
+{
+	struct rel *r = ctx;
+	if (status == 0 && r->peer_table) {
+		rcu_read_lock();
+		const rd_lease_t *x = rd_table_by_addr(r->peer_table, r->addr);
+		atomic_store(&r->peer_had, x && x->state == RD_LEASE_ACTIVE && x->hlen == 6);
+		rcu_read_unlock();
+	}
+	snprintf(r->why, sizeof(r->why), "%s", why ? why : "");
+	atomic_store(&r->status, status);
+	atomic_fetch_add(&r->calls, 1);
+}
+
+static bool wait_calls(struct rel *r, int secs)
+{
+	for (int i = 0; i < secs * 20 && !atomic_load(&r->calls); i++)
+		usleep(50000);
+	return atomic_load(&r->calls) > 0;
+}
+
+/* A store completion that sleeps: the writer, and so the peer's BNDACKs
+ * (sent from their store completions), wait that long. */
+static unsigned sleep_ms;
+
+static void sleep_cb(void *ctx, int status)
+{
+	(void)ctx, (void)status;
+	usleep(sleep_ms * 1000);
+}
+
+static void slow_store(rd_store_t *st, unsigned ms)
+{
+	sleep_ms = ms;
+	rd_lease_t *l = rd_lease_new(A(10, 9, 0, 5), NULL, 0, NULL, 0);
+	if (!l || rd_store_submit(st, l, "test-slow", sleep_cb, NULL) < 0)
+		bail_out("cannot slow the store down");
+	rd_lease_free(l);
+	usleep(100000);     /* the writer is in the completion now */
+}
+
+/* An ACTIVE lease on a FREE address of the primary, durable in its store. */
+static uint32_t put_lease(rd_table_t *t, rd_store_t *st, const rd_engine_fo_t *e, uint8_t id, bool chaddr)
+{
+	uint32_t addr = 0, now = (uint32_t)time(NULL);
+	rcu_read_lock();
+	for (uint32_t a = A(10, 9, 0, 100); a <= A(10, 9, 0, 119) && !addr; a++) {
+		const rd_lease_t *x = rd_table_by_addr(t, a);
+		if (!x || x->state == RD_LEASE_FREE)
+			addr = a;
+	}
+	if (!addr)
+		bail_out("no FREE address left on the primary");
+	rd_lease_t *l = rd_lease_new(addr, NULL, 0, NULL, 0);
+	l->state = RD_LEASE_ACTIVE;
+	if (chaddr) {
+		l->htype = 1;
+		l->hlen = 6;
+		memcpy(l->chaddr, "\x52\x54\x00\x00\x01\x00", 6);
+		l->chaddr[5] = id;
+	}
+	l->starts = l->cltt = now;
+	e->lease_time(e->ctx, NULL, l, now, 3600);
+	if (rd_table_replace(t, rd_table_by_addr(t, addr), l) < 0 ||
+	    rd_store_submit_wait(st, rd_table_by_addr(t, addr), "test") < 0)
+		bail_out("cannot publish a lease on the primary");
+	rcu_read_unlock();
+	return addr;
+}
+
+static void test_hold(const char *tmp, unsigned port)
+{
+	char ya[2048], yb[2048], yx[2048], err[512], pa[256], pb[256];
+	rd_config_t *ca = NULL, *cb = NULL, *cx = NULL;
+	rd_store_t *sa = NULL, *sb = NULL;
+	rd_fo_peers_t *fa = NULL, *fb = NULL;
+	rd_fo_peer_status_t st, st0;
+
+	/* max_response_delay 3: a held reply waits at most 3 s. */
+	yaml_mrd(ya, sizeof(ya), "primary", "127.0.0.1", "127.0.0.2", port, port + 1, 3, "");
+	yaml_mrd(yb, sizeof(yb), "secondary", "127.0.0.2", "127.0.0.1", port + 1, port, 3, "");
+	if (rd_config_parse(ya, strlen(ya), "a2.yaml", &ca, err, sizeof(err)) < 0 ||
+	    rd_config_parse(yb, strlen(yb), "b2.yaml", &cb, err, sizeof(err)) < 0)
+		bail_out("config: %s", err);
+	ok(ca->n_failovers == 1 && ca->failovers[0].ack_after_peer, "hold: ack_after_peer defaults to true");
+	yaml_mrd(yx, sizeof(yx), "primary", "127.0.0.1", "127.0.0.2", port, port + 1, 3, "    ack_after_peer: false\n");
+	ok(rd_config_parse(yx, strlen(yx), "x.yaml", &cx, err, sizeof(err)) == 0 && !cx->failovers[0].ack_after_peer,
+	   "hold: ack_after_peer: false is read");
+	rd_config_free(cx);
+	cx = NULL;
+	yaml_mrd(yx, sizeof(yx), "primary", "127.0.0.1", "127.0.0.2", port, port + 1, 3, "    ack_after_peer: maybe\n");
+	ok(rd_config_parse(yx, strlen(yx), "x.yaml", &cx, err, sizeof(err)) < 0 && strstr(err, "ack_after_peer"),
+	   "hold: ack_after_peer: maybe is refused (%s)", err);
+	rd_config_free(cx);
+
+	snprintf(pa, sizeof(pa), "%s/a2.db", tmp);
+	snprintf(pb, sizeof(pb), "%s/b2.db", tmp);
+	if (rd_store_open(pa, RD_STORE_SYNC, NULL, &sa, err, sizeof(err)) < 0 ||
+	    rd_store_open(pb, RD_STORE_SYNC, NULL, &sb, err, sizeof(err)) < 0)
+		bail_out("stores: %s", err);
+	rd_table_t *ta = rd_table_new(64), *tb = rd_table_new(64);
+	rd_table_add_pool(ta, A(10, 9, 0, 100), A(10, 9, 0, 119), NULL);
+	rd_table_add_pool(tb, A(10, 9, 0, 100), A(10, 9, 0, 119), NULL);
+	if (rd_fo_peers_start(ca, ta, sa, &fa) < 0 || rd_fo_peers_start(cb, tb, sb, &fb) < 0)
+		bail_out("second pair did not start");
+	ok(wait_states(fa, RD_FO_ST_NORMAL, fb, RD_FO_ST_NORMAL, 40), "hold: the second pair reaches NORMAL");
+	for (int i = 0; i < 100; i++) {     /* the pool balancing's updates are through */
+		status_of(fa, &st);
+		if (st.bndupd_sent && !st.queued && !st.unacked)
+			break;
+		usleep(50000);
+	}
+	const rd_engine_fo_t *ea = rd_fo_peers_engine(fa);
+
+	rcu_read_lock();
+	ok(rd_fo_peers_hold_wanted(fa, A(10, 9, 0, 110)), "hold: NORMAL, link up, a failover pool: replies wait");
+	ok(!rd_fo_peers_hold_wanted(fa, A(10, 9, 1, 1)), "hold: an address outside failover pools: no wait");
+	ok(!rd_fo_peers_hold_wanted(NULL, A(10, 9, 0, 110)), "hold: no failover: no wait");
+	rcu_read_unlock();
+
+	/* 1. Released after the BNDACK, with the lease in the peer's table and store. */
+	uint32_t addr = put_lease(ta, sa, ea, 1, true);
+	struct rel r1 = { .peer_table = tb, .addr = addr };
+	status_of(fa, &st0);
+	ok(rd_fo_peers_notify_hold(fa, addr, rel_cb, &r1), "hold: a reply is held");
+	ok(wait_calls(&r1, 10) && atomic_load(&r1.status) == 0, "hold: released (status %d) once the peer acked",
+	   atomic_load(&r1.status));
+	ok(atomic_load(&r1.peer_had), "hold: at release the lease is ACTIVE in the peer's table");
+	find_addr = addr;
+	found_active = false;
+	rd_store_load(sb, load_cb, NULL, NULL);
+	ok(found_active, "hold: ... and in the peer's SQLite store (its BNDACK follows its commit)");
+	status_of(fa, &st);
+	ok(st.bndack_recv > st0.bndack_recv && st.replies_held == 1 && st.replies_released == 1 &&
+	   st.replies_waiting == 0, "hold: counted: held 1, released 1, waiting 0");
+
+	/* 2. The peer is slow (its store writer sleeps 4.5 s): the reply waits,
+	 * then is dropped when no BNDACK came within max_response_delay. */
+	slow_store(sb, 4500);
+	addr = put_lease(ta, sa, ea, 2, true);
+	struct rel r2 = { .peer_table = tb, .addr = addr };
+	ok(rd_fo_peers_notify_hold(fa, addr, rel_cb, &r2), "hold: a reply is held while the peer's store is slow");
+	usleep(1500000);
+	status_of(fa, &st);
+	ok(atomic_load(&r2.calls) == 0 && st.replies_waiting == 1 && st.unacked >= 1,
+	   "hold: after 1.5 s without BNDACK it is still held (BNDUPD in flight: %zu)", st.unacked);
+	ok(wait_calls(&r2, 6) && atomic_load(&r2.status) == -ETIMEDOUT,
+	   "hold: dropped when no BNDACK came within max_response_delay (status %d: %s)", atomic_load(&r2.status),
+	   r2.why);
+	rd_store_flush(sb);
+	usleep(500000);     /* the late BNDACK arrives: nothing more to release */
+	status_of(fa, &st);
+	ok(atomic_load(&r2.calls) == 1 && st.replies_dropped == 1 && st.linked,
+	   "hold: called exactly once; the late BNDACK releases nothing; the link stayed up");
+
+	/* 2b. An interface goes away: the daemon drops every held reply
+	 * before it closes sockets (rd_fo_peers_drop_held returns when done). */
+	slow_store(sb, 1500);
+	addr = put_lease(ta, sa, ea, 5, true);
+	struct rel r2b = { .addr = addr };
+	ok(rd_fo_peers_notify_hold(fa, addr, rel_cb, &r2b), "hold: a reply is held, then its interface goes away");
+	usleep(200000);
+	rd_fo_peers_drop_held(fa, "test: interface gone");
+	ok(atomic_load(&r2b.calls) == 1 && atomic_load(&r2b.status) == -ECANCELED && strstr(r2b.why, "interface gone"),
+	   "hold: rd_fo_peers_drop_held returns with the reply dropped (%d: %s)", atomic_load(&r2b.status), r2b.why);
+	rd_store_flush(sb);
+	usleep(300000);
+
+	/* 3. The peer refuses the update (an ACTIVE binding without chaddr). */
+	addr = put_lease(ta, sa, ea, 3, false);
+	struct rel r3 = { .addr = addr };
+	ok(rd_fo_peers_notify_hold(fa, addr, rel_cb, &r3), "hold: a reply whose update the peer will refuse");
+	ok(wait_calls(&r3, 10) && atomic_load(&r3.status) == -ECONNREFUSED, "hold: refused update: dropped (%s)",
+	   r3.why);
+
+	/* 4. The link goes down while the reply waits: the secondary stops
+	 * with its store slow, so its BNDACK never leaves. */
+	slow_store(sb, 1500);
+	addr = put_lease(ta, sa, ea, 4, true);
+	struct rel r4 = { .peer_table = tb, .addr = addr };
+	ok(rd_fo_peers_notify_hold(fa, addr, rel_cb, &r4), "hold: a reply is held, then the peer goes away");
+	usleep(200000);
+	ok(atomic_load(&r4.calls) == 0, "hold: ... still held before the link drops");
+	rd_fo_peers_stop(fb, false);
+	fb = NULL;
+	ok(wait_calls(&r4, 5) && atomic_load(&r4.status) == -ENOTCONN, "hold: link down while waiting: dropped (%s)",
+	   r4.why);
+
+	/* 5. With the link down no reply waits; one handed over anyway is dropped. */
+	ok(wait_states(fa, RD_FO_ST_COMM_INTERRUPTED, NULL, 0, 10), "hold: primary in communications-interrupted");
+	rcu_read_lock();
+	ok(!rd_fo_peers_hold_wanted(fa, A(10, 9, 0, 110)), "hold: communications-interrupted: replies do not wait");
+	rcu_read_unlock();
+	struct rel r5 = { .addr = A(10, 9, 0, 110) };
+	ok(rd_fo_peers_notify_hold(fa, A(10, 9, 0, 110), rel_cb, &r5) && wait_calls(&r5, 5) &&
+	   atomic_load(&r5.status) == -ENOTCONN, "hold: handed over with the link down: dropped at once (%s)", r5.why);
+	status_of(fa, &st);
+	ok(st.replies_held == 6 && st.replies_released == 1 && st.replies_dropped == 5 && st.replies_waiting == 0,
+	   "hold: counted: held %llu, released %llu, dropped %llu", (unsigned long long)st.replies_held,
+	   (unsigned long long)st.replies_released, (unsigned long long)st.replies_dropped);
+
+	rd_fo_peers_stop(fa, false);
+	rd_store_close(sa);
+	rd_store_close(sb);
+	rd_table_free(ta);
+	rd_table_free(tb);
+	rd_config_free(ca);
+	rd_config_free(cb);
 }
 
 int main(void)
@@ -389,6 +624,8 @@ int main(void)
 	   "... and is reusable once that has passed");
 	rcu_read_unlock();
 	rd_fo_peers_stop(fb, false);
+
+	test_hold(tmp, port + 2);
 
 	rd_store_close(sa);
 	rd_store_close(sb);

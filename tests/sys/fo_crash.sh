@@ -1,0 +1,244 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# fo_crash.sh — kill -9 of the primary of a rackdhcpd failover pair under
+# perfdhcp load (issue 5): afterwards (a) no address was ACKed to two
+# clients at overlapping times, and (b) every lease a client was ACKed, by
+# either server, is ACTIVE for that client in the survivor's store.
+#
+#   pri  10.40.0.1/16 on p0   rackdhcpd, primary of "fo" (split 128)
+#   sec  10.40.0.2/16 on s0   rackdhcpd, secondary; MCLT 300 s
+#   cli  br0 10.40.0.50/16 (p0's and s0's peers enslaved): perfdhcp -l br0,
+#        a relay (giaddr 10.40.0.50) broadcasting to 255.255.255.255 (both
+#        servers hear every request; replies come back by UDP to
+#        10.40.0.50:67), and tcpdump capturing every DHCP packet on br0
+#
+# Both servers run with failover[].ack_after_peer (the default): in NORMAL
+# an ACK leaves only once the peer has acked the lease change.  perfdhcp
+# runs at RATE DORA/s over CLIENTS clients; mid-run the primary's link is
+# set down and the primary killed with SIGKILL (a power loss: what it had
+# written to its sockets is lost too; the secondary notices the silence
+# after max_response_delay); the load goes on until the secondary, in
+# communications-interrupted, has answered; then the secondary is stopped
+# and tests/sys/ack_check.py reads the capture and the secondary's SQLite.
+# The checker's own self-test (synthetic captures with a double ACK, a
+# missing lease, ...) runs first, so that a checker that cannot fail is
+# caught here.  perfdhcp's DORA/s and REQUEST-ACK delays are logged, before
+# and after the kill.
+#
+# Skips (exit 77) without root, network namespaces, perfdhcp, tcpdump,
+# sqlite3 or the built daemon.  RD_KEEP_TMP=1 keeps the temp dir.  Every
+# wait is bounded; runtime ~40 s.  FO_CRASH_RATE / FO_CRASH_CLIENTS
+# override the load (default 100 DORA/s over 600 clients);
+# FO_CRASH_ACK_AFTER_PEER=false runs the pair without holding replies (for
+# comparison by hand: the checks of held replies are then skipped, and (b)
+# may fail, which is the point of the setting).
+set -u
+
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_builddir:=.}"
+: "${RACKDHCPD:=$top_builddir/dhcpd/rackdhcpd}"
+: "${PERFDHCP:=$(command -v perfdhcp || echo /usr/sbin/perfdhcp)}"
+: "${TCPDUMP:=$(command -v tcpdump || echo /usr/bin/tcpdump)}"
+: "${FO_CRASH_RATE:=100}"
+: "${FO_CRASH_CLIENTS:=600}"
+: "${FO_CRASH_ACK_AFTER_PEER:=true}"
+CHECKER="$top_srcdir/tests/sys/ack_check.py"
+
+. "$top_srcdir/tests/sys/lib.sh"
+
+need_root
+need_cmd timeout sqlite3
+[ -x /usr/bin/python3 ] || skip_all "/usr/bin/python3 not found"
+[ -x "$PERFDHCP" ] || skip_all "perfdhcp (kea) not found"
+[ -x "$TCPDUMP" ] || skip_all "tcpdump not found"
+[ -x "$RACKDHCPD" ] || skip_all "$RACKDHCPD not built"
+need_netns
+RACKDHCPD=$(cd "$(dirname "$RACKDHCPD")" && pwd)/$(basename "$RACKDHCPD")
+
+diag() { echo "# $*"; }
+check() {	# check DESCRIPTION CMD...: the logs of both servers on failure
+	d=$1
+	shift
+	if "$@"; then t_ok 0 "$d"; else t_ok 1 "$d" "$SYS_TMP/pri.out" "$SYS_TMP/sec.out"; fi
+}
+
+sys_init fo_crash
+
+# ------------------------------------------------------------ the checker
+/usr/bin/python3 "$CHECKER" --self-test >"$SYS_TMP/selftest.out" 2>&1
+st=$?
+sed 's/^/# self-test: /' "$SYS_TMP/selftest.out"
+t_ok $st "ack_check.py finds a double ACK, a missing lease, a short lease and a FREE one in synthetic captures" \
+	"$SYS_TMP/selftest.out"
+
+# ------------------------------------------------------------ the network
+ns_create pri || { echo "Bail out! cannot create namespace"; exit 99; }
+ns_create sec || { echo "Bail out! cannot create namespace"; exit 99; }
+ns_create cli || { echo "Bail out! cannot create namespace"; exit 99; }
+for ns in pri sec cli; do
+	ns_exec $ns sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 >/dev/null 2>&1
+done
+CLI=$(ns_name cli)
+veth_create pri p0 cli cp || { echo "Bail out! cannot create a veth pair"; exit 99; }
+veth_create sec s0 cli cs || { echo "Bail out! cannot create a veth pair"; exit 99; }
+ip -n "$CLI" link add br0 type bridge || { echo "Bail out! cannot create the bridge"; exit 99; }
+ip -n "$CLI" link set br0 type bridge stp_state 0 forward_delay 0 2>/dev/null
+ip -n "$CLI" link set cp master br0
+ip -n "$CLI" link set cs master br0
+ip -n "$CLI" link set br0 up
+ns_addr pri p0 10.40.0.1/16
+ns_addr sec s0 10.40.0.2/16
+ns_addr cli br0 10.40.0.50/16
+
+conf() {	# conf NAME IF ROLE ME PEER
+	mkdir -p "$SYS_TMP/$1"
+	{
+		cat <<EOF
+server:
+  interfaces: [$2]
+  state_dir: $SYS_TMP/$1/state
+  control_socket: $SYS_TMP/$1/ctl/control.sock
+  pidfile: $SYS_TMP/$1/rackdhcpd.pid
+  workers: 2
+  durability: sync
+  log_level: info
+  metrics: 127.0.0.1:9467
+subnets:
+  - cidr: 10.40.0.0/16
+    lease_time: 600
+    pools:
+      - range: 10.40.1.0-10.40.4.255
+        failover_peer: fo
+failover:
+  - name: fo
+    role: $3
+    address: $4
+    peer_address: $5
+    mclt: 300
+    max_response_delay: 5
+    max_unacked_updates: ${FO_CRASH_MAX_UNACKED:-64}
+    load_balance_max_seconds: 3
+    ack_after_peer: $FO_CRASH_ACK_AFTER_PEER
+EOF
+		[ "$3" = primary ] && echo "    split: 128"
+	} >"$SYS_TMP/$1/rackdhcpd.yaml"
+}
+start() {	# start NAME: rackdhcpd in namespace NAME, wait until it serves
+	proc_start "$1" ip netns exec "$(ns_name "$1")" "$RACKDHCPD" -c "$SYS_TMP/$1/rackdhcpd.yaml" -f
+	wait_for 20 grep -qs 'serving on' "$SYS_TMP/$1.out"
+}
+in_state() {	# in_state NAME STATE: the last move in NAME's log is to STATE
+	grep -E 'failover fo: I move from' "$SYS_TMP/$1.out" 2>/dev/null | tail -n 1 | grep -q " to $2\$"
+}
+both_normal() { in_state pri normal && in_state sec normal; }
+balanced() {	# the secondary's store holds BACKUP (7) rows: its share of the pool
+	n=$(sqlite3 "file:$SYS_TMP/sec/state/leases.db?mode=ro" "SELECT count(*) FROM leases WHERE state = 7" 2>/dev/null)
+	[ "${n:-0}" -ge 200 ]
+}
+capturing() { grep -qs 'listening on' "$SYS_TMP/tcpdump.out"; }
+sec_acks_since() {	# sec_acks_since LINE: DHCPACK lines in the secondary's log after LINE
+	tail -n +"$(($1 + 1))" "$SYS_TMP/sec.out" | grep -c 'DHCPACK '
+}
+sec_answers() { [ "$(sec_acks_since "$CI_MARK")" -ge 50 ]; }
+metric() {	# metric NAME SERIES: one value of NAME's Prometheus endpoint (its own loopback)
+	ns_exec "$1" /usr/bin/python3 -c '
+import sys, urllib.request
+t = urllib.request.urlopen("http://127.0.0.1:9467/metrics", timeout=3).read().decode()
+for line in t.splitlines():
+    if line.startswith(sys.argv[1] + "{"):
+        print(line.split()[-1]); break' "$2" 2>/dev/null
+}
+held_ok() {	# held_ok NAME: the ACKs NAME logged so far were held (all but 1 %: the store
+		# may refuse a change under load), then released or dropped (at most 1 %)
+	acks=$(grep -c 'DHCPACK ' "$SYS_TMP/$1.out")
+	held=$(metric "$1" rackdhcpd_failover_replies_held_total)
+	rel=$(metric "$1" rackdhcpd_failover_replies_released_total)
+	drp=$(metric "$1" rackdhcpd_failover_replies_dropped_total)
+	wai=$(metric "$1" rackdhcpd_failover_replies_waiting)
+	diag "$1: $acks ACKs logged; replies held ${held:-?}, released ${rel:-?}, dropped ${drp:-?}, waiting ${wai:-?}"
+	held=${held:-0} rel=${rel:-0} drp=${drp:-0} wai=${wai:-0}
+	[ "$held" -ge 1 ] && [ "$held" -le "$acks" ] && [ $(((acks - held) * 100)) -le "$acks" ] &&
+		[ $((rel + drp + wai)) -eq "$held" ] && [ $((drp * 100)) -le "$held" ]
+}
+pstat() {	# pstat FILE SECTION FIELD: one number of perfdhcp's report
+	awk -v sec="$2" -v f="$3" '/^\*\*\*Statistics for: / { in_s = index($0, sec) > 0 }
+		in_s && index($0, f ": ") == 1 { sub(/.*: /, ""); print $1; exit }' "$1"
+}
+prate() {	# prate FILE: perfdhcp's "Rate:" line
+	sed -n 's/^Rate: *\([0-9.]*\).*/\1/p' "$1" | head -n 1
+}
+
+conf pri p0 primary 10.40.0.1 10.40.0.2
+conf sec s0 secondary 10.40.0.2 10.40.0.1
+check "the primary starts" start pri
+check "the secondary starts" start sec
+check "both reach NORMAL" wait_for 60 both_normal
+check "the pool is balanced (the secondary holds BACKUP addresses)" wait_for 20 balanced
+
+proc_start tcpdump ip netns exec "$CLI" "$TCPDUMP" -i br0 -n -U -s 0 -w "$SYS_TMP/dhcp.pcap" udp port 67 or udp port 68
+check "tcpdump captures on br0" wait_for 10 capturing
+
+# ------------------------------------------------------------ load, NORMAL
+# A first, short run in NORMAL: DORA/s with every ACK held for the peer.
+timeout -k 2 30 ip netns exec "$CLI" "$PERFDHCP" -4 -l br0 -r "$FO_CRASH_RATE" -R "$FO_CRASH_CLIENTS" \
+	-p 8 -d 2 -W 1000000 >"$SYS_TMP/perf0.out" 2>&1
+P0_SENT=$(pstat "$SYS_TMP/perf0.out" DISCOVER-OFFER "sent packets")
+P0_DONE=$(pstat "$SYS_TMP/perf0.out" REQUEST-ACK "received packets")
+diag "NORMAL, ack_after_peer $FO_CRASH_ACK_AFTER_PEER: perfdhcp -r $FO_CRASH_RATE: ${P0_SENT:-?} DISCOVERs, ${P0_DONE:-?} ACKs," \
+	"$(prate "$SYS_TMP/perf0.out") DORA/s; REQUEST-ACK delay" \
+	"avg $(pstat "$SYS_TMP/perf0.out" REQUEST-ACK "avg delay") ms, max $(pstat "$SYS_TMP/perf0.out" REQUEST-ACK "max delay") ms"
+check "NORMAL: perfdhcp completes >= 90 % of its exchanges (${P0_DONE:-?} of ${P0_SENT:-?})" \
+	sh -c '[ -n "$1" ] && [ -n "$2" ] && [ "$1" -gt 0 ] && [ $(($2 * 100)) -ge $(($1 * 90)) ]' - "${P0_SENT:-}" "${P0_DONE:-}"
+check "both servers ACKed in NORMAL (load balancing)" \
+	sh -c 'grep -q "DHCPACK " "$1" && grep -q "DHCPACK " "$2"' - "$SYS_TMP/pri.out" "$SYS_TMP/sec.out"
+if [ "$FO_CRASH_ACK_AFTER_PEER" = true ]; then
+	check "primary: every ACK in NORMAL waited for the peer's BNDACK (metrics)" held_ok pri
+	check "secondary: every ACK in NORMAL waited for the peer's BNDACK (metrics)" held_ok sec
+fi
+
+# ------------------------------------------------------------ kill -9 under load
+proc_start perf ip netns exec "$CLI" timeout -k 2 60 "$PERFDHCP" -4 -l br0 -r "$FO_CRASH_RATE" \
+	-R "$FO_CRASH_CLIENTS" -p 20 -d 2 -W 1000000
+sleep 5
+# Like a power loss: the primary's link goes first, so that nothing it has
+# written to its sockets (a BNDUPD after an ACK already on the wire) still
+# reaches the peer, as the kernel would otherwise deliver it after kill -9.
+ip -n "$(ns_name pri)" link set p0 down
+kill -KILL "$(cat "$SYS_TMP/pri.pid")"
+wait "$(cat "$SYS_TMP/pri.pid")" 2>/dev/null
+rm -f "$SYS_TMP/pri.pid"
+diag "primary cut off and killed (SIGKILL) under load"
+check "the secondary moves to communications-interrupted" wait_for 30 in_state sec communications-interrupted
+CI_MARK=$(grep -n 'failover fo: I move from normal to communications-interrupted' "$SYS_TMP/sec.out" | tail -n 1 | cut -d: -f1)
+CI_MARK=${CI_MARK:-$(wc -l <"$SYS_TMP/sec.out")}
+check "the secondary, in communications-interrupted, answers the load (>= 50 ACKs)" wait_for 30 sec_answers
+diag "secondary: $(sec_acks_since "$CI_MARK") ACKs since communications-interrupted"
+# The rest of perfdhcp's run (20 s in all), bounded by its -p and the timeout above.
+i=0
+while proc_alive perf && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+proc_stop perf
+P1_SENT=$(pstat "$SYS_TMP/perf.out" DISCOVER-OFFER "sent packets")
+P1_DONE=$(pstat "$SYS_TMP/perf.out" REQUEST-ACK "received packets")
+diag "across the kill: ${P1_SENT:-?} DISCOVERs, ${P1_DONE:-?} ACKs, $(prate "$SYS_TMP/perf.out") DORA/s"
+sleep 1
+proc_stop tcpdump
+proc_stop sec
+grep -E 'held repl|not sent:' "$SYS_TMP/sec.out" | head -n 10 | sed 's/^/# sec: /'
+diag "secondary: $(grep -cE 'DHCPACK .* not sent: ' "$SYS_TMP/sec.out") ACKs dropped while held (the clients retried)"
+
+# ------------------------------------------------------------ the checks
+/usr/bin/python3 "$CHECKER" "$SYS_TMP/dhcp.pcap" --db "$SYS_TMP/sec/state/leases.db" >"$SYS_TMP/check.out" 2>&1
+st=$?
+head -n 40 "$SYS_TMP/check.out" | sed 's/^/# check: /'
+N_ACKS=$(sed -n 's/^# \([0-9]*\) DHCPACKs in the capture.*/\1/p' "$SYS_TMP/check.out")
+check "the capture holds the ACKs of both servers (${N_ACKS:-0})" \
+	sh -c 'grep -q "10.40.0.1: [1-9]" "$1" && grep -q "10.40.0.2: [1-9]" "$1"' - "$SYS_TMP/check.out"
+N_BOTH=$(sed -n 's/^# \([0-9]*\) leases (client, address) ACKed by more than one server.*/\1/p' "$SYS_TMP/check.out")
+check "the secondary took over clients the primary had ACKed (${N_BOTH:-0} leases ACKed by both)" \
+	test "${N_BOTH:-0}" -ge 1
+t_ok $st "(a) no address ACKed to two clients at once, (b) every ACKed lease is ACTIVE in the survivor's store" \
+	"$SYS_TMP/check.out"
+
+echo "1..$T"
+[ "$FAILED" -eq 0 ]

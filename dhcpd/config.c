@@ -1344,8 +1344,15 @@ static int parse_server(struct ctx *x, yaml_node_t *n)
 
 /* ----------------------------------------------------------------- region */
 
-enum { GK_URL, GK_KEY_FILE, GK_SYSTEM_ID, GK_POLL, GK_COUNT };
-static const char *const region_keys[GK_COUNT] = { "maas_url", "api_key_file", "system_id", "poll_interval" };
+enum { GK_URL, GK_KEY_FILE, GK_SYSTEM_ID, GK_POLL, GK_CA_FILE, GK_CONNECT_TIMEOUT, GK_TIMEOUT, GK_SOURCE, GK_COUNT };
+static const char *const region_keys[GK_COUNT] = {
+	"maas_url", "api_key_file", "system_id", "poll_interval", "ca_file", "connect_timeout", "timeout", "source",
+};
+
+const char *rd_config_region_source_name(enum rd_cfg_region_source s)
+{
+	return s == RD_REGION_SOURCE_REGION ? "region" : "merge";
+}
 
 static int parse_region(struct ctx *x, yaml_node_t *n)
 {
@@ -1353,6 +1360,9 @@ static int parse_region(struct ctx *x, yaml_node_t *n)
 	yaml_node_t *v[GK_COUNT];
 
 	g->poll_interval = RD_CFG_DEFAULT_POLL_INTERVAL;
+	g->connect_timeout = RD_CFG_DEFAULT_REGION_CONNECT_TIMEOUT;
+	g->timeout = RD_CFG_DEFAULT_REGION_TIMEOUT;
+	g->source = RD_REGION_SOURCE_MERGE;
 	if (!n)
 		return 0;
 	if (map_collect(x, n, "", "region", region_keys, GK_COUNT, v))
@@ -1381,8 +1391,23 @@ static int parse_region(struct ctx *x, yaml_node_t *n)
 		return fail(x, v[GK_URL], "region", "maas_url", "needs at least one URL");
 	if (get_abs_path(x, v[GK_KEY_FILE], "region", "api_key_file", 4000, &g->api_key_file) ||
 	    get_str(x, v[GK_SYSTEM_ID], "region", "system_id", 64, &g->system_id) ||
-	    (v[GK_POLL] && get_u32(x, v[GK_POLL], "region", "poll_interval", 1, 86400, &g->poll_interval)))
+	    (v[GK_POLL] && get_u32(x, v[GK_POLL], "region", "poll_interval", 1, 86400, &g->poll_interval)) ||
+	    (v[GK_CA_FILE] && get_abs_path(x, v[GK_CA_FILE], "region", "ca_file", 4000, &g->ca_file)) ||
+	    (v[GK_CONNECT_TIMEOUT] && get_u32(x, v[GK_CONNECT_TIMEOUT], "region", "connect_timeout", 1, 600,
+					      &g->connect_timeout)) ||
+	    (v[GK_TIMEOUT] && get_u32(x, v[GK_TIMEOUT], "region", "timeout", 1, 3600, &g->timeout)))
 		return x->rc;
+	if (v[GK_SOURCE]) {
+		static const char *const sources[] = { "merge", "region" };
+		unsigned src;
+		if (get_enum(x, v[GK_SOURCE], "region", "source", sources, 2, &src))
+			return x->rc;
+		g->source = src ? RD_REGION_SOURCE_REGION : RD_REGION_SOURCE_MERGE;
+	}
+	if (g->connect_timeout > g->timeout)
+		return fail(x, v[GK_CONNECT_TIMEOUT] ? v[GK_CONNECT_TIMEOUT] : v[GK_TIMEOUT], "region", "connect_timeout",
+			    "%u s is longer than region.timeout (%u s), which bounds the whole request",
+			    g->connect_timeout, g->timeout);
 	return 0;
 }
 

@@ -58,6 +58,7 @@
 #include "rackdhcp/log.h"
 #include "rackdhcp/metrics.h"
 #include "rackdhcp/rcu.h"
+#include "rackdhcp/regionsync.h"
 
 /* Hard ceiling of rd_control_set_limits (the client array is this big). */
 #define CLIENTS_CAP 256
@@ -579,6 +580,42 @@ static int cmd_failover_partner_down(struct req *r, json_t **res)
 	return 0;
 }
 
+/* Region sync (null without a region section): where the view comes from and how old it is. */
+static json_t *region_json(rd_daemon_t *d, time_t now)
+{
+	if (!d->region)
+		return json_null();
+	rd_regionsync_status_t st;
+	rd_regionsync_status(d->region, &st);
+	/* region text (URLs, its error messages) as printable ASCII, always valid JSON */
+	sanitize(st.url);
+	sanitize(st.system_id);
+	sanitize(st.view_url);
+	sanitize(st.last_error);
+	json_t *o = json_object(), *polls = json_object();
+	int bad = 0;
+	bad |= put(o, "url", jstr(st.url));
+	bad |= put(o, "system_id", jstr(st.system_id));
+	bad |= put(o, "poll_interval_s", juint(st.poll_interval));
+	bad |= put(o, "source", jstr(rd_regionsync_source_name(st.source)));
+	bad |= put(o, "view_url", st.view_url[0] ? jstr(st.view_url) : json_null());
+	bad |= put(o, "view_time", st.view_time ? json_integer(st.view_time) : json_null());
+	bad |= put(o, "view_age_s", st.view_time ? json_integer(now > st.view_time ? now - st.view_time : 0)
+						  : json_null());
+	bad |= put(o, "last_success", st.last_success ? json_integer(st.last_success) : json_null());
+	bad |= put(o, "last_error", st.last_error[0] ? jstr(st.last_error) : json_null());
+	bad |= put(o, "last_error_time", st.last_error_time ? json_integer(st.last_error_time) : json_null());
+	bad |= put(o, "failed_in_a_row", juint(st.failed_in_a_row));
+	for (int i = 0; i < RD_RSYNC__COUNT; i++)
+		bad |= put(polls, rd_regionsync_result_name((enum rd_regionsync_result)i), juint(st.polls[i]));
+	bad |= put(o, "polls", polls);
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
 static int cmd_status(struct req *r, json_t **res)
 {
 	rd_daemon_t *d = r->d;
@@ -591,6 +628,7 @@ static int cmd_status(struct req *r, json_t **res)
 	bad |= put(o, "started", json_integer((json_int_t)d->started));
 	bad |= put(o, "uptime_s", json_integer(now > d->started ? (json_int_t)(now - d->started) : 0));
 	bad |= put(o, "failover", failover_json(d));
+	bad |= put(o, "region", region_json(d, now));
 
 	rcu_read_lock();
 	const rd_config_t *cfg = rd_config_current();

@@ -318,6 +318,31 @@ static void print_status(const json_t *r)
 		       "events", num(ev, "sent"), num(ev, "queued"), num(ev, "dropped_full"), num(ev, "dropped_error"),
 		       json_is_true(json_object_get(ev, "listener_up")) ? "up" : "DOWN (retrying)");
 
+	const json_t *rg = json_object_get(r, "region");
+	if (json_is_object(rg)) {
+		const json_t *age = json_object_get(rg, "view_age_s");
+		printf("%-12s%s, rack %s, every %llds\n", "region", str(rg, "url", "-"), str(rg, "system_id", "-"),
+		       num(rg, "poll_interval_s"));
+		if (json_is_integer(age))
+			printf("%-12sview %s, %lld s old%s%s\n", "", str(rg, "source", "-"),
+			       (long long)json_integer_value(age),
+			       json_is_string(json_object_get(rg, "view_url")) ? ", from " : "", str(rg, "view_url", ""));
+		else
+			printf("%-12sno region view yet (none stored, the region not reached)\n", "");
+		const json_t *ls = json_object_get(rg, "last_success");
+		char when[40] = "never since start";
+		if (json_is_integer(ls)) {
+			time_t t = (time_t)json_integer_value(ls);
+			struct tm tm;
+			gmtime_r(&t, &tm);
+			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		}
+		printf("%-12slast successful sync %s\n", "", when);
+		if (json_is_string(json_object_get(rg, "last_error")))
+			printf("%-12slast error (%lld failed poll%s in a row): %s\n", "", num(rg, "failed_in_a_row"),
+			       num(rg, "failed_in_a_row") == 1 ? "" : "s", str(rg, "last_error", "?"));
+	}
+
 	static const char *const ih[] = { "INTERFACE", "INDEX", "LINK", "SERVED", "ADDRESSES" };
 	static const bool ir[] = { false, true, false, false, false };
 	struct table t = { .ncols = 5, .head = ih, .right = ir };

@@ -13,7 +13,9 @@
  *   5. privileges dropped to server.user, keeping CAP_NET_RAW (raw sockets
  *      for links that appear later) and CAP_NET_BIND_SERVICE;
  *   6. lease store opened and loaded into the table (as the service user,
- *      so every file it creates is the user's);
+ *      so every file it creates is the user's); with region sync, the
+ *      region view stored there is applied first, and only then are the
+ *      raw sockets opened (CAP_NET_RAW is kept for that);
  *   7. workers, control socket, metrics; READY=1 to systemd.
  * Shutdown: STOPPING=1, control stops, workers stop (no new decisions), the
  * store flushes every queued change and closes, sockets close.
@@ -48,6 +50,7 @@
 #include "rackdhcp/netmon.h"
 #include "rackdhcp/privs.h"
 #include "rackdhcp/ratelimit.h"
+#include "rackdhcp/regionsync.h"
 #include "rackdhcp/worker.h"
 
 static const char *const drop_names[RD_DROP__MAX] = {
@@ -599,17 +602,18 @@ static void relink(rd_netmon_t *nm)
 
 /* ----------------------------------------------------------------- reload */
 
-int rd_daemon_reload(rd_daemon_t *d, char *err, size_t errlen)
+/*
+ * The one path by which a configuration replaces the one in force, whatever
+ * it came from (the file on SIGHUP or `rackdhcpctl reload`, or the region
+ * sync): pools registered, what cannot change live reported, log level and
+ * rate limits set, the snapshot published, the links re-evaluated.  The
+ * caller holds d->reload_lock.  cfg is consumed.
+ */
+int rd_daemon_apply(rd_daemon_t *d, rd_config_t *cfg, const char *origin, char *err, size_t errlen)
 {
-	rd_config_t *cfg = NULL;
-	pthread_mutex_lock(&d->reload_lock);
-	int r = rd_config_load(d->config_path, &cfg, err, errlen);
-	if (r == 0 && d->table)
-		r = sync_pools(d->table, cfg, true, err, errlen);
+	int r = d->table ? sync_pools(d->table, cfg, true, err, errlen) : 0;
 	if (r < 0) {
-		rd_log(LOG_ERR, "reload refused, the running configuration stays: %s", err);
 		rd_config_free(cfg);
-		pthread_mutex_unlock(&d->reload_lock);
 		return r;
 	}
 	/* What cannot change while running is reported, not applied. */
@@ -666,9 +670,8 @@ int rd_daemon_reload(rd_daemon_t *d, char *err, size_t errlen)
 				rcu_assign_pointer(d->failover, fo);    /* workers pick it up per packet */
 		}
 		if (fr < 0) {
-			rd_log(LOG_ERR, "reload refused, the running configuration stays: %s", err);
+			/* the caller says it was refused, and holds the lock */
 			rd_config_free(cfg);
-			pthread_mutex_unlock(&d->reload_lock);
 			return fr;
 		}
 	}
@@ -679,17 +682,40 @@ int rd_daemon_reload(rd_daemon_t *d, char *err, size_t errlen)
 		rd_ratelimit_set(d->ratelimit, &rl);
 	}
 	char path[4096];
-	snprintf(path, sizeof(path), "%s", cfg->filename ? cfg->filename : d->config_path);
+	snprintf(path, sizeof(path), "%s", origin ? origin : cfg->filename ? cfg->filename : d->config_path);
 	rd_config_publish(cfg);
-	rd_log(LOG_INFO, "configuration %s reloaded (generation %llu)", path,
+	rd_log(LOG_INFO, "configuration %s %s (generation %llu)", path,
+	       origin && !strcmp(origin, "region view") ? "applied" : "reloaded",
 	       (unsigned long long)rd_config_generation());
 	if (S.relink_fd >= 0) {
 		uint64_t one = 1;
 		ssize_t w = write(S.relink_fd, &one, sizeof(one));
 		(void)w;
 	}
-	pthread_mutex_unlock(&d->reload_lock);
 	return 0;
+}
+
+int rd_daemon_reload(rd_daemon_t *d, char *err, size_t errlen)
+{
+	rd_config_t *cfg = NULL;
+	pthread_mutex_lock(&d->reload_lock);
+	int r = rd_config_load(d->config_path, &cfg, err, errlen);
+	if (r == 0 && !d->region && cfg->region.present) {
+		rd_config_free(cfg);
+		snprintf(err, errlen, "the region section was added: region sync starts only at the next restart");
+		r = RD_EINVAL;
+	} else if (r == 0 && d->region) {
+		/* the file combined with the region's view in force */
+		r = rd_regionsync_file_reloaded(d->region, cfg, err, errlen);
+	} else if (r == 0) {
+		r = rd_daemon_apply(d, cfg, cfg->filename, err, errlen);
+	}
+	if (r < 0)
+		rd_log(LOG_ERR, "reload refused, the running configuration stays: %s", err);
+	pthread_mutex_unlock(&d->reload_lock);
+	/* and ask the region for its latest view now rather than at the next poll */
+	rd_regionsync_wake(d->region);
+	return r;
 }
 
 /* --------------------------------------------------------------- pidfile */
@@ -961,6 +987,17 @@ int rd_daemon_main(const char *config_path, bool foreground, const char *pidfile
 		return 1;
 	}
 	rd_log_set_level(rd_log_prio_of_level(cfg->server.log_level));
+	if (cfg->region.present) {
+		/* the API key is read now, as the starting user; what serves
+		 * first is the file combined with no view (the stored view
+		 * replaces it once the store is open) */
+		rd_config_t *initial = NULL;
+		if (rd_regionsync_new(d, cfg, &d->region, &initial, err, sizeof(err)) < 0) {
+			rd_log(LOG_ERR, "%s", err);
+			return 1;
+		}
+		cfg = initial;
+	}
 	if (!foreground && daemonize() < 0) {
 		rd_log(LOG_ERR, "cannot fork into the background: %s", strerror(errno));
 		rd_config_free(cfg);
@@ -1046,7 +1083,9 @@ int rd_daemon_main(const char *config_path, bool foreground, const char *pidfile
 	}
 	if (rd_io_udp_spread(S.udp_fds[0], d->n_workers, err, sizeof(err)) < 0)
 		rd_log(LOG_WARNING, "%s: relayed traffic from one relay will use one worker", err);
-	relink(nm);
+	/* with region sync the links are decided once the stored view is known (6.) */
+	if (!d->region)
+		relink(nm);
 
 	/* 5. privileges */
 	if (S.have_user) {
@@ -1068,6 +1107,14 @@ int rd_daemon_main(const char *config_path, bool foreground, const char *pidfile
 	if (!d->table) {
 		rd_log(LOG_ERR, "cannot create the lease table: out of memory");
 		goto out;
+	}
+	if (d->region) {
+		/* a restart without the region serves the last view that validated */
+		rd_config_t *stored = NULL;
+		rd_regionsync_load_stored(d->region, d->store, &stored);
+		if (stored)
+			rd_config_publish(stored);
+		relink(nm);
 	}
 	pthread_mutex_lock(&d->reload_lock);
 	rcu_read_lock();
@@ -1150,6 +1197,14 @@ int rd_daemon_main(const char *config_path, bool foreground, const char *pidfile
 		goto out;
 	}
 
+	if (d->region) {
+		int rr = rd_regionsync_start(d->region);
+		if (rr < 0) {
+			rd_log(LOG_ERR, "region sync: cannot start its thread: %s", strerror(-rr));
+			goto out;
+		}
+	}
+
 	size_t served = S.n_served;
 	rd_log(LOG_INFO, "rackdhcpd %s serving on %zu interface%s with %u workers, durability %s", PACKAGE_VERSION,
 	       served, served == 1 ? "" : "s", d->n_workers, dur == RD_STORE_SYNC ? "sync" : "relaxed (unsafe)");
@@ -1222,6 +1277,9 @@ out:
 		tell_parent("F");
 	rd_control_stop(d->control);
 	d->control = NULL;
+	/* no configuration is published after this (a request in flight is aborted) */
+	rd_regionsync_free(d->region);
+	d->region = NULL;
 	for (unsigned w = 0; S.workers && w < d->n_workers; w++) {
 		rd_worker_free(S.workers[w]);
 		S.workers[w] = NULL;

@@ -23,6 +23,7 @@ librackdhcp_a_SOURCES += \
 	dhcpd/fmt.c \
 	dhcpd/region.c \
 	dhcpd/region_view.c \
+	dhcpd/regionsync.c \
 	dhcpd/events.c \
 	dhcpd/isc_import.c
 

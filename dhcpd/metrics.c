@@ -45,7 +45,7 @@
 #include "rackdhcp/fo_state.h"
 #include "rackdhcp/metrics.h"
 #include "rackdhcp/rcu.h"
-#include "rackdhcp/events.h"
+#include "rackdhcp/regionsync.h"
 #include "rackdhcp/store.h"
 #include "rackdhcp/table.h"
 
@@ -217,6 +217,34 @@ static void fo_values(const rd_fo_peer_status_t *st, unsigned long long v[])
 	v[12] = st->replies_dropped;
 }
 
+/* Region sync: the view's age, the polls by outcome, where the view came from. */
+static void render_region(rd_gbuf_t *b, rd_daemon_t *d)
+{
+	if (!d->region)
+		return;
+	rd_regionsync_status_t st;
+	rd_regionsync_status(d->region, &st);
+	int64_t now = (int64_t)time(NULL);
+	header(b, "rackdhcpd_region_view_age_seconds", "gauge",
+	       "Seconds since the region last confirmed the view in force (absent: no view).");
+	if (st.view_time)
+		rd_gbuf_printf(b, "rackdhcpd_region_view_age_seconds %lld\n",
+			       (long long)(now > st.view_time ? now - st.view_time : 0));
+	header(b, "rackdhcpd_region_last_success_timestamp_seconds", "gauge",
+	       "Unix time of the last successful poll of the region (0: none since start).");
+	rd_gbuf_printf(b, "rackdhcpd_region_last_success_timestamp_seconds %lld\n", (long long)st.last_success);
+	header(b, "rackdhcpd_region_sync_total", "counter",
+	       "Polls of the region by outcome (changed, unchanged, error, invalid, refused).");
+	for (int i = 0; i < RD_RSYNC__COUNT; i++)
+		rd_gbuf_printf(b, "rackdhcpd_region_sync_total{result=\"%s\"} %llu\n",
+			       rd_regionsync_result_name((enum rd_regionsync_result)i), (unsigned long long)st.polls[i]);
+	header(b, "rackdhcpd_region_view_source", "gauge",
+	       "1 for where the region part of the configuration comes from: none, stored or live.");
+	for (int i = RD_RSYNC_SOURCE_NONE; i <= RD_RSYNC_SOURCE_LIVE; i++)
+		rd_gbuf_printf(b, "rackdhcpd_region_view_source{source=\"%s\"} %d\n",
+			       rd_regionsync_source_name((enum rd_regionsync_source)i), (int)st.source == i);
+}
+
 static void render_failover(rd_gbuf_t *b, rd_daemon_t *d)
 {
 	enum { NM = sizeof(fo_metrics) / sizeof(fo_metrics[0]) };
@@ -350,6 +378,7 @@ char *rd_metrics_render(rd_daemon_t *d, size_t *len)
 	}
 
 	render_failover(&b, d);
+	render_region(&b, d);
 
 	free(pools);
 	if (b.oom) {

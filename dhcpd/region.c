@@ -31,6 +31,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,7 +61,23 @@ struct rd_region_client {
 	size_t cur;                     /* URL in use */
 	int64_t since_ms;               /* when cur was chosen, or the first URL last tried */
 	CURL *h;
+	const atomic_bool *abort_flag;  /* set: requests in flight stop at once (shutdown) */
+	bool all_failed;                /* the last request failed on every URL: an outage is on */
+	char *last_warnings;            /* the view's warnings last logged, one per line */
 };
+
+void rd_region_set_abort(rd_region_client_t *c, const atomic_bool *flag)
+{
+	c->abort_flag = flag;
+}
+
+/* libcurl's progress callback: non-zero aborts the transfer. */
+static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+	(void)dt, (void)dn, (void)ut, (void)un;
+	const atomic_bool *f = arg;
+	return f && atomic_load(f);
+}
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc;
@@ -266,6 +283,9 @@ int rd_region_client_from_config(const rd_cfg_region_t *r, rd_region_client_t **
 		.urls = (const char *const *)r->maas_url,
 		.n_urls = r->n_maas_url,
 		.api_key_file = r->api_key_file,
+		.ca_file = r->ca_file,
+		.connect_timeout_ms = (long)r->connect_timeout * 1000,
+		.timeout_ms = (long)r->timeout * 1000,
 	};
 	return rd_region_client_new(&o, out, err, errlen);
 }
@@ -288,6 +308,7 @@ void rd_region_client_free(rd_region_client_t *c)
 		free(c->urls[i]);
 	free(c->urls);
 	free(c->ca_file);
+	free(c->last_warnings);
 	free_secret(c->consumer);
 	free_secret(c->token);
 	free_secret(c->secret);
@@ -501,6 +522,11 @@ static int attempt(rd_region_client_t *c, size_t idx, const char *path, struct r
 		if (c->ca_file)
 			curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
 		curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+		if (c->abort_flag) {
+			curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+			curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)c->abort_flag);
+			curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+		}
 
 		CURLcode cr = curl_easy_perform(h);
 		long code = 0;
@@ -640,13 +666,15 @@ int rd_region_fetch(rd_region_client_t *c, const char *path, char **body, size_t
 			rd_log(LOG_INFO, "region: preferred region %s still failing (%s/api/2.0/%s: %s); staying on %s",
 			       c->urls[0], c->urls[0], path, why, c->urls[c->cur]);
 		} else if (k + 1 < n) {
-			rd_log(LOG_WARNING, "region: %s failed (%s/api/2.0/%s: %s); switching to %s", c->urls[idx],
-			       c->urls[idx], path, why, c->urls[order[k + 1]]);
+			/* during an outage every poll would say the same: once is enough */
+			rd_log(c->all_failed ? LOG_DEBUG : LOG_WARNING, "region: %s failed (%s/api/2.0/%s: %s); switching to %s",
+			       c->urls[idx], c->urls[idx], path, why, c->urls[order[k + 1]]);
 		} else {
-			rd_log(LOG_ERR, "region: %s failed (%s/api/2.0/%s: %s); no region URL left", c->urls[idx],
-			       c->urls[idx], path, why);
+			rd_log(c->all_failed ? LOG_DEBUG : LOG_ERR, "region: %s failed (%s/api/2.0/%s: %s); no region URL left",
+			       c->urls[idx], c->urls[idx], path, why);
 		}
 	}
+	c->all_failed = k == n;
 	if (k == n)
 		rd_errf(err, errlen, rc = -EIO, "all %zu region URL%s failed for %s: %s", n, n == 1 ? "" : "s", path,
 		     summary);
@@ -764,8 +792,19 @@ int rd_region_pull(rd_region_client_t *c, const char *system_id, const rd_config
 	if (!rc)
 		rc = rd_region_view_build(&d, system_id, &v, err, errlen);
 	if (!rc) {
+		/* the same warnings on every poll are logged once, until they change */
+		rd_gbuf_t wb = { 0 };
 		for (size_t i = 0; i < rd_region_view_n_warnings(v); i++)
-			rd_log(LOG_WARNING, "region: %s", rd_region_view_warning(v, i));
+			rd_gbuf_printf(&wb, "%s\n", rd_region_view_warning(v, i));
+		bool same = wb.p && c->last_warnings && !strcmp(wb.p, c->last_warnings);
+		for (size_t i = 0; i < rd_region_view_n_warnings(v); i++)
+			rd_log(same ? LOG_DEBUG : LOG_WARNING, "region: %s", rd_region_view_warning(v, i));
+		if (!wb.oom && !same) {
+			free(c->last_warnings);
+			c->last_warnings = wb.p;
+			wb.p = NULL;
+		}
+		free(wb.p);
 		rc = rd_region_view_render(v, base, yaml, len);
 		if (rc == RD_ENOMEM)
 			rd_errf(err, errlen, rc, "region: out of memory rendering the view");

@@ -1759,6 +1759,15 @@ static void sb_strlist(rd_gbuf_t *b, const char *indent, const char *key, const 
 	rd_gbuf_mem(b, "]\n", 2);
 }
 
+/*
+ * The file's server and region sections, written back as YAML.  Region sync
+ * serves a configuration re-parsed from this text (rd_region_compose), so
+ * every key of rd_cfg_server_t and rd_cfg_region_t must be written here, as
+ * every key of a failover peer, subnet, pool and reservation must be by
+ * render_cfg_failover and render_cfg_subnet below: a key left out silently
+ * takes its default whenever a region section is present
+ * (tests/unit/dhcpd/test_region_compose.c checks each one).
+ */
 static void render_local(rd_gbuf_t *b, const rd_config_t *base)
 {
 	const rd_cfg_server_t *sv = &base->server;
@@ -1794,6 +1803,11 @@ static void render_local(rd_gbuf_t *b, const rd_config_t *base)
 		yaml_str(b, sv->metrics);
 		rd_gbuf_mem(b, "\n", 1);
 	}
+	if (sv->lease_events_socket) {
+		rd_gbuf_printf(b, "  lease_events_socket: ");
+		yaml_str(b, sv->lease_events_socket);
+		rd_gbuf_mem(b, "\n", 1);
+	}
 	rd_gbuf_printf(b, "  rate_limit:\n    per_client: {rate: %u, burst: %u}\n    global: {rate: %u, burst: %u}\n"
 		  "    new_clients: {rate: %u, burst: %u}\n", rl->per_client.rate, rl->per_client.burst,
 		  rl->global.rate, rl->global.burst, rl->new_clients.rate, rl->new_clients.burst);
@@ -1806,6 +1820,13 @@ static void render_local(rd_gbuf_t *b, const rd_config_t *base)
 		rd_gbuf_printf(b, "\n  system_id: ");
 		yaml_str(b, r->system_id);
 		rd_gbuf_printf(b, "\n  poll_interval: %u\n", r->poll_interval);
+		if (r->ca_file) {
+			rd_gbuf_printf(b, "  ca_file: ");
+			yaml_str(b, r->ca_file);
+			rd_gbuf_mem(b, "\n", 1);
+		}
+		rd_gbuf_printf(b, "  connect_timeout: %u\n  timeout: %u\n  source: %s\n", r->connect_timeout,
+			       r->timeout, rd_config_region_source_name(r->source));
 	}
 }
 
@@ -2110,6 +2131,9 @@ static void diff_failover(struct dl *d, const rd_config_t *o, const rd_config_t 
 		    f->load_balance_max_seconds != g->load_balance_max_seconds ||
 		    f->auto_partner_down != g->auto_partner_down)
 			emit(d, "%s: failover timers changed", lbl);
+		if (f->ack_after_peer != g->ack_after_peer)
+			emit(d, "%s: ack_after_peer %s -> %s", lbl, g->ack_after_peer ? "on" : "off",
+			     f->ack_after_peer ? "on" : "off");
 	}
 	for (size_t i = 0; o && i < o->n_failovers; i++) {
 		const rd_cfg_failover_t *g = &o->failovers[i];
@@ -2294,4 +2318,197 @@ int rd_region_view_diff(const rd_config_t *old, const rd_config_t *new_cfg, rd_r
 		emit(&d, "%s removed", lbl);
 	}
 	return d.oom ? RD_ENOMEM : d.n;
+}
+
+/* ------------------------------------------------------------ compose */
+
+/*
+ * A parsed configuration's failover peers and subnets written back as YAML,
+ * every value explicit, so that the region's view and the file's own
+ * subnets can be put into one text and validated together by the one
+ * loader.  Parsing what this writes gives the same objects back (the unit
+ * test checks it with rd_region_view_diff and field by field).
+ */
+static void render_cfg_failover(rd_gbuf_t *b, const rd_cfg_failover_t *f)
+{
+	char a[16], p[16];
+	rd_gbuf_printf(b, "  - name: ");
+	yaml_str(b, f->name);
+	rd_gbuf_printf(b, "\n    role: %s\n    address: %s\n    port: %u\n    peer_address: %s\n    peer_port: %u\n"
+		       "    mclt: %u\n", rd_config_role_name(f->role), ipv4_str(f->address, a), f->port,
+		       ipv4_str(f->peer_address, p), f->peer_port, f->mclt);
+	if (f->has_split) {
+		rd_gbuf_printf(b, "    split: %u\n", f->split);
+	} else if (f->has_hba) {
+		rd_gbuf_printf(b, "    hba: \"");
+		for (size_t i = 0; i < sizeof(f->hba); i++)
+			rd_gbuf_printf(b, "%02x", f->hba[i]);
+		rd_gbuf_printf(b, "\"\n");
+	}
+	rd_gbuf_printf(b, "    max_response_delay: %u\n    max_unacked_updates: %u\n    load_balance_max_seconds: %u\n"
+		       "    auto_partner_down: %u\n    ack_after_peer: %s\n", f->max_response_delay,
+		       f->max_unacked_updates, f->load_balance_max_seconds, f->auto_partner_down,
+		       f->ack_after_peer ? "true" : "false");
+}
+
+static void render_cfg_subnet(rd_gbuf_t *b, const rd_cfg_subnet_t *s)
+{
+	char ip[16], ip2[16], mac[18];
+	rd_gbuf_printf(b, "  - cidr: %s/%u\n", ipv4_str(s->network, ip), s->prefix_len);
+	sb_iplist(b, "    ", "routers", s->routers, s->n_routers);
+	sb_iplist(b, "    ", "dns_servers", s->dns_servers, s->n_dns_servers);
+	if (s->domain_name) {
+		rd_gbuf_printf(b, "    domain_name: ");
+		yaml_str(b, s->domain_name);
+		rd_gbuf_mem(b, "\n", 1);
+	}
+	sb_strlist(b, "    ", "domain_search", (const char *const *)s->domain_search, s->n_domain_search);
+	sb_iplist(b, "    ", "ntp_servers", s->ntp_servers, s->n_ntp_servers);
+	if (s->mtu)
+		rd_gbuf_printf(b, "    mtu: %u\n", s->mtu);
+	rd_gbuf_printf(b, "    lease_time: %u\n    pxe_lease_time: %u\n    min_lease_time: %u\n    max_lease_time: %u\n"
+		       "    decline_hold_time: %u\n    ignore_client_ids: %s\n    boot_http_port: %u\n",
+		       s->lease_time, s->pxe_lease_time, s->min_lease_time, s->max_lease_time, s->decline_hold_time,
+		       s->ignore_client_ids ? "true" : "false", s->boot_http_port);
+	if (s->next_server)
+		rd_gbuf_printf(b, "    next_server: %s\n", ipv4_str(s->next_server, ip));
+	sb_strlist(b, "    ", "disabled_boot_architectures", (const char *const *)s->disabled_boot_architectures,
+		   s->n_disabled_boot_architectures);
+	if (s->n_pools)
+		rd_gbuf_printf(b, "    pools:\n");
+	for (size_t k = 0; k < s->n_pools; k++) {
+		const rd_cfg_pool_t *p = &s->pools[k];
+		rd_gbuf_printf(b, "      - range: %s-%s\n", ipv4_str(p->start, ip), ipv4_str(p->end, ip2));
+		if (p->failover) {
+			rd_gbuf_printf(b, "        failover_peer: ");
+			yaml_str(b, p->failover->name);
+			rd_gbuf_mem(b, "\n", 1);
+		}
+	}
+	if (s->n_reservations)
+		rd_gbuf_printf(b, "    reservations:\n");
+	for (size_t k = 0; k < s->n_reservations; k++) {
+		const rd_cfg_reservation_t *r = &s->reservations[k];
+		rd_gbuf_printf(b, "      - mac: \"%s\"\n        address: %s\n", mac_str(r->mac, mac),
+			       ipv4_str(r->addr, ip));
+		if (r->hostname) {
+			rd_gbuf_printf(b, "        hostname: ");
+			yaml_str(b, r->hostname);
+			rd_gbuf_mem(b, "\n", 1);
+		}
+	}
+}
+
+static bool cfg_subnets_overlap(const rd_cfg_subnet_t *a, const rd_cfg_subnet_t *b)
+{
+	uint32_t m = a->mask & b->mask; /* the shorter prefix */
+	return (a->network & m) == (b->network & m);
+}
+
+static bool fo_in(const rd_cfg_failover_t *const *list, size_t n, const rd_cfg_failover_t *f)
+{
+	for (size_t i = 0; i < n; i++)
+		if (list[i] == f)
+			return true;
+	return false;
+}
+
+static void notef(rd_region_diff_fn note, void *arg, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void notef(rd_region_diff_fn note, void *arg, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	if (!note)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	note(arg, line);
+}
+
+int rd_region_compose(const rd_config_t *file, const rd_config_t *view, rd_region_diff_fn note, void *arg,
+		      rd_config_t **out, char *err, size_t errlen)
+{
+	rd_gbuf_t b = { 0 };
+	char l1[64], l2[64];
+	int rc;
+
+	*out = NULL;
+	if (!file || !file->region.present)
+		return RD_EINVAL;
+	bool merge = file->region.source == RD_REGION_SOURCE_MERGE;
+	size_t nf = file->n_failovers, ns = file->n_subnets;
+	/* what of the file is kept: failover peers first (a file subnet whose
+	 * pool names a dropped peer goes with it) */
+	const rd_cfg_failover_t **keep_fo = calloc(nf ? nf : 1, sizeof(*keep_fo));
+	bool *keep_sn = calloc(ns ? ns : 1, sizeof(*keep_sn));
+	size_t n_keep_fo = 0;
+	if (!keep_fo || !keep_sn) {
+		free(keep_fo);
+		free(keep_sn);
+		return RD_ENOMEM;
+	}
+	for (size_t i = 0; merge && i < nf; i++) {
+		const rd_cfg_failover_t *f = &file->failovers[i];
+		if (view && rd_config_failover(view, f->name)) {
+			notef(note, arg, "failover peer %s of %s not used: the region defines one of that name", f->name,
+			      file->filename ? file->filename : "the file");
+			continue;
+		}
+		keep_fo[n_keep_fo++] = f;
+	}
+	for (size_t i = 0; merge && i < ns; i++) {
+		const rd_cfg_subnet_t *s = &file->subnets[i];
+		const rd_cfg_subnet_t *clash = NULL;
+		for (size_t k = 0; view && k < view->n_subnets && !clash; k++)
+			if (cfg_subnets_overlap(s, &view->subnets[k]))
+				clash = &view->subnets[k];
+		subnet_label(s, l1, sizeof(l1));
+		if (clash) {
+			subnet_label(clash, l2, sizeof(l2));
+			notef(note, arg, "%s of %s not served: it overlaps the region's %s (the region wins)", l1,
+			      file->filename ? file->filename : "the file", l2);
+			continue;
+		}
+		const rd_cfg_pool_t *orphan = NULL;
+		for (size_t p = 0; p < s->n_pools && !orphan; p++)
+			if (s->pools[p].failover && !fo_in(keep_fo, n_keep_fo, s->pools[p].failover))
+				orphan = &s->pools[p];
+		if (orphan) {
+			notef(note, arg, "%s of %s not served: its pool names failover peer %s, which the region "
+			      "redefines", l1, file->filename ? file->filename : "the file", orphan->failover->name);
+			continue;
+		}
+		keep_sn[i] = true;
+	}
+
+	rd_gbuf_printf(&b, "# rackdhcpd configuration: %s combined with the MAAS region's view (region.source: %s).\n",
+		       file->filename ? file->filename : "the file", rd_config_region_source_name(file->region.source));
+	render_local(&b, file);
+	size_t n_fo = n_keep_fo + (view ? view->n_failovers : 0), n_sn = 0;
+	rd_gbuf_printf(&b, "failover:%s\n", n_fo ? "" : " []");
+	for (size_t i = 0; view && i < view->n_failovers; i++)
+		render_cfg_failover(&b, &view->failovers[i]);
+	for (size_t i = 0; i < n_keep_fo; i++)
+		render_cfg_failover(&b, keep_fo[i]);
+	for (size_t i = 0; i < ns; i++)
+		n_sn += keep_sn[i];
+	n_sn += view ? view->n_subnets : 0;
+	rd_gbuf_printf(&b, "subnets:%s\n", n_sn ? "" : " []");
+	for (size_t i = 0; view && i < view->n_subnets; i++)
+		render_cfg_subnet(&b, &view->subnets[i]);
+	for (size_t i = 0; i < ns; i++)
+		if (keep_sn[i])
+			render_cfg_subnet(&b, &file->subnets[i]);
+	free(keep_fo);
+	free(keep_sn);
+	if (b.oom) {
+		free(b.p);
+		return RD_ENOMEM;
+	}
+	char name[4200];
+	snprintf(name, sizeof(name), "%s + region view", file->filename ? file->filename : "<config>");
+	rc = rd_config_parse(b.p, b.len, name, out, err, errlen);
+	free(b.p);
+	return rc;
 }

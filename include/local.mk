@@ -29,6 +29,7 @@ noinst_HEADERS = \
 	include/rackdhcp/fo_balance.h \
 	include/rackdhcp/fo_link.h \
 	include/rackdhcp/region.h \
+	include/rackdhcp/regionsync.h \
 	include/rackdhcp/fo_peer.h \
 	include/rackdhcp/events.h \
 	include/rackdhcp/isc_import.h

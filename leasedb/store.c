@@ -85,6 +85,16 @@ static const char *const migrations[] = {
 	" stos INTEGER NOT NULL,"
 	" partner INTEGER NOT NULL, partner_stos INTEGER NOT NULL,"
 	" mclt INTEGER NOT NULL);",
+	/* 2 -> 3: the last region view that validated (issue 6), so that a
+	 * restart while the region is unreachable still serves it.  One row:
+	 * the view's YAML, when the region last confirmed it, from which URL,
+	 * and for which rack (a view of another rack is never served). */
+	"CREATE TABLE region_view ("
+	" id INTEGER PRIMARY KEY CHECK (id = 1),"
+	" yaml TEXT NOT NULL,"
+	" fetched INTEGER NOT NULL,"      /* Unix time */
+	" url TEXT NOT NULL,"
+	" system_id TEXT NOT NULL);",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == RD_STORE_SCHEMA_VERSION,
@@ -1133,6 +1143,7 @@ void rd_store_stats(rd_store_t *st, rd_store_stats_t *out)
 /* ------------------------------------------------------ failover state */
 
 static int open_reader(const rd_store_t *st, sqlite3 **db);
+static bool col_is(sqlite3_stmt *s, int i, int type, bool null_ok);
 
 /*
  * The failover state is written rarely (state changes) and must be durable
@@ -1212,6 +1223,111 @@ int rd_store_fo_state_get(rd_store_t *st, const char *name, rd_store_fo_state_t 
 	sqlite3_finalize(s);
 	sqlite3_close(db);
 	return ret;
+}
+
+/*
+ * The region view: written once per successful poll at most, through a
+ * short connection of its own like the failover state (durable before the
+ * daemon relies on it, never in the lease writer's way).
+ */
+int rd_store_region_view_put(rd_store_t *st, const rd_store_region_view_t *v)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+
+	if (!st || !v || !v->yaml || !v->url || !v->system_id)
+		return RD_EINVAL;
+	int rc = sqlite3_open_v2(st->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_busy_timeout(db, 10000);
+		sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *)NULL);
+		rc = sqlite3_exec(db, "PRAGMA synchronous = FULL", NULL, NULL, NULL);
+	}
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(db,
+					"INSERT INTO region_view (id, yaml, fetched, url, system_id)"
+					" VALUES (1, ?1, ?2, ?3, ?4) ON CONFLICT (id) DO UPDATE SET"
+					" yaml = excluded.yaml, fetched = excluded.fetched, url = excluded.url,"
+					" system_id = excluded.system_id",
+					-1, &s, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(s, 1, v->yaml, (int)v->len, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 2, v->fetched);
+		sqlite3_bind_text(s, 3, v->url, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 4, v->system_id, -1, SQLITE_STATIC);
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_DONE)
+			rc = SQLITE_OK;
+	}
+	if (rc != SQLITE_OK)
+		slog(st, RD_STORE_LOG_ERR, "%s: cannot record the region view: %s", st->path,
+		     db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return rc == SQLITE_OK ? 0 : (-EIO);
+}
+
+static char *col_strdup(sqlite3_stmt *s, int i, size_t *len)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+	int n = sqlite3_column_bytes(s, i);
+	char *c = t ? malloc((size_t)n + 1) : NULL;
+	if (c) {
+		memcpy(c, t, (size_t)n);
+		c[n] = '\0';
+		if (len)
+			*len = (size_t)n;
+	}
+	return c;
+}
+
+int rd_store_region_view_get(rd_store_t *st, rd_store_region_view_t *v)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	int ret = (-EIO);
+
+	if (!st || !v)
+		return RD_EINVAL;
+	memset(v, 0, sizeof(*v));
+	int rc = open_reader(st, &db);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(db, "SELECT yaml, fetched, url, system_id FROM region_view WHERE id = 1", -1,
+					&s, NULL);
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_ROW) {
+			if (!col_is(s, 0, SQLITE_TEXT, false) || !col_is(s, 1, SQLITE_INTEGER, false) ||
+			    !col_is(s, 2, SQLITE_TEXT, false) || !col_is(s, 3, SQLITE_TEXT, false)) {
+				slog(st, RD_STORE_LOG_ERR, "%s: the stored region view has columns of the wrong type; "
+				     "ignored", st->path);
+				ret = RD_EMALFORMED;
+			} else {
+				v->yaml = col_strdup(s, 0, &v->len);
+				v->fetched = sqlite3_column_int64(s, 1);
+				v->url = col_strdup(s, 2, NULL);
+				v->system_id = col_strdup(s, 3, NULL);
+				ret = v->yaml && v->url && v->system_id ? 0 : RD_ENOMEM;
+				if (ret)
+					rd_store_region_view_clear(v);
+			}
+		} else if (rc == SQLITE_DONE) {
+			ret = -ENOENT;
+		}
+	}
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return ret;
+}
+
+void rd_store_region_view_clear(rd_store_region_view_t *v)
+{
+	if (!v)
+		return;
+	free(v->yaml);
+	free(v->url);
+	free(v->system_id);
+	memset(v, 0, sizeof(*v));
 }
 
 /* ------------------------------------------------------------ readers */

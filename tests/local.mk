@@ -277,3 +277,19 @@ dist_check_SCRIPTS += tests/sys/fo_crash.sh tests/sys/ack_check.py
 # port 647 and checks our messages with tshark when it is installed.
 TESTS += tests/sys/fo_pair_isc.sh tests/sys/fo_pair_isc2.sh
 dist_check_SCRIPTS += tests/sys/fo_pair_isc.sh tests/sys/fo_pair_isc2.sh
+
+# ---- region sync in the daemon (dhcpd/regionsync.c) -------------------------
+# System test: the region fixture (tests/region/fixture.py, data from
+# tests/region/sysdata.py) polled every second by rackdhcpd in a namespace,
+# a renewing dhclient and udhcpc probes while VLANs, reservations, roles and
+# ranges change, the region fails and goes away, and a restart serves the
+# stored view (root, netns, dhclient, busybox, python3, sqlite3; else skipped).
+TESTS += tests/sys/region.sh
+dist_check_SCRIPTS += tests/sys/region.sh
+# Unit test: rd_region_compose (the file and the region's view combined;
+# source: region) and the region keys of the configuration.
+check_PROGRAMS += tests/unit/dhcpd/test_region_compose
+TESTS += tests/unit/dhcpd/test_region_compose
+tests_unit_dhcpd_test_region_compose_SOURCES = tests/unit/dhcpd/test_region_compose.c
+tests_unit_dhcpd_test_region_compose_CPPFLAGS = $(TEST_CPPFLAGS) $(RD_DEP_CFLAGS) -DRD_SRCDIR='"$(abs_top_srcdir)"'
+tests_unit_dhcpd_test_region_compose_LDADD = $(TAP_LDADD)

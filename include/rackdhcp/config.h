@@ -49,6 +49,8 @@ typedef struct rd_cfg_subnet rd_cfg_subnet_t;
 #define RD_CFG_DEFAULT_MAX_UNACKED       10
 #define RD_CFG_DEFAULT_LB_MAX_SECONDS    3
 #define RD_CFG_DEFAULT_POLL_INTERVAL     30
+#define RD_CFG_DEFAULT_REGION_CONNECT_TIMEOUT 5    /*!< seconds */
+#define RD_CFG_DEFAULT_REGION_TIMEOUT    30        /*!< seconds, a whole request */
 /*!
  * server.rate_limit defaults, requests per second and bucket sizes.  PXE
  * firmware and DHCP clients retransmit every few seconds, so 10/s per client
@@ -190,6 +192,12 @@ struct rd_cfg_subnet {
 	const rd_cfg_reservation_t **res_by_addr;
 };
 
+/*! How the region's view and the file's own subnets combine (docs/config.md, `region.source`). */
+enum rd_cfg_region_source {
+	RD_REGION_SOURCE_MERGE = 0, /*!< region subnets + the file's subnets that overlap none of them (default) */
+	RD_REGION_SOURCE_REGION,    /*!< the region's view only; the file's subnets and failover are ignored */
+};
+
 typedef struct {
 	bool present;               /*!< the `region` section exists: region sync is on */
 	unsigned line, col;
@@ -198,6 +206,10 @@ typedef struct {
 	char *api_key_file;         /*!< absolute */
 	char *system_id;            /*!< this rack's MAAS system id */
 	uint32_t poll_interval;     /*!< seconds, >= 1 */
+	char *ca_file;              /*!< absolute PEM bundle for https; NULL: the system store */
+	uint32_t connect_timeout;   /*!< seconds, <= timeout */
+	uint32_t timeout;           /*!< seconds, one whole request */
+	enum rd_cfg_region_source source;
 } rd_cfg_region_t;
 
 struct rd_cfg_chunk;
@@ -284,3 +296,4 @@ uint64_t rd_config_generation(void);
 const char *rd_config_durability_name(enum rd_cfg_durability d);
 const char *rd_config_log_level_name(enum rd_cfg_log_level l);
 const char *rd_config_role_name(enum rd_cfg_role r);
+const char *rd_config_region_source_name(enum rd_cfg_region_source s);

@@ -35,6 +35,7 @@ typedef struct rd_netmon rd_netmon_t;
 typedef struct rd_control rd_control_t;
 typedef struct rd_io rd_io_t;
 typedef struct rd_fo_peers rd_fo_peers_t;
+typedef struct rd_regionsync rd_regionsync_t;
 
 /*! Why a received frame got no answer (counted, and logged at debug). */
 enum rd_drop {
@@ -98,6 +99,8 @@ typedef struct rd_daemon {
 	rd_fo_peers_t *failover;
 	/*! MAAS lease notifications (events.h); NULL when server.lease_events_socket is unset. */
 	struct rd_events *events;
+	/*! The region sync (regionsync.h); NULL when the configuration has no region section. */
+	rd_regionsync_t *region;
 	unsigned n_workers;
 	rd_counters_t *counters;        /*!< n_workers + 1 (the last one: main/writer threads) */
 	atomic_bool stopping;
@@ -115,10 +118,22 @@ void rd_daemon_counters(const rd_daemon_t *d, rd_counters_t *out);
  * Load the configuration file again and, if it is valid, publish it and
  * apply what can change live (interfaces, subnets, pools, log level);
  * settings that need a restart are logged.  A broken file changes nothing.
+ * With region sync the file is combined with the region's view in force
+ * (rd_region_compose) and the region is polled at once.
  * Thread-safe (serialised); the caller must be registered with RCU and not
  * inside a read-side section.  0, or negative with err filled.
  */
 int rd_daemon_reload(rd_daemon_t *d, char *err, size_t errlen);
+
+/*!
+ * Make cfg the configuration in force through the same steps as a reload
+ * (pools registered, what needs a restart logged, published, links
+ * re-evaluated).  The caller holds d->reload_lock and is registered with
+ * RCU, outside a read-side section.  cfg is consumed.  origin names the
+ * source in the log ("region view", or the file name).  0, or negative
+ * with err filled (nothing changed).
+ */
+int rd_daemon_apply(rd_daemon_t *d, rd_config_t *cfg, const char *origin, char *err, size_t errlen);
 
 /*! Copy of the interface list (malloc'd, caller frees); *n its length. */
 rd_daemon_iface_t *rd_daemon_ifaces(rd_daemon_t *d, size_t *n);

@@ -29,6 +29,7 @@
  */
 #pragma once
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -74,6 +75,13 @@ int rd_region_client_new(const rd_region_opts_t *opts, rd_region_client_t **out,
 int rd_region_client_from_config(const rd_cfg_region_t *r, rd_region_client_t **out, char *err, size_t errlen);
 
 void rd_region_client_free(rd_region_client_t *c);
+
+/*!
+ * Requests stop as soon as *flag is true (checked by libcurl about once a
+ * second and on every chunk received): a daemon shutting down never waits
+ * for a slow region.  An aborted request fails with -EIO.  NULL: none.
+ */
+void rd_region_set_abort(rd_region_client_t *c, const atomic_bool *flag);
 
 /*! The base URL requests go to now (the last one that answered, or the first). */
 const char *rd_region_current_url(const rd_region_client_t *c);
@@ -222,3 +230,21 @@ typedef void (*rd_region_diff_fn)(void *arg, const char *line);
  * \retval number of lines (0: no change), RD_EINVAL (new_cfg or fn NULL), RD_ENOMEM
  */
 int rd_region_view_diff(const rd_config_t *old, const rd_config_t *new_cfg, rd_region_diff_fn fn, void *arg);
+
+/*!
+ * The configuration to serve with region sync on (docs/config.md, "Region
+ * and file together"): the file's server and region sections always; the
+ * region view's failover peers and subnets (view may be NULL: none yet);
+ * and, with region.source "merge" (the default), the file's own subnets
+ * that overlap no region subnet and the file's failover peers whose names
+ * the region does not use (a file subnet whose pool names such a peer is
+ * left out).  Every part left out is reported through note (may be NULL),
+ * one line each.  The result is written as one YAML text and validated by
+ * rd_config_parse as a whole (filename "<file> + region view").
+ * view is a configuration parsed from a view rendered without a base.
+ * \retval 0 *out (rd_config_free it); RD_EINVAL (file has no region
+ *         section), RD_EMALFORMED (err: the combination does not
+ *         validate), RD_ENOMEM
+ */
+int rd_region_compose(const rd_config_t *file, const rd_config_t *view, rd_region_diff_fn note, void *arg,
+		      rd_config_t **out, char *err, size_t errlen);

@@ -56,7 +56,7 @@
 #include "rackdhcp/lease.h"
 
 /*! The schema version this rackdhcpd writes and the newest it can read. */
-#define RD_STORE_SCHEMA_VERSION 2
+#define RD_STORE_SCHEMA_VERSION 3
 
 /*! Longest history event/reason kept (longer ones are truncated). */
 #define RD_STORE_EVENT_MAX 47
@@ -251,6 +251,32 @@ int rd_store_fo_state_put(rd_store_t *st, const rd_store_fo_state_t *fs);
 
 /*! Read the record of relationship `name`: 0, -ENOENT when there is none, -EIO. */
 int rd_store_fo_state_get(rd_store_t *st, const char *name, rd_store_fo_state_t *fs);
+
+/*!
+ * The last region view that validated (table region_view, schema version
+ * 3, one row): what a restart serves while the region is unreachable.
+ */
+typedef struct rd_store_region_view {
+	char *yaml;             /*!< the view as rendered (failover and subnets only), NUL-terminated */
+	size_t len;             /*!< strlen(yaml) */
+	int64_t fetched;        /*!< Unix time the region last confirmed it */
+	char *url;              /*!< region URL it came from */
+	char *system_id;        /*!< the rack it was built for */
+} rd_store_region_view_t;
+
+/*!
+ * Replace the stored view durably (own connection, synchronous=FULL: safe
+ * from any thread while the writer runs).  0, RD_EINVAL, -EIO (logged).
+ */
+int rd_store_region_view_put(rd_store_t *st, const rd_store_region_view_t *v);
+
+/*!
+ * Read the stored view into *v (malloc'ed strings: rd_store_region_view_clear).
+ * 0; -ENOENT none stored; RD_EMALFORMED a row of the wrong types (logged);
+ * RD_ENOMEM; -EIO.
+ */
+int rd_store_region_view_get(rd_store_t *st, rd_store_region_view_t *v);
+void rd_store_region_view_clear(rd_store_region_view_t *v);
 
 /*! Printable column name ("hostname"). */
 const char *rd_store_col_name(enum rd_store_col col);

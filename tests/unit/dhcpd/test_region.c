@@ -629,6 +629,39 @@ static void test_failover(void)
 	ctl_do(&fx[0], "POST", "fail", "{\"mode\": \"none\"}");
 	rd_region_client_free(c);
 
+	/* region.timeout from the configuration bounds a request; the abort
+	 * flag (the daemon stopping) ends one at once */
+	char yaml[512], cerr[512];
+	snprintf(yaml, sizeof(yaml),
+		 "region:\n  maas_url: %s\n  api_key_file: %s\n  system_id: " SELF "\n  connect_timeout: 1\n"
+		 "  timeout: 1\n",
+		 fx[0].url, key_path);
+	rd_config_t *cfg = NULL;
+	c = NULL;
+	if (rd_config_parse(yaml, strlen(yaml), "timeouts", &cfg, cerr, sizeof(cerr)) == 0 &&
+	    rd_region_client_from_config(&cfg->region, &c, cerr, sizeof(cerr)) == 0) {
+		ctl_do(&fx[0], "POST", "fail", "{\"mode\": \"slow\", \"delay\": 4}");
+		t0 = now_s();
+		capture_begin();
+		good = fetch_ok(c, "fabrics/");
+		free(capture_end());
+		took = now_s() - t0;
+		ok(!good && took < 2.5, "region.timeout: 1 from the configuration: the request gives up after %.2f s", took);
+		atomic_bool stop = true;
+		rd_region_set_abort(c, &stop);
+		t0 = now_s();
+		capture_begin();
+		good = fetch_ok(c, "fabrics/");
+		free(capture_end());
+		took = now_s() - t0;
+		ok(!good && took < 0.5, "abort flag set: the request ends at once (%.2f s)", took);
+		ctl_do(&fx[0], "POST", "fail", "{\"mode\": \"none\"}");
+	} else {
+		ok(false, "client from a region section with timeouts: %s", cerr);
+	}
+	rd_region_client_free(c);
+	rd_config_free(cfg);
+
 	/* a truncated body is a transport failure too */
 	c = client(fx[0].url, fx[1].url, 2000, 0, 60000);
 	ctl_do(&fx[0], "POST", "fail", "{\"mode\": \"truncate\"}");

@@ -5,7 +5,9 @@
  * file) that leave the file untouched, group commit under several producer
  * threads, crash consistency (a child killed right after submit_wait),
  * relaxed mode, history retention, disk-full errors reaching completions,
- * online backup, file mode, and the row validation rules.
+ * online backup, file mode, the row validation rules, and the region view
+ * (schema 3): migration of a version-2 file that keeps its leases, and the
+ * one-row put/get with its refusals.
  *
  * Every test works in its own mkdtemp directory under /tmp, removed at the end.
  */
@@ -760,6 +762,56 @@ static void test_bad_rows_on_load(void)
 	rd_store_close(st);
 }
 
+
+/* Schema 2 -> 3 keeps every lease; the region view row round-trips. */
+static void test_region_view(void)
+{
+	char path[256], err[512];
+	rd_store_opts_t o = quiet_opts();
+	rd_store_t *st = NULL;
+	rd_store_region_view_t v;
+
+	/* a version-2 file: what rackdhcpd wrote before the region view */
+	path_of(path, sizeof(path), "v2.db");
+	is_int(rd_store_open(path, RD_STORE_SYNC, &o, &st, err, sizeof(err)), 0, "create a store");
+	rd_lease_t *l = mk_lease(0x0a000005, 1);
+	is_int(rd_store_submit_wait(st, l, "commit"), 0, "one lease written");
+	rd_store_close(st);
+	st = NULL;
+	is_int(sql_exec(path, "DROP TABLE region_view; PRAGMA user_version = 2"), SQLITE_OK,
+	       "made it a version-2 file");
+	is_int(rd_store_open(path, RD_STORE_SYNC, &o, &st, err, sizeof(err)), 0, "a version-2 file opens");
+	ok(strstr(last_log, "migrated from version 2 to 3") != NULL, "the migration is logged: %s", last_log);
+	is_int(sql_int(path, "PRAGMA user_version"), 3, "now version 3");
+	is_int(sql_int(path, "SELECT count(*) FROM leases WHERE addr = 167772165"), 1, "the lease is still there");
+	is_int(rd_store_region_view_get(st, &v), -ENOENT, "no region view yet");
+
+	static const char yaml[] = "failover: []\nsubnets:\n  - cidr: 10.10.0.0/24\n";
+	rd_store_region_view_t in = { .yaml = (char *)yaml, .len = sizeof(yaml) - 1, .fetched = 1790000000,
+				       .url = "http://r1:5240/MAAS", .system_id = "7xtf67" };
+	is_int(rd_store_region_view_put(st, &in), 0, "view stored");
+	is_int(rd_store_region_view_get(st, &v), 0, "view read back");
+	ok(v.yaml && !strcmp(v.yaml, yaml) && v.len == sizeof(yaml) - 1 && v.fetched == 1790000000 && v.url &&
+		   !strcmp(v.url, "http://r1:5240/MAAS") && v.system_id && !strcmp(v.system_id, "7xtf67"),
+	   "every field round-trips");
+	rd_store_region_view_clear(&v);
+	in.fetched = 1790000100;
+	in.url = "https://r2:5443/MAAS";
+	is_int(rd_store_region_view_put(st, &in), 0, "stored again");
+	is_int(sql_int(path, "SELECT count(*) FROM region_view"), 1, "still one row");
+	is_int(rd_store_region_view_get(st, &v), 0, "read back");
+	ok(v.fetched == 1790000100 && v.url && !strcmp(v.url, "https://r2:5443/MAAS"), "the newer one replaced it");
+	rd_store_region_view_clear(&v);
+	ok(v.yaml == NULL && v.url == NULL, "clear frees and zeroes");
+	in.system_id = NULL;
+	is_int(rd_store_region_view_put(st, &in), RD_EINVAL, "a view without a rack is refused");
+	is_int(sql_exec(path, "UPDATE region_view SET fetched = 'yesterday'"), SQLITE_OK, "corrupt the row's time");
+	is_int(rd_store_region_view_get(st, &v), RD_EMALFORMED, "a row of the wrong types is refused");
+	ok(strstr(last_log, "region view") != NULL, "and logged: %s", last_log);
+	rd_store_close(st);
+	rd_lease_free(l);
+}
+
 int main(void)
 {
 	plan_lazy();
@@ -777,6 +829,7 @@ int main(void)
 	test_disk_full();
 	test_backup();
 	test_bad_rows_on_load();
+	test_region_view();
 
 	rm_dir();
 	return done_testing();

@@ -9,7 +9,8 @@ parameters, key and token, signature '&' + secret, a nonce never seen before,
 a timestamp within 300 s.  A bad or missing header gets MAAS's 401.
 
 Standard library only.  Listens on 127.0.0.1 on the port given (0: any free
-one) and prints "PORT <n>" on stdout once it accepts connections.  It exits
+one) and prints "PORT <n>" on stdout once it accepts connections.  With
+--tls-cert and --tls-key it speaks HTTPS only (a region behind TLS).  It exits
 by itself when its parent goes away or after --lifetime seconds, so a test
 that dies cannot leave it behind.
 
@@ -36,6 +37,7 @@ maas/?op=get_config&name=<key>).
 import argparse
 import json
 import os
+import ssl
 import sys
 import threading
 import time
@@ -287,9 +289,15 @@ def main():
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--lifetime", type=float, default=300, help="exit after this many seconds")
     ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--tls-cert", help="PEM certificate: serve HTTPS with it")
+    ap.add_argument("--tls-key", help="PEM private key of --tls-cert")
     args = ap.parse_args()
 
     srv = Server(("127.0.0.1", args.port), Handler)
+    if args.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     srv.state = State(args.data, args.key)
     srv.verbose = args.verbose
     parent = os.getppid()

@@ -65,7 +65,8 @@ static const char *python(void)
 	return access(p, X_OK) == 0 ? p : NULL;
 }
 
-static bool fixture_start(struct fixture *f)
+/* cert/key: PEM files for an HTTPS-only fixture (NULL: plain HTTP). */
+static bool fixture_start_tls(struct fixture *f, const char *cert, const char *key)
 {
 	char script[512], data[512];
 	int pfd[2];
@@ -84,7 +85,12 @@ static bool fixture_start(struct fixture *f)
 		dup2(pfd[1], 1);
 		close(pfd[0]);
 		close(pfd[1]);
-		execl(python(), python(), script, "--data", data, "--key", KEY, "--lifetime", "120", (char *)NULL);
+		if (cert)
+			execl(python(), python(), script, "--data", data, "--key", KEY, "--lifetime", "120",
+			      "--tls-cert", cert, "--tls-key", key, (char *)NULL);
+		else
+			execl(python(), python(), script, "--data", data, "--key", KEY, "--lifetime", "120",
+			      (char *)NULL);
 		_exit(127);
 	}
 	close(pfd[1]);
@@ -105,8 +111,13 @@ static bool fixture_start(struct fixture *f)
 	close(pfd[0]);
 	if (sscanf(line, "PORT %d", &f->port) != 1)
 		return false;
-	snprintf(f->url, sizeof(f->url), "http://127.0.0.1:%d/MAAS", f->port);
+	snprintf(f->url, sizeof(f->url), "%s://127.0.0.1:%d/MAAS", cert ? "https" : "http", f->port);
 	return true;
+}
+
+static bool fixture_start(struct fixture *f)
+{
+	return fixture_start_tls(f, NULL, NULL);
 }
 
 static void fixture_stop(struct fixture *f)
@@ -225,13 +236,15 @@ static bool write_file(const char *path, const char *text, mode_t mode)
 	return good && chmod(path, mode) == 0;
 }
 
-static rd_region_client_t *client(const char *u0, const char *u1, long timeout_ms, size_t max, long prefer_ms)
+static rd_region_client_t *client_ca(const char *u0, const char *u1, long timeout_ms, size_t max, long prefer_ms,
+				     const char *ca_file)
 {
 	const char *urls[2] = { u0, u1 };
 	rd_region_opts_t o = {
 		.urls = urls,
 		.n_urls = u1 ? 2 : 1,
 		.api_key_file = key_path,
+		.ca_file = ca_file,
 		.connect_timeout_ms = 1000,
 		.timeout_ms = timeout_ms,
 		.max_response = max,
@@ -242,6 +255,11 @@ static rd_region_client_t *client(const char *u0, const char *u1, long timeout_m
 	if (rd_region_client_new(&o, &c, err, sizeof(err)))
 		diag("client: %s", err);
 	return c;
+}
+
+static rd_region_client_t *client(const char *u0, const char *u1, long timeout_ms, size_t max, long prefer_ms)
+{
+	return client_ca(u0, u1, timeout_ms, max, prefer_ms, NULL);
 }
 
 /* Pull and parse; NULL (with err) on failure. */
@@ -1019,6 +1037,17 @@ static void test_pure_view(void)
 	texts_free(&x);
 }
 
+/* A self-signed certificate for 127.0.0.1 (openssl), as DIR/NAME.pem and DIR/NAME.key. */
+static bool make_cert(const char *name)
+{
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd),
+		 "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 "
+		 "-addext subjectAltName=IP:127.0.0.1 -keyout '%s/%s.key' -out '%s/%s.pem' >/dev/null 2>&1",
+		 tmpdir, name, tmpdir, name);
+	return system(cmd) == 0;
+}
+
 static void test_tls(void)
 {
 	char url[64], err[1024], *body = NULL;
@@ -1031,7 +1060,54 @@ static void test_tls(void)
 	free(capture_end());
 	ok(rc == -EIO && strstr(err, "https://127.0.0.1"), "https is spoken (and fails on a plain port): %s", err);
 	free(body);
+	body = NULL;
 	rd_region_client_free(c);
+
+	/* A region behind TLS with its own CA: verified against region.ca_file only. */
+	if (access("/usr/bin/openssl", X_OK) != 0) {
+		skip("openssl not found: no TLS region");
+		return;
+	}
+	struct fixture tf = { 0 };
+	char cert[300], keyf[300], other[300];
+	snprintf(cert, sizeof(cert), "%s/region.pem", tmpdir);
+	snprintf(keyf, sizeof(keyf), "%s/region.key", tmpdir);
+	snprintf(other, sizeof(other), "%s/other.pem", tmpdir);
+	if (!ok(make_cert("region") && make_cert("other") && fixture_start_tls(&tf, cert, keyf),
+		"a TLS region fixture with a self-signed certificate")) {
+		fixture_stop(&tf);
+		return;
+	}
+	/* the system store does not know it: refused */
+	c = client_ca(tf.url, NULL, 5000, 0, 0, NULL);
+	capture_begin();
+	rc = c ? rd_region_fetch(c, "version/", &body, &len, err, sizeof(err)) : 0;
+	free(capture_end());
+	ok(rc == -EIO && (strstr(err, "certificate") || strstr(err, "SSL")),
+	   "a certificate the system store does not vouch for is refused: %s", err);
+	free(body);
+	body = NULL;
+	rd_region_client_free(c);
+	/* another CA: refused too */
+	c = client_ca(tf.url, NULL, 5000, 0, 0, other);
+	capture_begin();
+	rc = c ? rd_region_fetch(c, "version/", &body, &len, err, sizeof(err)) : 0;
+	free(capture_end());
+	ok(rc == -EIO && (strstr(err, "certificate") || strstr(err, "SSL")),
+	   "a ca_file of another CA does not vouch for it: %s", err);
+	free(body);
+	body = NULL;
+	rd_region_client_free(c);
+	/* its own CA: the request is answered (OAuth checked by the fixture) */
+	c = client_ca(tf.url, NULL, 5000, 0, 0, cert);
+	capture_begin();
+	rc = c ? rd_region_fetch(c, "version/", &body, &len, err, sizeof(err)) : 0;
+	free(capture_end());
+	ok(rc == 0 && body && strstr(body, "version"), "with region.ca_file naming its CA, the TLS region answers: %s",
+	   rc ? err : "200");
+	free(body);
+	rd_region_client_free(c);
+	fixture_stop(&tf);
 }
 
 /* The staged API the daemon uses: decode, peers, build, warnings, interfaces, render. */

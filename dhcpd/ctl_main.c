@@ -564,9 +564,9 @@ static int import_isc(int argc, char **argv)
 			printf(", %zu %s", s->by_state[st], rd_lease_state_name((uint8_t)st));
 	printf("\nnot converted: %zu construct%s (see %s/import-report.txt)\n", s->not_converted,
 	       s->not_converted == 1 ? "" : "s", out);
-	if (s->failover_states)
-		printf("ISC failover state of %zu relationship%s: in the report (not imported; rackdhcpd resyncs "
-		       "with the partner)\n", s->failover_states, s->failover_states == 1 ? "" : "s");
+	if (imp.n_fo_states)
+		printf("failover state: %zu of %zu relationship%s imported into leases.db\n%s", s->failover_states,
+		       imp.n_fo_states, imp.n_fo_states == 1 ? "" : "s", imp.fo_summary ? imp.fo_summary : "");
 	printf("next: add a server section to %s/rackdhcpd.yaml (interfaces; state_dir %s, which must be\n"
 	       "mode 0700 and owned by server.user)\n", out, out);
 	rd_isc_import_free(&imp);

@@ -2,7 +2,8 @@
 /*
  * isc_import.h — migration from ISC dhcpd 4.4 as MAAS runs it
  * (`rackdhcpctl import-isc`): the dhcpd.conf MAAS renders becomes our YAML,
- * and dhcpd.leases becomes lease versions for a new store.
+ * and dhcpd.leases becomes lease versions and failover states for a new
+ * store.
  *
  * Only what MAAS generates is understood (maas-integration.md §1): failover
  * peer blocks, shared-network/subnet/pool/range, host blocks, MAAS's option
@@ -11,13 +12,15 @@
  * as `FILE:LINE: not converted: ...`, so the operator sees what the new
  * server will do differently.  Input that is not dhcpd.conf / dhcpd.leases
  * syntax at all (an unterminated string or block, a bad address where one
- * is needed, an `include`) refuses the whole import with one
+ * is needed, a failover state record ISC would refuse, an `include`)
+ * refuses the whole import with one
  * `FILE:LINE: what` message: half a conversion is worse than none.
  */
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "rackdhcp/lease.h"
 #include "rackdhcp/store.h"
@@ -38,8 +41,8 @@ typedef struct rd_isc_summary {
 
 /*!
  * The failover state of one relationship, from the last `failover peer "X"
- * state { }` record ISC appended for it (docs/isc-differences.md, "import-isc
- * and the failover state", has the rules):
+ * state { }` record ISC appended for it (docs/isc-differences.md §10 has the
+ * rules and their reasons):
  *  - normal, communications-interrupted, potential-conflict,
  *    resolution-interrupted, conflict-done, recover, paused: stored as is,
  *    with ISC's STOS and partner state;

@@ -506,9 +506,11 @@ static const char import_usage[] =
 "Usage: rackdhcpctl import-isc --conf DHCPD.CONF [--leases DHCPD.LEASES] --out DIR\n"
 "\n"
 "Convert ISC dhcpd's configuration, as MAAS generates it, into rackdhcpd's\n"
-"YAML, and its lease file into a new lease database.  Writes\n"
-"DIR/rackdhcpd.yaml, DIR/leases.db and DIR/import-report.txt (DIR is created\n"
-"if needed; an existing rackdhcpd.yaml or non-empty leases.db is refused).\n"
+"YAML, and its lease file (the leases and each failover relationship's last\n"
+"state; partner-down is imported as communications-interrupted) into a new\n"
+"lease database.  Writes DIR/rackdhcpd.yaml, DIR/leases.db and\n"
+"DIR/import-report.txt (DIR is created if needed; an existing rackdhcpd.yaml\n"
+"or non-empty leases.db is refused).\n"
 "Nothing is written unless everything converts; constructs that rackdhcpd\n"
 "does not take over are listed by FILE:LINE in the report.\n"
 "\n"
@@ -589,9 +591,9 @@ static int import_isc(int argc, char **argv)
 			printf(", %zu %s", s->by_state[st], rd_lease_state_name((uint8_t)st));
 	printf("\nnot converted: %zu construct%s (see %s/import-report.txt)\n", s->not_converted,
 	       s->not_converted == 1 ? "" : "s", out);
-	if (s->failover_states)
-		printf("ISC failover state of %zu relationship%s: in the report (not imported; rackdhcpd resyncs "
-		       "with the partner)\n", s->failover_states, s->failover_states == 1 ? "" : "s");
+	if (imp.n_fo_states)
+		printf("failover state: %zu of %zu relationship%s imported into leases.db\n%s", s->failover_states,
+		       imp.n_fo_states, imp.n_fo_states == 1 ? "" : "s", imp.fo_summary ? imp.fo_summary : "");
 	printf("next: add a server section to %s/rackdhcpd.yaml (interfaces; state_dir %s, which must be\n"
 	       "mode 0700 and owned by server.user)\n", out, out);
 	rd_isc_import_free(&imp);

@@ -26,6 +26,7 @@
 #include "rackdhcp/config.h"
 #include "rackdhcp/error.h"
 #include "rackdhcp/fmt.h"
+#include "rackdhcp/fo_state.h"
 #include "rackdhcp/isc_import.h"
 #include "rackdhcp/lease.h"
 #include "rackdhcp/store.h"
@@ -462,6 +463,7 @@ struct conv {
 	const struct stmt **hosts;
 	size_t nhosts;
 	uint32_t pxe_lease_time;    /* 0: no PXE class seen */
+	uint32_t now;               /* the import's time: STOS of a state record without `at` */
 	int rc;                     /* first hard error */
 };
 
@@ -1184,8 +1186,8 @@ static void emit_yaml(struct conv *c, rd_gbuf_t *y, const char *conf_name, const
 		 "# metrics and so on (docs/config.md).  Check import-report.txt for every\n"
 		 "# construct of the ISC file that was not converted.\n");
 	if (c->fo_comment.len) {
-		rd_gbuf_str(y, "#\n# Failover state ISC recorded in its lease file (rackdhcpd starts without\n"
-			 "# this history and resynchronises with the partner):\n");
+		rd_gbuf_str(y, "#\n# Failover state ISC recorded in its lease file, and what leases.db's\n"
+			 "# failover_state table holds for it (rackdhcpd starts from that):\n");
 		rd_gbuf_mem(y, c->fo_comment.p, c->fo_comment.len);
 	}
 	if (c->nfos)
@@ -1501,25 +1503,214 @@ static const char *fo_state_name(const struct stmt *s)
 	return s->nt > 2 && s->t[2].kind == T_STR ? s->t[2].s : "?";
 }
 
-/* s is the last of `records` state records of its relationship: the one ISC restarts from. */
-static void conv_fo_state(struct lconv *lc, const struct stmt *s, size_t records)
+/*
+ * One `failover peer "X" state { }` record as read.  ISC applies the records
+ * in file order, each setting only what it holds, so the relationship's
+ * state is the last value of each field (usually all from the last record).
+ */
+struct fo_rec {
+	const struct stmt *s;
+	size_t order;               /* in the file */
+	bool has_my, has_partner, has_mclt;
+	uint8_t my, partner;
+	uint32_t my_at, partner_at, mclt;
+};
+
+/* by relationship, then file order */
+static int cmp_fo_rec(const void *a, const void *b)
+{
+	const struct fo_rec *x = a, *y = b;
+	int d = strcmp(fo_state_name(x->s), fo_state_name(y->s));
+	return d ? d : x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* `my state X [at DATE]` / `partner state X [at DATE]` (a missing date is the import's time, as in ISC) */
+static bool fo_state_stmt(struct conv *c, const struct stmt *k, uint8_t *st, uint32_t *at)
+{
+	if (k->nt < 3 || !word_is(k, 1, "state") || k->t[2].kind != T_WORD) {
+		conv_fail(c, k->line, "failover state record: expected '%s state NAME [at DATE];'", k->t[0].s);
+		return false;
+	}
+	int v = rd_fo_state_parse(k->t[2].s);
+	if (v < 0) {
+		conv_fail(c, k->line, "failover state record: unknown state '%s'", k->t[2].s);
+		return false;
+	}
+	*st = (uint8_t)v;
+	if (k->nt == 3) {
+		*at = c->now;
+		return true;
+	}
+	if (!word_is(k, 3, "at") || !lease_time(k, 4, at) || *at == 0) {
+		conv_fail(c, k->line, "failover state record: expected 'at' and a date (W YYYY/MM/DD HH:MM:SS or "
+			  "epoch N) after '%s'", k->t[2].s);
+		return false;
+	}
+	return true;
+}
+
+/* Read one record; false (and a hard error by line) if it is not what ISC itself would read. */
+static bool fo_rec_parse(struct conv *c, const struct stmt *s, struct fo_rec *r)
+{
+	*r = (struct fo_rec){ .s = s };
+	if (s->nt != 4 || s->t[2].kind != T_STR || !s->t[2].len || strlen(s->t[2].s) != s->t[2].len) {
+		conv_fail(c, s->line, "expected: failover peer \"NAME\" state { ... }");
+		return false;
+	}
+	for (size_t i = 0; i < s->nkids; i++) {
+		const struct stmt *k = &s->kids[i];
+		if (k->block || !k->nt) {
+			conv_fail(c, k->line, "failover state record: unexpected block");
+			return false;
+		}
+		if (word_is(k, 0, "my")) {
+			if (!fo_state_stmt(c, k, &r->my, &r->my_at))
+				return false;
+			r->has_my = true;
+		} else if (word_is(k, 0, "partner")) {
+			if (!fo_state_stmt(c, k, &r->partner, &r->partner_at))
+				return false;
+			r->has_partner = true;
+		} else if (word_is(k, 0, "mclt")) {
+			if (k->nt != 2 || !parse_u32(k->t[1].s, &r->mclt)) {
+				conv_fail(c, k->line, "failover state record: mclt: expected a number of seconds");
+				return false;
+			}
+			r->has_mclt = true;
+		} else {
+			conv_fail(c, k->line, "failover state record: expected 'my state', 'partner state' or 'mclt', "
+				  "got '%s'", k->t[0].s);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* What ISC's `my state` becomes in our store: the rules are in isc_import.h. */
+static uint8_t fo_state_map(uint8_t isc, bool *stored, const char **why)
+{
+	*stored = true;
+	*why = NULL;
+	switch (isc) {
+	case RD_FO_ST_PARTNER_DOWN:
+		*why = "partner-down is never carried over (the file may be old): rackdhcpd serves its own "
+		       "free addresses until 'rackdhcpctl failover partner-down' or auto-partner-down";
+		return RD_FO_ST_COMM_INTERRUPTED;
+	case RD_FO_ST_RECOVER_WAIT:
+	case RD_FO_ST_RECOVER_DONE:
+	case RD_FO_ST_SHUTDOWN:
+		*why = "the partner's bindings are fetched again";
+		return RD_FO_ST_RECOVER;
+	case RD_FO_ST_STARTUP:
+	case RD_FO_ST_UNKNOWN:
+		*stored = false;
+		*why = "rackdhcpd starts over in recover, as a new server does";
+		return isc;
+	default:
+		return isc;
+	}
+}
+
+static void utc_time(uint32_t t, char *buf, size_t cap)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	if (!gmtime_r(&tt, &tm) || !strftime(buf, cap, "%Y-%m-%d %H:%M:%S UTC", &tm))
+		snprintf(buf, cap, "epoch %u", t);
+}
+
+/*
+ * The relationship's state from its records r[0..n) (file order): one
+ * entry of out->fo_states, a report line, a summary line and a YAML comment.
+ */
+static void conv_fo_state(struct lconv *lc, const struct fo_rec *r, size_t n, rd_isc_import_t *out,
+			  rd_gbuf_t *sum)
 {
 	struct conv *c = lc->c;
-	char line[512];
-	int n = snprintf(line, sizeof(line), "failover peer \"%s\":", fo_state_name(s));
-	for (size_t i = 0; i < s->nkids && n > 0 && (size_t)n < sizeof(line); i++) {
-		const struct stmt *k = &s->kids[i];
-		char text[160];
-		stmt_text(k, text, sizeof(text));
-		n += snprintf(line + n, sizeof(line) - (size_t)n, " %s", text);
+	const struct stmt *last = r[n - 1].s;
+	const char *name = fo_state_name(last);
+	const struct ifo *f = NULL;
+	for (size_t i = 0; i < c->nfos && !f; i++)
+		if (!strcmp(c->fos[i].name, name))
+			f = &c->fos[i];
+	if (!f) {
+		not_converted(c, last, "no failover peer of that name in the configuration: its state is not imported");
+		return;
 	}
+	rd_isc_fo_state_t fs = { .line = last->line };
+	snprintf(fs.st.name, sizeof(fs.st.name), "%s", name);
+	bool has_my = false, has_partner = false, has_mclt = false;
+	uint32_t my_at = 0, partner_at = 0, mclt = 0;
+	uint8_t partner = RD_FO_ST_UNKNOWN;
+	for (size_t i = 0; i < n; i++) {
+		if (r[i].has_my) {
+			has_my = true;
+			fs.isc_state = r[i].my;
+			my_at = r[i].my_at;
+		}
+		if (r[i].has_partner) {
+			has_partner = true;
+			partner = r[i].partner;
+			partner_at = r[i].partner_at;
+		}
+		if (r[i].has_mclt) {
+			has_mclt = true;
+			mclt = r[i].mclt;
+		}
+	}
+	char line[640], t1[40], t2[40];
+	int len;
+	if (!has_my) {
+		len = snprintf(line, sizeof(line), "failover peer \"%s\": no 'my state' in %zu state record%s: not imported "
+			       "(rackdhcpd starts over in recover, as a new server does)", name, n, n == 1 ? "" : "s");
+	} else {
+		const char *why;
+		uint8_t st = fo_state_map(fs.isc_state, &fs.stored, &why);
+		utc_time(my_at, t1, sizeof(t1));
+		utc_time(has_partner ? partner_at : my_at, t2, sizeof(t2));
+		len = snprintf(line, sizeof(line), "failover peer \"%s\": my state %s since %s, partner %s since %s",
+			       name, rd_fo_state_keyword(fs.isc_state), t1, rd_fo_state_keyword(partner), t2);
+		if (has_mclt)
+			len += snprintf(line + len, sizeof(line) - (size_t)len, ", mclt %u", mclt);
+		len += snprintf(line + len, sizeof(line) - (size_t)len, " (%zu state record%s): ", n, n == 1 ? "" : "s");
+		if (!fs.stored)
+			snprintf(line + len, sizeof(line) - (size_t)len, "not imported: %s", why);
+		else if (st != fs.isc_state)
+			snprintf(line + len, sizeof(line) - (size_t)len, "imported as %s: %s", rd_fo_state_keyword(st), why);
+		else
+			snprintf(line + len, sizeof(line) - (size_t)len, "imported as %s", rd_fo_state_keyword(st));
+		if (fs.stored) {
+			if (strlen(name) >= sizeof(fs.st.name)) {
+				fs.stored = false;
+				snprintf(line + len, sizeof(line) - (size_t)len, "not imported: the name is longer than %zu bytes",
+					 sizeof(fs.st.name) - 1);
+			} else {
+				fs.st.state = st;
+				fs.st.stos = my_at;
+				fs.st.partner = partner;
+				fs.st.partner_stos = has_partner ? partner_at : my_at;
+				/* the secondary learns the MCLT from the primary and ISC records it; else the conf's */
+				fs.st.mclt = has_mclt ? mclt : f->has_mclt ? f->mclt : 0;
+			}
+		}
+	}
+	(void)len;
+	report(c, last->line, "%s", line);
+	rd_gbuf_printf(sum, "%s\n", line);
 	/* it goes into a YAML comment: printable ASCII only, so the file stays valid UTF-8 */
 	for (char *p = line; *p; p++)
 		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
 			*p = '?';
-	report(c, s->line, "%s (the last of %zu state records; not imported: rackdhcpd starts without it and "
-	       "resyncs with the partner)", line, records);
-	rd_gbuf_printf(&c->fo_comment, "#   %s:%u: %s\n", lc->file, s->line, line);
+	rd_gbuf_printf(&c->fo_comment, "#   %s:%u: %s\n", lc->file, last->line, line);
+	rd_isc_fo_state_t *nv = realloc(out->fo_states, (out->n_fo_states + 1) * sizeof(*nv));
+	if (!nv) {
+		c->rc = RD_ENOMEM;
+		return;
+	}
+	out->fo_states = nv;
+	out->fo_states[out->n_fo_states++] = fs;
+	if (fs.stored)
+		out->sum.failover_states++;
 }
 
 static int cmp_lrec(const void *a, const void *b)
@@ -1539,24 +1730,26 @@ static int conv_leases(struct conv *c, const char *text, size_t len, const char 
 	if (rc < 0)
 		return c->rc = rc;
 	struct lconv lc = { .file = file, .c = c };
-	const struct stmt **fo = NULL;
+	struct fo_rec *fo = NULL;
 	size_t nfo = 0;
 	const char *conf_file = c->file;
 	c->file = file;     /* messages from here on name the lease file */
 	c->file_no = 1;
-	size_t fo_states = 0;
 	for (size_t i = 0; i < n && !c->rc; i++) {
 		const struct stmt *s = &v[i];
 		if (word_is(s, 0, "lease") && s->block) {
 			conv_lease(&lc, s);
 		} else if (word_is(s, 0, "failover") && word_is(s, 1, "peer") && s->block && word_is(s, 3, "state")) {
-			const struct stmt **nf = realloc(fo, (nfo + 1) * sizeof(*nf));
+			struct fo_rec *nf = realloc(fo, (nfo + 1) * sizeof(*nf));
 			if (!nf) {
 				c->rc = RD_ENOMEM;
 				break;
 			}
 			fo = nf;
-			fo[nfo++] = s;
+			if (fo_rec_parse(c, s, &fo[nfo])) {
+				fo[nfo].order = nfo;
+				nfo++;
+			}
 		} else if (word_is(s, 0, "authoring-byte-order") || word_is(s, 0, "server-duid") ||
 			   word_is(s, 0, "db-time-format")) {
 			/* bookkeeping of the file itself */
@@ -1567,27 +1760,27 @@ static int conv_leases(struct conv *c, const char *text, size_t len, const char 
 		}
 	}
 	/*
-	 * ISC appends a state record on every change: only the last of each
-	 * relationship counts.  fo[] is reused in place as the list of distinct
-	 * relationships (last record each) with their counts in cnt[].
+	 * ISC appends a state record on every change: the records of each
+	 * relationship are taken in file order, one relationship at a time, in
+	 * the order of their last records.
 	 */
-	size_t *cnt = nfo ? calloc(nfo, sizeof(*cnt)) : NULL, nd = 0;
-	if (nfo && !cnt)
+	out->sum.failover_state_records = nfo;
+	rd_gbuf_t sum = { 0 };
+	rd_gbuf_str(&sum, "");
+	if (nfo && !c->rc)
+		qsort(fo, nfo, sizeof(*fo), cmp_fo_rec);
+	for (size_t i = 0, g; i < nfo && !c->rc; i += g) {
+		for (g = 1; i + g < nfo && !strcmp(fo_state_name(fo[i + g].s), fo_state_name(fo[i].s)); g++)
+			;
+		conv_fo_state(&lc, fo + i, g, out, &sum);
+	}
+	if (sum.oom && !c->rc)
 		c->rc = RD_ENOMEM;
-	for (size_t i = 0; i < nfo && !c->rc; i++) {
-		size_t d = 0;
-		while (d < nd && strcmp(fo_state_name(fo[d]), fo_state_name(fo[i])))
-			d++;
-		if (d == nd)
-			nd++;
-		fo[d] = fo[i];
-		cnt[d]++;
+	if (!c->rc) {
+		out->fo_summary = sum.p;
+		sum.p = NULL;
 	}
-	for (size_t d = 0; d < nd && !c->rc; d++) {
-		conv_fo_state(&lc, fo[d], cnt[d]);
-		fo_states++;
-	}
-	free(cnt);
+	free(sum.p);
 	free(fo);
 	stmts_free(v, n);
 	if (!c->rc) {
@@ -1623,7 +1816,6 @@ static int conv_leases(struct conv *c, const char *text, size_t len, const char 
 	c->file = conf_file;
 	c->file_no = 0;
 	out->sum.leases = out->n_leases;
-	out->sum.failover_states = fo_states;
 	return c->rc;
 }
 
@@ -1638,6 +1830,8 @@ void rd_isc_import_free(rd_isc_import_t *r)
 	for (size_t i = 0; i < r->n_leases; i++)
 		rd_lease_free(r->leases[i]);
 	free(r->leases);
+	free(r->fo_states);
+	free(r->fo_summary);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -1654,7 +1848,9 @@ int rd_isc_convert(const char *conf, size_t conf_len, const char *conf_name, con
 	conf_name = conf_name ? conf_name : "<dhcpd.conf>";
 	leases_name = leases ? (leases_name ? leases_name : "<dhcpd.leases>") : NULL;
 
-	struct conv c = { .file = conf_name, .err = err, .errlen = errlen };
+	time_t now = time(NULL);
+	struct conv c = { .file = conf_name, .err = err, .errlen = errlen,
+			  .now = now > 0 && (uint64_t)now < UINT32_MAX ? (uint32_t)now : 1 };
 	struct lexer lx = { .p = conf, .end = conf + conf_len, .file = conf_name, .line = 1, .err = err, .errlen = errlen };
 	struct stmt *tree = NULL;
 	size_t ntree = 0;
@@ -1867,6 +2063,9 @@ int rd_isc_write(const rd_isc_import_t *r, const char *dir, char *err, size_t er
 	for (size_t i = 0; i < r->n_leases; i++)
 		if ((rc = rd_store_submit(store, r->leases[i], "import-isc", NULL, NULL)) < 0)
 			break;
+	for (size_t i = 0; i < r->n_fo_states && rc >= 0; i++)
+		if (r->fo_states[i].stored)
+			rc = rd_store_fo_state_put(store, &r->fo_states[i].st);
 	int frc = rd_store_flush(store);
 	rd_store_close(store);
 	if (rc < 0 || (rc = frc) < 0) {

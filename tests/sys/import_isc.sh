@@ -17,13 +17,19 @@
 #
 # Both reach NORMAL, the client gets a lease, the primary is stopped and its
 # dhcpd.conf and dhcpd.leases are imported: the client's lease is ACTIVE in
-# the new leases.db with its MAC and failover times, and the report shows
-# ISC's failover state.  Then rackdhcpd starts in the primary's place with
-# the imported files (plus a server section) and pairs with the remaining
-# ISC secondary until both are in NORMAL, keeping the client's lease.
+# the new leases.db with its MAC and failover times, and ISC's last failover
+# state (NORMAL, with the STOS of ISC's last `failover peer ... state`
+# record) is in leases.db's failover_state table and in the summary.  Then
+# rackdhcpd starts in the primary's place with the imported files (plus a
+# server section), starts from that stored state (not over in RECOVER) and
+# pairs with the remaining ISC secondary until both are in NORMAL, without a
+# RECOVER-WAIT (which would take the MCLT, 30 s), keeping the client's lease.
+# The same lease file with a partner-down record and a record for an unknown
+# relationship appended is imported as COMMUNICATIONS-INTERRUPTED, with a
+# warning naming the unknown relationship's line.
 #
 # Skips what it cannot run (exit 77 when nothing can).  RD_KEEP_TMP=1 keeps
-# the temp dir.  Every wait is bounded; part 2 takes about a minute.
+# the temp dir.  Every wait is bounded; part 2 takes under a minute.
 set -u
 
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -219,6 +225,33 @@ EOF
 		cltt > 0 FROM leases WHERE addr = $(ipint "$ADDR")")" = 1
 	check "the report shows ISC's failover state" \
 		grep -q 'failover peer "failover-vlan-5001": my state normal' "$SYS_TMP/imp/import-report.txt"
+	# ISC's last state record: "my state normal at W YYYY/MM/DD HH:MM:SS;" (UTC)
+	stos=$(sed -n 's/^ *my state [a-z-]* at [0-6] \([0-9/]* [0-9:]*\);$/\1/p' "$SYS_TMP/isc-primary.leases" |
+		tail -n 1)
+	stos=$(date -u -d "$stos" +%s 2>/dev/null || echo none)
+	echo "# ISC's last my-state STOS: $stos"
+	check "failover_state holds ISC's NORMAL with its STOS, partner NORMAL, MCLT 30" test "$(q "SELECT count(*)
+		FROM failover_state WHERE name = 'failover-vlan-5001' AND state = 2 AND partner = 2 AND
+		stos = '$stos' AND partner_stos > 0 AND mclt = 30")" = 1
+	check "the summary lists the imported state" sh -c 'grep -q "^failover state: 1 of 1 relationship imported" "$1" &&
+		grep -q "^failover peer \"failover-vlan-5001\": my state normal since .*: imported as normal\$" "$1"' - \
+		"$SYS_TMP/imp.out"
+
+	# a partner-down record is not carried over; an unknown relationship is a warning by line
+	cp "$SYS_TMP/isc-primary.leases" "$SYS_TMP/pd.leases"
+	printf 'failover peer "failover-vlan-5001" state {\n  my state partner-down at 4 2026/11/26 10:00:00;\n}\n' \
+		>>"$SYS_TMP/pd.leases"
+	pdline=$(($(wc -l <"$SYS_TMP/pd.leases") + 1))
+	printf 'failover peer "vlan-9" state {\n  my state normal at 4 2026/11/26 10:00:00;\n}\n' >>"$SYS_TMP/pd.leases"
+	"$RACKDHCPCTL" import-isc --conf "$SYS_TMP/pri/dhcpd.conf" --leases "$SYS_TMP/pd.leases" \
+		--out "$SYS_TMP/pd" >"$SYS_TMP/imp2.out" 2>&1
+	check "import-isc of a lease file ending in partner-down exits 0" test $? -eq 0
+	check "... failover_state holds COMMUNICATIONS-INTERRUPTED with partner-down's STOS" \
+		test "$(sqlite3 "file:$SYS_TMP/pd/leases.db?mode=ro" "SELECT state, stos FROM failover_state
+		WHERE name = 'failover-vlan-5001'" 2>/dev/null)" = "3|$(date -u -d '2026/11/26 10:00:00' +%s)"
+	check "... and the unknown relationship is reported by line, not stored" sh -c 'grep -q "pd.leases:$1: not converted: failover peer \"vlan-9\" state { ... } -- no failover peer of that name" "$2" &&
+		test "$(sqlite3 "file:$3?mode=ro" "SELECT count(*) FROM failover_state" 2>/dev/null)" = 1' - \
+		"$pdline" "$SYS_TMP/imp2.out" "$SYS_TMP/pd/leases.db"
 
 	# rackdhcpd in the primary's place: the imported files plus a server section
 	cat >>"$SYS_TMP/imp/rackdhcpd.yaml" <<EOF
@@ -231,10 +264,17 @@ server:
 EOF
 	proc_start pri ip netns exec "$(ns_name pri)" "$RACKDHCPD" -c "$SYS_TMP/imp/rackdhcpd.yaml" -f
 	check "rackdhcpd starts with the imported files" wait_for 20 grep -q 'serving on' "$SYS_TMP/pri.out"
-	check "rackdhcpd and the remaining ISC secondary reach NORMAL" wait_for 90 sh -c '
+	check "... from ISC's stored state, not over in recover" sh -c '
+		grep -q "failover failover-vlan-5001: primary, stored state\$" "$1" &&
+		grep -q "stored state normal since $2, peer normal" "$1" && ! grep -q "no stored state" "$1"' - \
+		"$SYS_TMP/pri.out" "$stos"
+	# MCLT is 30 s: a RECOVER-WAIT could not end within 20 s
+	check "rackdhcpd and the remaining ISC secondary reach NORMAL within 20 s" wait_for 20 sh -c '
 		grep -E "failover failover-vlan-5001: I move from" "$1" | tail -n 1 | grep -q " to normal\$" &&
 		grep -E "failover peer failover-vlan-5001: I move from" "$2" | tail -n 1 | grep -q " to normal\$"' - \
 		"$SYS_TMP/pri.out" "$SYS_TMP/sec.out"
+	check "... without RECOVER or RECOVER-WAIT on rackdhcpd's side" sh -c \
+		'! grep -E "failover failover-vlan-5001: I move from .* to recover" "$1"' - "$SYS_TMP/pri.out"
 	check "the client's lease is still ACTIVE in rackdhcpd's store" test "$(q "SELECT count(*) FROM leases WHERE
 		addr = $(ipint "$ADDR") AND state = 2 AND hex(chaddr) = '525400FB0001'")" = 1
 	grep -hE 'failover (peer )?failover-vlan-5001' "$SYS_TMP/pri.out" "$SYS_TMP/sec.out" | grep 'I move' |

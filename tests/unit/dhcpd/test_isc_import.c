@@ -10,6 +10,7 @@
  * FILE:LINE and leaves nothing behind.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 
 #include "rackdhcp/config.h"
 #include "rackdhcp/error.h"
+#include "rackdhcp/fo_state.h"
 #include "rackdhcp/isc_import.h"
 #include "rackdhcp/lease.h"
 #include "rackdhcp/store.h"
@@ -353,7 +355,14 @@ static void test_config(void)
 	   s->by_state[RD_LEASE_ABANDONED] == 1 && s->by_state[RD_LEASE_BACKUP] == 1 && s->by_state[RD_LEASE_FREE] == 0,
 	   "summary: leases by state");
 	is_int((long long)s->not_converted, 10, "ten constructs not converted");
-	is_int((long long)s->failover_states, 1, "one failover state record");
+	is_int((long long)s->failover_states, 1, "one failover state imported");
+	is_int((long long)s->failover_state_records, 1, "from one record");
+	ok(imp.n_fo_states == 1 && imp.fo_states[0].stored && imp.fo_states[0].st.state == RD_FO_ST_NORMAL &&
+	   imp.fo_states[0].st.partner == RD_FO_ST_NORMAL &&
+	   imp.fo_states[0].st.stos == (uint32_t)utc(2024, 1, 4, 12, 0, 0) &&
+	   imp.fo_states[0].st.partner_stos == (uint32_t)utc(2024, 1, 4, 11, 59, 58) &&
+	   imp.fo_states[0].st.mclt == 3600 && !strcmp(imp.fo_states[0].st.name, "failover-vlan-5001"),
+	   "NORMAL with ISC's STOS, the partner's, and the configured MCLT");
 
 	/* each reported construct with its own line */
 	static const struct { const char *needle, *text; } want[] = {
@@ -375,10 +384,11 @@ static void test_config(void)
 			diag("report:\n%s", imp.report);
 	}
 	char line[512];
-	snprintf(line, sizeof(line), "dhcpd.leases:%u: failover peer \"failover-vlan-5001\": my state normal at 4 "
-		 "2024/01/04 12:00:00; partner state normal at 4 2024/01/04 11:59:58; (the last of 1 state records; not "
-		 "imported: rackdhcpd starts without it and resyncs with the partner)", line_of(leases, "failover peer"));
+	snprintf(line, sizeof(line), "dhcpd.leases:%u: failover peer \"failover-vlan-5001\": my state normal since "
+		 "2024-01-04 12:00:00 UTC, partner normal since 2024-01-04 11:59:58 UTC (1 state record): imported as "
+		 "normal", line_of(leases, "failover peer"));
 	ok(has_line(imp.report, line), "report: failover state with its line");
+	ok(imp.fo_summary && has_line(imp.fo_summary, strstr(line, "failover peer")), "summary: the same line");
 	ok(strstr(imp.report, "option arch") == NULL && strstr(imp.report, "class") == NULL &&
 	   strstr(imp.report, "failover peer \"failover-vlan-5001\" {") == NULL && strstr(imp.report, "elsif") == NULL,
 	   "MAAS's option definitions, PXE class, peer and boot chain are not reported");
@@ -559,11 +569,11 @@ static void test_cases(void)
 		   "lease outside the subnets reported");
 		ok(strstr(imp.report, "dhcpd.leases:13: not converted: host h1 { ... } -- host added over OMAPI") != NULL,
 		   "OMAPI host reported");
-		ok(has_line(imp.report, "dhcpd.leases:17: failover peer \"p\": my state normal at 1 2024/01/01 00:00:09; "
-			    "partner state normal at 1 2024/01/01 00:00:09; (the last of 2 state records; not imported: "
-			    "rackdhcpd starts without it and resyncs with the partner)") &&
-		   !strstr(imp.report, "my state recover") && imp.sum.failover_states == 1,
-		   "only the last failover state record of a relationship is reported");
+		ok(has_line(imp.report, "dhcpd.leases:17: not converted: failover peer \"p\" state { ... } -- no failover "
+			    "peer of that name in the configuration: its state is not imported") &&
+		   !strstr(imp.report, "dhcpd.leases:15:") && imp.sum.failover_states == 0 &&
+		   imp.sum.failover_state_records == 2 && imp.n_fo_states == 0,
+		   "state records of a peer the conf lacks: one warning, at the last record's line");
 	} else {
 		diag("%s", err);
 	}
@@ -572,9 +582,12 @@ static void test_cases(void)
 	/* bytes that are not UTF-8 never reach the YAML unescaped (libyaml would refuse the file) */
 	static const char odd[] = "shared-network n\xff\x01 {\n subnet 10.0.0.0 netmask 255.255.255.0 {\n"
 		"  option domain-name \"maas\";\n }\n}\n";
-	static const char odd_leases[] = "failover peer \"p\xff\" state {\n my state normal\xfe;\n}\n";
+	static const char odd_leases[] = "failover peer \"p\xff\" state {\n my state normal;\n}\n";
 	if (!is_int(convert(odd, odd_leases, &imp, err, sizeof(err)), 0, "non-UTF-8 names convert"))
 		diag("%s", err);
+	else
+		ok(imp.n_fo_states == 0 && strstr(imp.report, "dhcpd.leases:1: not converted: failover peer") != NULL,
+		   "a state record for a peer the conf lacks is reported, not imported");
 	rd_isc_import_free(&imp);
 
 	/* host checks: inside a pool, duplicate MAC, several fixed addresses */
@@ -646,6 +659,193 @@ static void test_malformed(void)
 	ok(convert(deep, NULL, &imp, err, sizeof(err)) == RD_EMALFORMED && strstr(err, "nested"), "deep nesting refused");
 }
 
+/* ------------------------------------------------------------ failover state records */
+
+/* a primary "a" (mclt 30) and a secondary "b" (no mclt: it learns it), one pool each */
+static const char fo_conf[] =
+	"failover peer \"a\" {\n primary;\n address 10.0.0.1;\n peer address 10.0.0.2;\n mclt 30;\n split 255;\n}\n"
+	"failover peer \"b\" {\n secondary;\n address 10.0.1.1;\n peer address 10.0.1.2;\n}\n"
+	"subnet 10.0.0.0 netmask 255.255.255.0 {\n pool {\n  failover peer \"a\";\n  range 10.0.0.10 10.0.0.20;\n }\n}\n"
+	"subnet 10.0.1.0 netmask 255.255.255.0 {\n pool {\n  failover peer \"b\";\n  range 10.0.1.10 10.0.1.20;\n }\n}\n";
+
+static const rd_isc_fo_state_t *fo_of(const rd_isc_import_t *imp, const char *name)
+{
+	for (size_t i = 0; i < imp->n_fo_states; i++)
+		if (!strcmp(imp->fo_states[i].st.name, name))
+			return &imp->fo_states[i];
+	return NULL;
+}
+
+/* ISC's `my state` X for peer "a" (with a partner in normal): what is stored */
+static void fo_map_case(const char *isc, bool stored, uint8_t want)
+{
+	char l[512], err[512] = "";
+	rd_isc_import_t imp;
+	snprintf(l, sizeof(l), "failover peer \"a\" state {\n my state %s at 1 2024/01/01 00:00:00;\n"
+		 " partner state normal at 1 2024/01/01 00:00:05;\n}\n", isc);
+	if (!is_int(convert(fo_conf, l, &imp, err, sizeof(err)), 0, "my state %s converts", isc)) {
+		diag("%s", err);
+		return;
+	}
+	const rd_isc_fo_state_t *f = imp.n_fo_states == 1 ? &imp.fo_states[0] : NULL;
+	if (stored)
+		ok(f && f->stored && f->isc_state == rd_fo_state_parse(isc) && f->st.state == want &&
+		   f->st.stos == (uint32_t)utc(2024, 1, 1, 0, 0, 0) && f->st.partner == RD_FO_ST_NORMAL &&
+		   f->st.partner_stos == (uint32_t)utc(2024, 1, 1, 0, 0, 5) && imp.sum.failover_states == 1,
+		   "%s is stored as %s with ISC's STOS", isc, rd_fo_state_keyword(want));
+	else
+		ok(f && !f->stored && imp.sum.failover_states == 0 && strstr(imp.report, "not imported"),
+		   "%s: nothing stored, and the report says so", isc);
+	rd_isc_import_free(&imp);
+}
+
+static void test_fo_state(const char *tmp)
+{
+	/* the mapping rules, every state ISC can write */
+	fo_map_case("normal", true, RD_FO_ST_NORMAL);
+	fo_map_case("communications-interrupted", true, RD_FO_ST_COMM_INTERRUPTED);
+	fo_map_case("partner-down", true, RD_FO_ST_COMM_INTERRUPTED);
+	fo_map_case("potential-conflict", true, RD_FO_ST_POTENTIAL_CONFLICT);
+	fo_map_case("resolution-interrupted", true, RD_FO_ST_RESOLUTION_INTERRUPTED);
+	fo_map_case("conflict-done", true, RD_FO_ST_CONFLICT_DONE);
+	fo_map_case("recover", true, RD_FO_ST_RECOVER);
+	fo_map_case("recover-wait", true, RD_FO_ST_RECOVER);
+	fo_map_case("recover-done", true, RD_FO_ST_RECOVER);
+	fo_map_case("shutdown", true, RD_FO_ST_RECOVER);
+	fo_map_case("paused", true, RD_FO_ST_PAUSED);
+	fo_map_case("startup", false, 0);
+	fo_map_case("unknown-state", false, 0);
+
+	/*
+	 * Several records, as ISC appends them: per relationship the last
+	 * value of each field wins (b's last record has no partner line, so
+	 * the partner comes from the one before); a record for a peer the
+	 * conf lacks is a warning with its line; epoch dates; mclt recorded by
+	 * the secondary.
+	 */
+	static const char l[] =
+		"failover peer \"a\" state {\n my state recover at 1 2024/01/01 00:00:00;\n"          /* 1 */
+		" partner state partner-down at 1 2024/01/01 00:00:00;\n}\n"
+		"failover peer \"b\" state {\n my state recover-wait at 1 2024/01/01 00:00:00;\n"     /* 5 */
+		" partner state partner-down at 1 2024/01/01 00:00:01;\n mclt 45;\n}\n"
+		"failover peer \"gone\" state {\n my state normal at 1 2024/01/01 00:00:00;\n}\n"     /* 10 */
+		"failover peer \"a\" state {\n my state normal at epoch 1704067300; # Mon Jan 01\n" /* 13 */
+		" partner state normal at epoch 1704067301; # Mon Jan 01\n}\n"
+		"failover peer \"b\" state {\n my state communications-interrupted at 1 2024/01/01 00:10:00;\n}\n"; /* 17 */
+	rd_isc_import_t imp;
+	char err[512] = "";
+	if (!is_int(convert(fo_conf, l, &imp, err, sizeof(err)), 0, "several state records convert")) {
+		diag("%s", err);
+		return;
+	}
+	const rd_isc_fo_state_t *a = fo_of(&imp, "a"), *b = fo_of(&imp, "b");
+	ok(a && a->stored && a->st.state == RD_FO_ST_NORMAL && a->st.stos == 1704067300 &&
+	   a->st.partner == RD_FO_ST_NORMAL && a->st.partner_stos == 1704067301 && a->st.mclt == 30 && a->line == 13,
+	   "a: the last record wins (epoch dates), the primary's MCLT from the conf");
+	ok(b && b->stored && b->st.state == RD_FO_ST_COMM_INTERRUPTED && b->st.stos == (uint32_t)utc(2024, 1, 1, 0, 10, 0) &&
+	   b->st.partner == RD_FO_ST_PARTNER_DOWN && b->st.partner_stos == (uint32_t)utc(2024, 1, 1, 0, 0, 1) &&
+	   b->st.mclt == 45 && b->line == 17,
+	   "b: fields a later record leaves out keep their earlier value (partner, mclt)");
+	ok(imp.n_fo_states == 2 && imp.sum.failover_states == 2 && imp.sum.failover_state_records == 5,
+	   "two relationships from five records");
+	ok(has_line(imp.report, "dhcpd.leases:10: not converted: failover peer \"gone\" state { ... } -- no failover "
+		    "peer of that name in the configuration: its state is not imported"),
+	   "unknown relationship: a warning by line");
+	ok(has_line(imp.report, "dhcpd.leases:17: failover peer \"b\": my state communications-interrupted since "
+		    "2024-01-01 00:10:00 UTC, partner partner-down since 2024-01-01 00:00:01 UTC, mclt 45 (2 state records): "
+		    "imported as communications-interrupted"), "report: b's line");
+	ok(imp.fo_summary && strstr(imp.fo_summary, "failover peer \"a\": my state normal since 2024-01-01 00:01:40 UTC") &&
+	   strstr(imp.fo_summary, "failover peer \"b\": my state communications-interrupted") &&
+	   !strstr(imp.fo_summary, "gone"), "summary: one line per imported relationship");
+	ok(strstr(imp.yaml, "#   dhcpd.leases:13: failover peer \"a\": my state normal") != NULL, "YAML comment");
+
+	/* into the store: rd_store_fo_state_get reads back what peer_boot will */
+	char dir[256], path[320];
+	snprintf(dir, sizeof(dir), "%s/fo", tmp);
+	if (is_int(rd_isc_write(&imp, dir, err, sizeof(err)), 0, "write DIR with failover states")) {
+		snprintf(path, sizeof(path), "%s/leases.db", dir);
+		rd_store_t *st = NULL;
+		rd_store_fo_state_t fs;
+		if (is_int(rd_store_open(path, RD_STORE_SYNC, NULL, &st, err, sizeof(err)), 0, "the store opens")) {
+			ok(rd_store_fo_state_get(st, "a", &fs) == 0 && fs.state == RD_FO_ST_NORMAL && fs.stos == 1704067300 &&
+			   fs.partner == RD_FO_ST_NORMAL && fs.partner_stos == 1704067301 && fs.mclt == 30,
+			   "store: a is NORMAL with ISC's times");
+			ok(rd_store_fo_state_get(st, "b", &fs) == 0 && fs.state == RD_FO_ST_COMM_INTERRUPTED && fs.mclt == 45,
+			   "store: b is COMMUNICATIONS-INTERRUPTED, mclt 45");
+			is_int(rd_store_fo_state_get(st, "gone", &fs), -ENOENT, "store: nothing for the unknown relationship");
+			rd_store_close(st);
+		} else {
+			diag("%s", err);
+		}
+	} else {
+		diag("%s", err);
+	}
+	rd_isc_import_free(&imp);
+
+	/* a STARTUP record stores nothing, and no `at` means the import's time */
+	time_t t0 = time(NULL);
+	if (is_int(convert(fo_conf, "failover peer \"a\" state {\n my state startup;\n}\n"
+			   "failover peer \"b\" state {\n my state normal;\n partner state normal;\n}\n", &imp, err,
+			   sizeof(err)), 0, "records without dates convert")) {
+		b = fo_of(&imp, "b");
+		ok(b && b->stored && b->st.stos >= (uint32_t)t0 && b->st.stos <= (uint32_t)time(NULL) + 1 &&
+		   b->st.partner_stos == b->st.stos, "no date: STOS is the import's time");
+		ok(imp.sum.failover_states == 1 && has_line(imp.report, "dhcpd.leases:1: failover peer \"a\": my state startup "
+		   "since ") == false && strstr(imp.report, "my state startup since") &&
+		   strstr(imp.report, "not imported: rackdhcpd starts over in recover"), "startup: not imported, reported");
+		snprintf(dir, sizeof(dir), "%s/fo2", tmp);
+		if (is_int(rd_isc_write(&imp, dir, err, sizeof(err)), 0, "write DIR")) {
+			snprintf(path, sizeof(path), "%s/leases.db", dir);
+			rd_store_t *st = NULL;
+			rd_store_fo_state_t fs;
+			if (rd_store_open(path, RD_STORE_SYNC, NULL, &st, err, sizeof(err)) == 0) {
+				is_int(rd_store_fo_state_get(st, "a", &fs), -ENOENT, "store: no row for the startup record");
+				rd_store_close(st);
+			}
+		}
+	} else {
+		diag("%s", err);
+	}
+	rd_isc_import_free(&imp);
+
+	/* a record without `my state`: reported, nothing stored */
+	if (is_int(convert(fo_conf, "failover peer \"a\" state {\n partner state normal;\n}\n", &imp, err, sizeof(err)), 0,
+		   "a record with only the partner converts"))
+		ok(imp.n_fo_states == 1 && !imp.fo_states[0].stored &&
+		   has_line(imp.report, "dhcpd.leases:1: failover peer \"a\": no 'my state' in 1 state record: not "
+			    "imported (rackdhcpd starts over in recover, as a new server does)"), "no my state: not imported");
+	rd_isc_import_free(&imp);
+
+	/* bad records: the whole import is refused with FILE:LINE, as ISC refuses to start */
+	static const struct { const char *leases, *err; } bad[] = {
+		{ "failover peer \"a\" state {\n my state bogus at 1 2024/01/01 00:00:00;\n}\n",
+		  "dhcpd.leases:2: failover state record: unknown state 'bogus'" },
+		{ "\nfailover peer \"a\" state {\n peer state normal;\n}\n",
+		  "dhcpd.leases:3: failover state record: expected 'my state', 'partner state' or 'mclt', got 'peer'" },
+		{ "failover peer \"a\" state {\n my state normal at 1 2024/01/01;\n}\n",
+		  "dhcpd.leases:2: failover state record: expected 'at' and a date" },
+		{ "failover peer \"a\" state {\n my state normal at never;\n}\n",
+		  "dhcpd.leases:2: failover state record: expected 'at' and a date" },
+		{ "failover peer \"a\" state {\n partner normal;\n}\n",
+		  "dhcpd.leases:2: failover state record: expected 'partner state NAME [at DATE];'" },
+		{ "failover peer \"a\" state {\n mclt x;\n}\n", "dhcpd.leases:2: failover state record: mclt: expected" },
+		{ "failover peer \"a\" state {\n my { }\n}\n", "dhcpd.leases:2: failover state record: unexpected block" },
+		{ "failover peer a state {\n my state normal;\n}\n",
+		  "dhcpd.leases:1: expected: failover peer \"NAME\" state { ... }" },
+		/* a bad record is refused even when a later one would supersede it */
+		{ "failover peer \"a\" state {\n my state Normal;\n}\nfailover peer \"a\" state {\n my state normal;\n}\n",
+		  "dhcpd.leases:2: failover state record: unknown state 'Normal'" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char e[512] = "";
+		int rc = convert(fo_conf, bad[i].leases, &imp, e, sizeof(e));
+		ok(rc == RD_EMALFORMED && !strncmp(e, bad[i].err, strlen(bad[i].err)) && !imp.fo_states && !imp.yaml,
+		   "refused: %s", bad[i].err);
+		if (strncmp(e, bad[i].err, strlen(bad[i].err)))
+			diag("got %d: %s", rc, e);
+	}
+}
+
 int main(void)
 {
 	plan_lazy();
@@ -656,6 +856,7 @@ int main(void)
 	test_store(tmp);
 	test_cases();
 	test_malformed();
+	test_fo_state(tmp);
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp);
 	if (system(cmd) != 0)

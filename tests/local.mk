@@ -277,3 +277,11 @@ dist_check_SCRIPTS += tests/sys/fo_crash.sh tests/sys/ack_check.py
 # port 647 and checks our messages with tshark when it is installed.
 TESTS += tests/sys/fo_pair_isc.sh tests/sys/fo_pair_isc2.sh
 dist_check_SCRIPTS += tests/sys/fo_pair_isc.sh tests/sys/fo_pair_isc2.sh
+
+# ---- failover: pool balancing timer, POOLREQ/POOLRESP, one BNDUPD per move ---
+# Two peer sets over loopback, a 400-address pool, small min/max_balance. ~10 s.
+check_PROGRAMS += tests/unit/failover/test_peer_balance
+TESTS += tests/unit/failover/test_peer_balance
+tests_unit_failover_test_peer_balance_SOURCES = tests/unit/failover/test_peer_balance.c
+tests_unit_failover_test_peer_balance_CPPFLAGS = $(TEST_CPPFLAGS) $(RD_DEP_CFLAGS)
+tests_unit_failover_test_peer_balance_LDADD = $(TAP_LDADD)

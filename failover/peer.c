@@ -540,13 +540,14 @@ static int collect_cb(void *ctx, const rd_lease_t *l)
 		return 0;
 	if (l->flags & RD_ENGINE_F_OFFERED)
 		return 0;
+	if (!c->all && !lease_unacked(l))
+		return 0;
 	/* This very version is on its way: the peer will have it (and an
 	 * UPDDONE waits for its BNDACK). */
-	struct inflight *f = inflight_find(c->p, l->addr);
+	struct inflight *f = c->p->n_fl ? inflight_find(c->p, l->addr) : NULL;
 	if (f && f->lseq == l->seq)
 		return 0;
-	if (c->all || lease_unacked(l))
-		enqueue(c->p, l->addr);
+	enqueue(c->p, l->addr);
 	return 0;
 }
 

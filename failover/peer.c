@@ -1511,6 +1511,14 @@ static void on_down(void *ctx, rd_fo_link_t *link, int reason, const char *why)
 	holds_fail_all(p, -ENOTCONN, "the failover link went down before the peer's BNDACK");
 	rd_fo_event_t ev = { .kind = RD_FO_EV_LINK_LOST, .now = now_s() };
 	sm_event(p, &ev);
+	/* Whatever the state (the machine rescinds on leaving NORMAL,
+	 * POTENTIAL-CONFLICT, PARTNER-DOWN): no BNDACK can come for a BNDUPD
+	 * of a link that is gone.  Left in flight, it would hold its address
+	 * back on the next link, and a bulk queueing would take it for sent. */
+	if (p->n_fl) {
+		rescind(p);
+		publish(p);
+	}
 }
 
 static void on_refused(void *ctx, rd_fo_link_t *link, bool by_peer, unsigned reason, const char *why)

@@ -642,12 +642,12 @@ static int get_enum(struct ctx *x, yaml_node_t *n, const char *path, const char 
 
 enum {
 	FK_NAME, FK_ROLE, FK_ADDRESS, FK_PORT, FK_PEER_ADDRESS, FK_PEER_PORT, FK_MCLT, FK_SPLIT, FK_HBA,
-	FK_MRD, FK_MAX_UNACKED, FK_LBMS, FK_APD, FK_AAP, FK_COUNT
+	FK_MRD, FK_MAX_UNACKED, FK_LBMS, FK_APD, FK_AAP, FK_MINB, FK_MAXB, FK_MISB, FK_OWN, FK_COUNT
 };
 static const char *const fo_keys[FK_COUNT] = {
 	"name", "role", "address", "port", "peer_address", "peer_port", "mclt", "split", "hba",
 	"max_response_delay", "max_unacked_updates", "load_balance_max_seconds", "auto_partner_down",
-	"ack_after_peer",
+	"ack_after_peer", "min_balance", "max_balance", "max_lease_misbalance", "max_lease_ownership",
 };
 
 static int hexval(char ch)
@@ -709,6 +709,10 @@ static int parse_failover(struct ctx *x, yaml_node_t *n, const char *path, rd_cf
 	f->load_balance_max_seconds = RD_CFG_DEFAULT_LB_MAX_SECONDS;
 	f->auto_partner_down = 0;
 	f->ack_after_peer = true;
+	f->min_balance = 60;            /* ISC's defaults (doc §5.5) */
+	f->max_balance = 3600;
+	f->max_lease_misbalance = 15;
+	f->max_lease_ownership = 10;
 	if ((v[FK_PORT] && get_u16(x, v[FK_PORT], path, "port", 1, 65535, &f->port)) ||
 	    (v[FK_PEER_PORT] && get_u16(x, v[FK_PEER_PORT], path, "peer_port", 1, 65535, &f->peer_port)) ||
 	    (v[FK_MCLT] && get_u32(x, v[FK_MCLT], path, "mclt", 1, UINT32_MAX, &f->mclt)) ||
@@ -720,7 +724,12 @@ static int parse_failover(struct ctx *x, yaml_node_t *n, const char *path, rd_cf
 				   &f->load_balance_max_seconds)) ||
 	    (v[FK_APD] && get_u32(x, v[FK_APD], path, "auto_partner_down", 0, UINT32_MAX,
 				  &f->auto_partner_down)) ||
-	    (v[FK_AAP] && get_bool(x, v[FK_AAP], path, "ack_after_peer", &f->ack_after_peer)))
+	    (v[FK_AAP] && get_bool(x, v[FK_AAP], path, "ack_after_peer", &f->ack_after_peer)) ||
+	    (v[FK_MINB] && get_u32(x, v[FK_MINB], path, "min_balance", 1, 604800, &f->min_balance)) ||
+	    (v[FK_MAXB] && get_u32(x, v[FK_MAXB], path, "max_balance", 1, 604800, &f->max_balance)) ||
+	    (v[FK_MISB] && get_u32(x, v[FK_MISB], path, "max_lease_misbalance", 0, 100,
+				   &f->max_lease_misbalance)) ||
+	    (v[FK_OWN] && get_u32(x, v[FK_OWN], path, "max_lease_ownership", 0, 100, &f->max_lease_ownership)))
 		return x->rc;
 	if (f->address == f->peer_address)
 		return fail(x, v[FK_PEER_ADDRESS], path, "peer_address", "is our own address");

@@ -541,6 +541,12 @@ static json_t *failover_json(rd_daemon_t *d)
 		bad |= put(o, "replies_held", juint(st[i].replies_held));
 		bad |= put(o, "replies_released", juint(st[i].replies_released));
 		bad |= put(o, "replies_dropped", juint(st[i].replies_dropped));
+		bad |= put(o, "balance_runs", juint(st[i].balance_runs));
+		bad |= put(o, "balance_moved", juint(st[i].balance_moved));
+		bad |= put(o, "poolreq_sent", juint(st[i].poolreq_sent));
+		bad |= put(o, "poolreq_received", juint(st[i].poolreq_recv));
+		bad |= put(o, "poolresp_received", juint(st[i].poolresp_recv));
+		bad |= put_time(o, "next_balance", st[i].balance_next);
 		bad |= json_array_append_new(arr, o) != 0;
 	}
 	if (bad) {

@@ -648,7 +648,10 @@ int rd_daemon_apply(rd_daemon_t *d, rd_config_t *cfg, const char *origin, char *
 				     x->max_unacked_updates != y->max_unacked_updates ||
 				     x->load_balance_max_seconds != y->load_balance_max_seconds ||
 				     x->auto_partner_down != y->auto_partner_down ||
-				     x->ack_after_peer != y->ack_after_peer;
+				     x->ack_after_peer != y->ack_after_peer ||
+				     x->min_balance != y->min_balance || x->max_balance != y->max_balance ||
+				     x->max_lease_misbalance != y->max_lease_misbalance ||
+				     x->max_lease_ownership != y->max_lease_ownership;
 		}
 	}
 	rcu_read_unlock();

@@ -197,6 +197,10 @@ static const struct {
 	{ "rackdhcpd_failover_replies_released_total", "counter", "Held replies sent once the partner acked." },
 	{ "rackdhcpd_failover_replies_dropped_total", "counter",
 	  "Held replies not sent (update refused or superseded, link down, no BNDACK in time, stop); the client retries." },
+	{ "rackdhcpd_failover_balance_runs_total", "counter", "Periodic pool balance runs (min_balance/max_balance timer)." },
+	{ "rackdhcpd_failover_balance_moved_total", "counter", "Free addresses handed to the partner by pool balancing." },
+	{ "rackdhcpd_failover_poolreq_sent_total", "counter", "POOLREQs sent: our side of a pool ran short." },
+	{ "rackdhcpd_failover_poolreq_received_total", "counter", "POOLREQs received: the partner ran short." },
 };
 
 /* The values of fo_metrics[], in that order. */
@@ -215,6 +219,10 @@ static void fo_values(const rd_fo_peer_status_t *st, unsigned long long v[])
 	v[10] = st->replies_held;
 	v[11] = st->replies_released;
 	v[12] = st->replies_dropped;
+	v[13] = st->balance_runs;
+	v[14] = st->balance_moved;
+	v[15] = st->poolreq_sent;
+	v[16] = st->poolreq_recv;
 }
 
 /* Region sync: the view's age, the polls by outcome, where the view came from. */

@@ -2131,6 +2131,10 @@ static void diff_failover(struct dl *d, const rd_config_t *o, const rd_config_t 
 		    f->load_balance_max_seconds != g->load_balance_max_seconds ||
 		    f->auto_partner_down != g->auto_partner_down)
 			emit(d, "%s: failover timers changed", lbl);
+		if (f->min_balance != g->min_balance || f->max_balance != g->max_balance ||
+		    f->max_lease_misbalance != g->max_lease_misbalance ||
+		    f->max_lease_ownership != g->max_lease_ownership)
+			emit(d, "%s: pool balancing settings changed", lbl);
 		if (f->ack_after_peer != g->ack_after_peer)
 			emit(d, "%s: ack_after_peer %s -> %s", lbl, g->ack_after_peer ? "on" : "off",
 			     f->ack_after_peer ? "on" : "off");
@@ -2349,6 +2353,9 @@ static void render_cfg_failover(rd_gbuf_t *b, const rd_cfg_failover_t *f)
 		       "    auto_partner_down: %u\n    ack_after_peer: %s\n", f->max_response_delay,
 		       f->max_unacked_updates, f->load_balance_max_seconds, f->auto_partner_down,
 		       f->ack_after_peer ? "true" : "false");
+	rd_gbuf_printf(b, "    min_balance: %u\n    max_balance: %u\n    max_lease_misbalance: %u\n"
+		       "    max_lease_ownership: %u\n", f->min_balance, f->max_balance, f->max_lease_misbalance,
+		       f->max_lease_ownership);
 }
 
 static void render_cfg_subnet(rd_gbuf_t *b, const rd_cfg_subnet_t *s)

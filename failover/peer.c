@@ -47,6 +47,7 @@ struct inflight {
 	uint32_t addr, xid;
 	uint32_t tstp;          /* potential expiry it carried */
 	uint8_t status;         /* binding status it carried */
+	uint64_t lseq;          /* the lease version (rd_lease_t.seq) it carried */
 	uint64_t seq;           /* the peer's upd_seq when it was sent (held replies) */
 };
 
@@ -70,6 +71,8 @@ struct pub {
 	_Atomic uint64_t bndupd_sent, bndack_recv, bndupd_recv, bndack_sent, bndupd_rejected;
 	_Atomic size_t replies_waiting;
 	_Atomic uint64_t replies_held, replies_released, replies_dropped;
+	_Atomic uint64_t balance_runs, balance_moved, poolreq_sent, poolreq_recv, poolresp_recv;
+	_Atomic uint32_t balance_next;
 };
 
 struct rd_fo_peer {
@@ -81,9 +84,15 @@ struct rd_fo_peer {
 	rd_fo_sm_t sm;
 	uint64_t link_gen;              /* bumped per link up: late store acks for an old link are dropped */
 	uint32_t max_unacked;           /* the peer's, capped */
-	/* BNDUPD send queue: a FIFO of addresses */
+	/* BNDUPD send queue: a FIFO of addresses, and the set of the addresses
+	 * waiting in it (an address is queued once; see enqueue) */
 	uint32_t *q;
 	size_t q_head, q_len, q_cap;
+	uint32_t *qs;                   /* open addressing, 0 = empty slot */
+	size_t qs_cap, qs_n;
+	/* the rebalance timer (doc §5.5), NORMAL only: 0 = not planned */
+	uint32_t bal_at, bal_last;
+	uint32_t rng;                   /* the timer's 0-4 s jitter */
 	struct inflight *fl;
 	size_t n_fl;
 	/* an UPDREQ(ALL) of the peer we answer: UPDDONE once everything is acked */
@@ -261,16 +270,89 @@ static void send_msg(rd_fo_peer_t *p, rd_fo_msg_t *m)
 
 /* ------------------------------------------------------------ update queue */
 
-static void enqueue(rd_fo_peer_t *p, uint32_t addr)
+/*
+ * The queue holds an address once: a BNDUPD is built when it leaves, from
+ * the version the table holds then, so a second entry for the same address
+ * would only send the same version twice (entry to NORMAL queues what the
+ * pool balancing has just queued; an UPDREQALL queues everything).  qs is
+ * the set of queued addresses; enqueue_front may leave a duplicate entry
+ * in the ring, which dequeue skips once its address has gone.
+ */
+static size_t qs_home(const rd_fo_peer_t *p, uint32_t addr)
+{
+	uint32_t h = addr * 2654435761u;
+	return (size_t)(h ^ (h >> 16)) & (p->qs_cap - 1);
+}
+
+static size_t qs_find(const rd_fo_peer_t *p, uint32_t addr)
+{
+	size_t i = qs_home(p, addr);
+	while (p->qs[i] && p->qs[i] != addr)
+		i = (i + 1) & (p->qs_cap - 1);
+	return i;
+}
+
+static bool qs_grow(rd_fo_peer_t *p)
+{
+	size_t nc = p->qs_cap ? 2 * p->qs_cap : 256, oc = p->qs_cap;
+	uint32_t *nk = calloc(nc, sizeof(*nk)), *ok = p->qs;
+	if (!nk)
+		return false;
+	p->qs = nk;
+	p->qs_cap = nc;
+	for (size_t i = 0; i < oc; i++)
+		if (ok[i])
+			p->qs[qs_find(p, ok[i])] = ok[i];
+	free(ok);
+	return true;
+}
+
+/* 1: added, 0: already there, -1: out of memory */
+static int qs_add(rd_fo_peer_t *p, uint32_t addr)
+{
+	if (2 * (p->qs_n + 1) > p->qs_cap && !qs_grow(p))
+		return -1;
+	size_t i = qs_find(p, addr);
+	if (p->qs[i])
+		return 0;
+	p->qs[i] = addr;
+	p->qs_n++;
+	return 1;
+}
+
+/* false: not there.  Linear probing: later keys of the run shift back. */
+static bool qs_del(rd_fo_peer_t *p, uint32_t addr)
+{
+	if (!p->qs_cap)
+		return false;
+	size_t m = p->qs_cap - 1, i = qs_find(p, addr), j = i;
+	if (!p->qs[i])
+		return false;
+	for (;;) {
+		j = (j + 1) & m;
+		if (!p->qs[j])
+			break;
+		size_t h = qs_home(p, p->qs[j]);
+		/* the key at j may fill the hole at i unless its home lies
+		 * cyclically in (i, j] */
+		bool stays = i <= j ? (h > i && h <= j) : (h > i || h <= j);
+		if (!stays) {
+			p->qs[i] = p->qs[j];
+			i = j;
+		}
+	}
+	p->qs[i] = 0;
+	p->qs_n--;
+	return true;
+}
+
+static bool ring_push(rd_fo_peer_t *p, uint32_t addr)
 {
 	if (p->q_len == p->q_cap) {
 		size_t nc = p->q_cap ? 2 * p->q_cap : 256;
 		uint32_t *nq = malloc(nc * sizeof(*nq));
-		if (!nq) {
-			/* The lease keeps tstp > atsfp: the next entry to NORMAL sends it. */
-			rd_log(LOG_ERR, "failover %s: out of memory queueing an update", p->name);
-			return;
-		}
+		if (!nq)
+			return false;
 		for (size_t i = 0; i < p->q_len; i++)
 			nq[i] = p->q[(p->q_head + i) % p->q_cap];
 		free(p->q);
@@ -280,24 +362,52 @@ static void enqueue(rd_fo_peer_t *p, uint32_t addr)
 	}
 	p->q[(p->q_head + p->q_len) % p->q_cap] = addr;
 	p->q_len++;
+	return true;
+}
+
+/* Queue a BNDUPD for addr, unless one is queued already (it will carry the
+ * newest version anyway).  Address 0 is never in a pool: not coalesced. */
+static void enqueue(rd_fo_peer_t *p, uint32_t addr)
+{
+	int r = addr ? qs_add(p, addr) : 1;
+	if (r == 0)
+		return;
+	if (r < 0 || !ring_push(p, addr)) {
+		if (r > 0 && addr)
+			qs_del(p, addr);
+		/* The lease keeps tstp > atsfp: the next entry to NORMAL sends it. */
+		rd_log(LOG_ERR, "failover %s: out of memory queueing an update", p->name);
+	}
 }
 
 static bool dequeue(rd_fo_peer_t *p, uint32_t *addr)
 {
-	if (!p->q_len)
-		return false;
-	*addr = p->q[p->q_head];
-	p->q_head = (p->q_head + 1) % p->q_cap;
-	p->q_len--;
-	return true;
+	while (p->q_len) {
+		uint32_t a = p->q[p->q_head];
+		p->q_head = (p->q_head + 1) % p->q_cap;
+		p->q_len--;
+		if (!a || qs_del(p, a)) {
+			*addr = a;
+			return true;
+		}
+		/* a duplicate enqueue_front left behind: its address went */
+	}
+	return false;
 }
 
-/* Queue addr first: a reply waits for it (held replies, ack_after_peer). */
+/* Queue addr first: a reply waits for it (held replies, ack_after_peer).
+ * An entry further back, if any, becomes a duplicate dequeue skips. */
 static void enqueue_front(rd_fo_peer_t *p, uint32_t addr)
 {
-	enqueue(p, addr);       /* grows the ring if needed */
-	if (p->q_len < 2 || p->q[(p->q_head + p->q_len - 1) % p->q_cap] != addr)
-		return;         /* not queued (out of memory), or alone anyway */
+	int r = addr ? qs_add(p, addr) : 1;
+	if (r < 0 || !ring_push(p, addr)) {   /* grows the ring if needed */
+		if (r > 0 && addr)
+			qs_del(p, addr);
+		rd_log(LOG_ERR, "failover %s: out of memory queueing an update", p->name);
+		return;
+	}
+	if (p->q_len < 2)
+		return;
 	p->q_len--;
 	p->q_head = (p->q_head + p->q_cap - 1) % p->q_cap;
 	p->q[p->q_head] = addr;
@@ -326,7 +436,8 @@ static bool lease_unacked(const rd_lease_t *l)
 }
 
 /* The BNDUPD for the current version at addr (false: nothing to send). */
-static bool build_bndupd(rd_fo_peer_t *p, uint32_t addr, rd_fo_msg_t *m, uint32_t *tstp, uint8_t *status)
+static bool build_bndupd(rd_fo_peer_t *p, uint32_t addr, rd_fo_msg_t *m, uint32_t *tstp, uint8_t *status,
+			 uint64_t *lseq)
 {
 	bool ok = false;
 	rcu_read_lock();
@@ -361,6 +472,7 @@ static bool build_bndupd(rd_fo_peer_t *p, uint32_t addr, rd_fo_msg_t *m, uint32_
 			rd_fo_set_uint(m, RD_FO_OPT_IP_FLAGS, ipf);
 		*tstp = pexp;
 		*status = l->state;
+		*lseq = l->seq;
 		ok = true;
 	}
 	rcu_read_unlock();
@@ -395,7 +507,7 @@ static void send_updates(rd_fo_peer_t *p)
 			enqueue(p, addr);
 			continue;
 		}
-		if (!build_bndupd(p, addr, &m, &f.tstp, &f.status))
+		if (!build_bndupd(p, addr, &m, &f.tstp, &f.status, &f.lseq))
 			continue;
 		int r = rd_fo_link_send(p->link, &m);
 		if (r == RD_ENOSPACE || r == RD_FO_LINK_ENOTCONN) {
@@ -428,8 +540,14 @@ static int collect_cb(void *ctx, const rd_lease_t *l)
 		return 0;
 	if (l->flags & RD_ENGINE_F_OFFERED)
 		return 0;
-	if (c->all || lease_unacked(l))
-		enqueue(c->p, l->addr);
+	if (!c->all && !lease_unacked(l))
+		return 0;
+	/* This very version is on its way: the peer will have it (and an
+	 * UPDDONE waits for its BNDACK). */
+	struct inflight *f = c->p->n_fl ? inflight_find(c->p, l->addr) : NULL;
+	if (f && f->lseq == l->seq)
+		return 0;
+	enqueue(c->p, l->addr);
 	return 0;
 }
 
@@ -452,15 +570,30 @@ static void rescind(rd_fo_peer_t *p)
 
 /* ------------------------------------------------------------ pool balancing */
 
+enum bal_mode {
+	BAL_SCAN,       /* count only: for the timer's schedule */
+	BAL_NOW,        /* entry to NORMAL, the peer's POOLREQ: never asks back */
+	BAL_TIMER,      /* the rebalance timer: may ask the peer (POOLREQ) */
+};
+
+/* What a run over the relationship's pools found. */
+struct bal_run {
+	uint32_t moved;
+	unsigned pools, starved;        /* starved: pools short enough for a POOLREQ */
+	bool has_free, has_backup;
+	uint32_t oldest_free, oldest_backup;   /* the smallest ends in each list */
+};
+
 /*
  * Hand the peer its share of one pool's free addresses (ISC
  * dhcp_failover_pool_dobalance; the numbers are rd_fo_pool_balance's).  An
  * address without a row in the table has never been used: it is FREE, the
  * primary's, and moving it makes its first row.  Each move is a new version
  * in the peer's free state (BACKUP from the primary, FREE from the
- * secondary), stored and sent as a BNDUPD.  Returns the number moved.
+ * secondary), stored and sent as a BNDUPD.  Adds to *run.
  */
-static uint32_t balance_pool(rd_fo_peer_t *p, const rd_config_t *cfg, const rd_cfg_pool_t *pl, uint32_t now)
+static void balance_pool(rd_fo_peer_t *p, const rd_config_t *cfg, const rd_cfg_pool_t *pl, uint32_t now,
+			 enum bal_mode mode, struct bal_run *run)
 {
 	rd_fo_peers_t *s = p->set;
 	uint8_t own_state = p->cfg.role == RD_FO_PRIMARY ? RD_LEASE_FREE : RD_LEASE_BACKUP;
@@ -469,34 +602,47 @@ static uint32_t balance_pool(rd_fo_peer_t *p, const rd_config_t *cfg, const rd_c
 	uint8_t hba_buf[RD_FO_HBA_LEN];
 	const uint8_t *hba = get_hba(p, hba_buf) ? hba_buf : NULL;
 	uint32_t moved = 0;
+	char a[16], b[16];
 
 	if (size > (1u << 24))
-		return 0;
+		return;
+	fmt_ip(pl->start, a, sizeof(a));
+	fmt_ip(pl->end, b, sizeof(b));
 	uint32_t *addrs = malloc(size * sizeof(*addrs));
 	rd_fo_pool_lease_t *own = malloc(size * sizeof(*own));
 	bool *move = calloc(size, sizeof(*move));
 	if (!addrs || !own || !move)
 		goto out;
+	run->pools++;
 	rd_fo_balance_in_t in = {
 		.my_state = p->sm.state, .role = p->cfg.role,
-		.misbalance_pct = RD_FO_DEFAULT_MAX_LEASE_MISBALANCE,
-		.ownership_pct = RD_FO_DEFAULT_MAX_LEASE_OWNERSHIP,
+		.misbalance_pct = p->cfg.max_lease_misbalance,
+		.ownership_pct = p->cfg.max_lease_ownership,
+		.timer = mode == BAL_TIMER,
 	};
 	size_t n = 0;
-	for (uint64_t a = pl->start; a <= pl->end; a++) {
-		uint32_t addr = (uint32_t)a;
+	for (uint64_t x = pl->start; x <= pl->end; x++) {
+		uint32_t addr = (uint32_t)x;
 		const rd_lease_t *l = rd_table_by_addr(s->table, addr);
 		uint8_t st = l ? l->state : RD_LEASE_FREE;
+		uint32_t ends = l ? l->ends : 0;
 		if (pl->subnet && (addr == pl->subnet->network || addr == pl->subnet->broadcast))
 			continue;
 		if (rd_config_reservation_by_addr(cfg, addr) || (l && (l->flags & RD_LEASE_F_RESERVED)))
 			continue;
 		if (l && l->state == RD_LEASE_ACTIVE && (l->flags & RD_ENGINE_F_OFFERED))
 			continue;       /* offered right now: not free to give away */
-		if (st == RD_LEASE_FREE)
+		if (st == RD_LEASE_FREE) {
 			in.free++;
-		else if (st == RD_LEASE_BACKUP)
+			if (!run->has_free || ends < run->oldest_free)
+				run->oldest_free = ends;
+			run->has_free = true;
+		} else if (st == RD_LEASE_BACKUP) {
 			in.backup++;
+			if (!run->has_backup || ends < run->oldest_backup)
+				run->oldest_backup = ends;
+			run->has_backup = true;
+		}
 		if (st != own_state)
 			continue;
 		uint8_t bucket;
@@ -506,10 +652,20 @@ static uint32_t balance_pool(rd_fo_peer_t *p, const rd_config_t *cfg, const rd_c
 				    rd_fo_lb_peer_wants(hba, p->cfg.role, bucket);
 		n++;
 	}
-	rd_fo_balance_t res;
-	if (!rd_fo_pool_balance(&in, own, n, move, &res))
+	if (mode == BAL_SCAN)
 		goto out;
-	for (size_t i = 0; i < n; i++) {
+	rd_fo_balance_t res;
+	rd_fo_pool_balance(&in, own, n, move, &res);
+	if (res.send_poolreq) {
+		run->starved++;
+		rd_log(LOG_WARNING,
+		       "failover %s: pool %s-%s: we hold only %u of its %u free addresses (%s), the peer %u: "
+		       "asking the peer for more (POOLREQ)",
+		       p->name, a, b, p->cfg.role == RD_FO_PRIMARY ? in.free : in.backup, in.free + in.backup,
+		       p->cfg.role == RD_FO_PRIMARY ? "FREE" : "BACKUP",
+		       p->cfg.role == RD_FO_PRIMARY ? in.backup : in.free);
+	}
+	for (size_t i = 0; i < n && res.moved; i++) {
 		if (!move[i])
 			continue;
 		const rd_lease_t *l = rd_table_by_addr(s->table, addrs[i]);
@@ -537,35 +693,96 @@ static uint32_t balance_pool(rd_fo_peer_t *p, const rd_config_t *cfg, const rd_c
 		enqueue(p, addrs[i]);
 		moved++;
 	}
-	if (moved || res.imbalanced) {
-		char a[16], b[16];
-		fmt_ip(pl->start, a, sizeof(a));
-		fmt_ip(pl->end, b, sizeof(b));
+	if (moved || res.imbalanced)
 		rd_log(LOG_INFO, "failover %s: pool %s-%s balanced: free %u, backup %u, %u moved to the peer%s",
 		       p->name, a, b, in.free, in.backup, moved, res.imbalanced ? " (still imbalanced)" : "");
-	}
+	run->moved += moved;
 out:
 	free(addrs);
 	free(own);
 	free(move);
-	return moved;
 }
 
-/* Balance every pool of the relationship; returns the addresses moved. */
-static uint32_t balance_pools(rd_fo_peer_t *p)
+/* Run over every pool of the relationship; sends what the moves queued. */
+static void balance_pools(rd_fo_peer_t *p, enum bal_mode mode, struct bal_run *run)
 {
-	uint32_t moved = 0, now = now_s();
+	uint32_t now = now_s();
+	memset(run, 0, sizeof(*run));
 	rcu_read_lock();
 	const rd_config_t *cfg = rd_config_current();
 	for (size_t i = 0; cfg && i < cfg->n_subnets; i++)
 		for (size_t k = 0; k < cfg->subnets[i].n_pools; k++) {
 			const rd_cfg_pool_t *pl = &cfg->subnets[i].pools[k];
 			if (pl->failover && pl->failover->name && !strcmp(pl->failover->name, p->name))
-				moved += balance_pool(p, cfg, pl, now);
+				balance_pool(p, cfg, pl, now, mode, run);
 		}
 	rcu_read_unlock();
-	send_updates(p);
-	return moved;
+	if (mode != BAL_SCAN) {
+		p->bal_last = now;
+		atomic_fetch_add(&p->pub.balance_moved, run->moved);
+		send_updates(p);
+	}
+}
+
+/*
+ * Plan the next timer run from what a run saw (rd_fo_balance_next: the
+ * plan only moves earlier, at least min_balance after the last run).
+ * Only in NORMAL; the plan is dropped on leaving it.
+ */
+static void balance_plan(rd_fo_peer_t *p, const struct bal_run *r, uint32_t now)
+{
+	if (p->sm.state != RD_FO_ST_NORMAL)
+		return;
+	p->rng = p->rng * 1103515245u + 12345u;
+	rd_fo_sched_in_t in = {
+		.now = now, .role = p->cfg.role,
+		.has_free = r->has_free, .has_backup = r->has_backup,
+		.oldest_free_ends = r->oldest_free, .oldest_backup_ends = r->oldest_backup,
+		.misbalance_pct = p->cfg.max_lease_misbalance,
+		.min_balance = p->cfg.min_balance, .max_balance = p->cfg.max_balance,
+		.last_balance = p->bal_last, .scheduled = p->bal_at,
+		.jitter = (p->rng >> 16) % 5,
+	};
+	uint32_t t = rd_fo_balance_next(&in);
+	if (t)
+		p->bal_at = t;
+	atomic_store(&p->pub.balance_next, p->bal_at);
+}
+
+/* RD_FO_ACT_POOL_CHECK: (re)plan the timer from the pools as they are. */
+static void balance_check(rd_fo_peer_t *p)
+{
+	struct bal_run r;
+	if (p->sm.state != RD_FO_ST_NORMAL)
+		return;
+	balance_pools(p, BAL_SCAN, &r);
+	balance_plan(p, &r, now_s());
+}
+
+/* The rebalance timer fired: balance every pool, ask the peer for more
+ * addresses where we run short, plan the next run. */
+static void balance_timer(rd_fo_peer_t *p, uint32_t now)
+{
+	struct bal_run r;
+	if (!p->bal_at || now < p->bal_at)
+		return;
+	p->bal_at = 0;
+	atomic_store(&p->pub.balance_next, 0);
+	if (p->sm.state != RD_FO_ST_NORMAL || !rd_fo_link_is_up(p->link))
+		return;
+	balance_pools(p, BAL_TIMER, &r);
+	atomic_fetch_add(&p->pub.balance_runs, 1);
+	if (r.starved) {
+		rd_fo_msg_t m;
+		rd_fo_msg_init(&m, RD_FO_POOLREQ, 0, 0);
+		send_msg(p, &m);
+		atomic_fetch_add(&p->pub.poolreq_sent, 1);
+	}
+	balance_plan(p, &r, now);
+	rd_log(LOG_INFO, "failover %s: periodic pool balance: %u pool%s checked, %u address%s given to the peer%s; "
+	       "next check in %u s",
+	       p->name, r.pools, r.pools == 1 ? "" : "s", r.moved, r.moved == 1 ? "" : "es",
+	       r.starved ? ", asked the peer for more (POOLREQ)" : "", p->bal_at > now ? p->bal_at - now : 0);
 }
 
 struct transitional {
@@ -648,6 +865,11 @@ static void sm_event(rd_fo_peer_t *p, rd_fo_event_t *ev)
 	}
 	uint8_t was = p->sm.state, pwas = p->sm.partner;
 	p->sm = next;
+	if (next.state != RD_FO_ST_NORMAL && p->bal_at) {
+		/* balancing is for NORMAL only: the next entry plans anew */
+		p->bal_at = 0;
+		atomic_store(&p->pub.balance_next, 0);
+	}
 	if (was != next.state)
 		rd_log(LOG_NOTICE, "failover %s: I move from %s to %s", p->name, rd_fo_state_name(was),
 		       rd_fo_state_name(next.state));
@@ -693,14 +915,15 @@ static void sm_event(rd_fo_peer_t *p, rd_fo_event_t *ev)
 		case RD_FO_ACT_RESCIND:
 			rescind(p);
 			break;
-		case RD_FO_ACT_POOL_BALANCE:
-			balance_pools(p);
+		case RD_FO_ACT_POOL_BALANCE: {
+			/* entry to NORMAL: a run (never a POOLREQ), and the timer's first plan */
+			struct bal_run r;
+			balance_pools(p, BAL_NOW, &r);
+			balance_plan(p, &r, p->bal_last);
 			break;
+		}
 		case RD_FO_ACT_POOL_CHECK:
-			/* The periodic rebalance timer (rd_fo_balance_next,
-			 * POOLREQ when we run short) is not implemented yet:
-			 * pools are balanced on entry to NORMAL and on the
-			 * peer's POOLREQ only. */
+			balance_check(p);
 			break;
 		case RD_FO_ACT_EXPIRE_TRANSITIONAL:
 			expire_transitional(p, a->stos);
@@ -1250,13 +1473,24 @@ static void on_message(void *ctx, rd_fo_link_t *link, const rd_fo_msg_t *m)
 		break;
 	case RD_FO_POOLREQ: {
 		/* Not a timer run: it must not ask back (ping-pong). */
-		uint32_t moved = balance_pools(p);
+		struct bal_run br;
+		atomic_fetch_add(&p->pub.poolreq_recv, 1);
+		balance_pools(p, BAL_NOW, &br);
 		rd_fo_msg_init(&r, RD_FO_POOLRESP, 0, m->xid);
-		rd_fo_set_uint(&r, RD_FO_OPT_ADDRESSES_TRANSFERRED, moved);
+		rd_fo_set_uint(&r, RD_FO_OPT_ADDRESSES_TRANSFERRED, br.moved);
 		send_msg(p, &r);
-		rd_log(LOG_INFO, "failover %s: peer's POOLREQ: %u addresses moved", p->name, moved);
+		rd_log(LOG_INFO, "failover %s: the peer ran short of free addresses (POOLREQ): %u given to it%s",
+		       p->name, br.moved, p->sm.state == RD_FO_ST_NORMAL ? "" : " (we are not in NORMAL)");
 		break;
 	}
+	case RD_FO_POOLRESP:
+		atomic_fetch_add(&p->pub.poolresp_recv, 1);
+		if (rd_fo_has(m, RD_FO_OPT_ADDRESSES_TRANSFERRED))
+			rd_log(LOG_INFO, "failover %s: the peer answered our POOLREQ: %u addresses given to us",
+			       p->name, m->addresses_transferred);
+		else
+			rd_log(LOG_INFO, "failover %s: the peer answered our POOLREQ (no count)", p->name);
+		break;
 	case RD_FO_DISCONNECT:
 		rd_log(LOG_WARNING, "failover %s: peer disconnects: %s", p->name,
 		       rd_fo_reject_reason_name(m->reject_reason));
@@ -1277,6 +1511,14 @@ static void on_down(void *ctx, rd_fo_link_t *link, int reason, const char *why)
 	holds_fail_all(p, -ENOTCONN, "the failover link went down before the peer's BNDACK");
 	rd_fo_event_t ev = { .kind = RD_FO_EV_LINK_LOST, .now = now_s() };
 	sm_event(p, &ev);
+	/* Whatever the state (the machine rescinds on leaving NORMAL,
+	 * POTENTIAL-CONFLICT, PARTNER-DOWN): no BNDACK can come for a BNDUPD
+	 * of a link that is gone.  Left in flight, it would hold its address
+	 * back on the next link, and a bulk queueing would take it for sent. */
+	if (p->n_fl) {
+		rescind(p);
+		publish(p);
+	}
 }
 
 static void on_refused(void *ctx, rd_fo_link_t *link, bool by_peer, unsigned reason, const char *why)
@@ -1309,7 +1551,10 @@ static bool same_relationship(const rd_cfg_failover_t *a, const rd_cfg_failover_
 	       a->max_unacked_updates == b->max_unacked_updates &&
 	       a->load_balance_max_seconds == b->load_balance_max_seconds &&
 	       a->auto_partner_down == b->auto_partner_down &&
-	       a->ack_after_peer == b->ack_after_peer;   /* it sets the window we announce */
+	       a->ack_after_peer == b->ack_after_peer &&  /* it sets the window we announce */
+	       a->min_balance == b->min_balance && a->max_balance == b->max_balance &&
+	       a->max_lease_misbalance == b->max_lease_misbalance &&
+	       a->max_lease_ownership == b->max_lease_ownership;
 }
 
 /* Two listeners that cannot be bound at once (same port, same or wildcard address). */
@@ -1333,6 +1578,7 @@ static void peer_free(rd_fo_peer_t *p)
 		return;
 	rd_fo_link_free(p->link);
 	free(p->q);
+	free(p->qs);
 	free(p->fl);
 	free(p->joined);
 	free(p);
@@ -1352,6 +1598,14 @@ static int peer_new(rd_fo_peers_t *s, const rd_cfg_failover_t *f, rd_fo_peer_t *
 	p->cfg.name = p->name;
 	p->max_unacked = 1;
 	p->held_tail = &p->held;
+	p->rng = (uint32_t)time(NULL) ^ (p->idx * 2654435761u);
+	/* a configuration built without the parser: ISC's defaults */
+	if (!p->cfg.max_balance) {
+		p->cfg.min_balance = RD_FO_DEFAULT_MIN_BALANCE;
+		p->cfg.max_balance = RD_FO_DEFAULT_MAX_BALANCE;
+		p->cfg.max_lease_misbalance = RD_FO_DEFAULT_MAX_LEASE_MISBALANCE;
+		p->cfg.max_lease_ownership = RD_FO_DEFAULT_MAX_LEASE_OWNERSHIP;
+	}
 	p->fl = calloc(MAX_INFLIGHT, sizeof(*p->fl));
 	if (!p->fl) {
 		free(p);
@@ -1917,6 +2171,15 @@ static void *fo_thread(void *arg)
 		}
 		if ((shutting || np < vec->n) && timeout > 100)
 			timeout = 100;
+		/* the rebalance timer, in seconds like the machine's */
+		for (size_t i = 0; i < vec->n; i++) {
+			uint32_t at = vec->p[i]->bal_at, t_s = now_s();
+			if (!at)
+				continue;
+			int t = at <= t_s ? 0 : at - t_s >= 1000 ? 1000000 : (int)(at - t_s) * 1000;
+			if (t < timeout)
+				timeout = t;
+		}
 		(void)poll(pp, (nfds_t)nfd, timeout);
 		now_ms = rd_fo_link_now_ms();
 		drain_inbox(s);
@@ -1929,6 +2192,7 @@ static void *fo_thread(void *arg)
 		for (size_t i = 0; i < vec->n; i++) {
 			rd_fo_link_process(vec->p[i]->link, now_ms);
 			run_timer(vec->p[i], now);
+			balance_timer(vec->p[i], now);
 			holds_expire(vec->p[i], now_ms);
 		}
 	}
@@ -2179,6 +2443,12 @@ size_t rd_fo_peers_status(rd_fo_peers_t *s, rd_fo_peer_status_t *out, size_t cap
 		o->replies_held = atomic_load(&p->pub.replies_held);
 		o->replies_released = atomic_load(&p->pub.replies_released);
 		o->replies_dropped = atomic_load(&p->pub.replies_dropped);
+		o->balance_runs = atomic_load(&p->pub.balance_runs);
+		o->balance_moved = atomic_load(&p->pub.balance_moved);
+		o->poolreq_sent = atomic_load(&p->pub.poolreq_sent);
+		o->poolreq_recv = atomic_load(&p->pub.poolreq_recv);
+		o->poolresp_recv = atomic_load(&p->pub.poolresp_recv);
+		o->balance_next = atomic_load(&p->pub.balance_next);
 	}
 	rcu_read_unlock();
 	return n;

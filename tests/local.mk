@@ -293,3 +293,11 @@ TESTS += tests/unit/dhcpd/test_region_compose
 tests_unit_dhcpd_test_region_compose_SOURCES = tests/unit/dhcpd/test_region_compose.c
 tests_unit_dhcpd_test_region_compose_CPPFLAGS = $(TEST_CPPFLAGS) $(RD_DEP_CFLAGS) -DRD_SRCDIR='"$(abs_top_srcdir)"'
 tests_unit_dhcpd_test_region_compose_LDADD = $(TAP_LDADD)
+
+# ---- failover: pool balancing timer, POOLREQ/POOLRESP, one BNDUPD per move ---
+# Two peer sets over loopback, a 400-address pool, small min/max_balance. ~10 s.
+check_PROGRAMS += tests/unit/failover/test_peer_balance
+TESTS += tests/unit/failover/test_peer_balance
+tests_unit_failover_test_peer_balance_SOURCES = tests/unit/failover/test_peer_balance.c
+tests_unit_failover_test_peer_balance_CPPFLAGS = $(TEST_CPPFLAGS) $(RD_DEP_CFLAGS)
+tests_unit_failover_test_peer_balance_LDADD = $(TAP_LDADD)

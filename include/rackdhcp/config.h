@@ -134,6 +134,11 @@ struct rd_cfg_failover {
 	uint32_t max_unacked_updates;
 	uint32_t load_balance_max_seconds;  /*!< clients with secs > this skip load balancing (ISC: strictly greater); 0: no load balancing */
 	uint32_t auto_partner_down;         /*!< seconds in COMMUNICATIONS-INTERRUPTED before PARTNER-DOWN; 0 never */
+	/* pool balancing (ISC's statements of the same names, doc §5.5) */
+	uint32_t min_balance;               /*!< seconds at least between two timer runs; default 60 */
+	uint32_t max_balance;               /*!< seconds at most between two timer runs; default 3600 */
+	uint32_t max_lease_misbalance;      /*!< %, default 15 */
+	uint32_t max_lease_ownership;       /*!< %, default 10 */
 	/*!
 	 * In NORMAL, a reply carrying a lease change in this relationship's
 	 * pools leaves only once the peer has acknowledged (BNDACK) that

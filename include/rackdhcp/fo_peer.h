@@ -174,6 +174,11 @@ typedef struct {
 	uint64_t replies_held;      /*!< ever held (ack_after_peer) */
 	uint64_t replies_released;  /*!< held, then sent: the peer acked */
 	uint64_t replies_dropped;   /*!< held, then not sent: refused, link down, timeout, stop */
+	/* pool balancing (doc §5.5) */
+	uint64_t balance_runs;      /*!< rebalance timer runs */
+	uint64_t balance_moved;     /*!< addresses handed to the peer by any balance run */
+	uint64_t poolreq_sent, poolreq_recv, poolresp_recv;
+	uint32_t balance_next;      /*!< Unix time of the next timer run; 0: none planned (not NORMAL) */
 } rd_fo_peer_status_t;
 
 /*!

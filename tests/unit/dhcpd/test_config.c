@@ -262,6 +262,18 @@ static void test_defaults(void)
 	is_int(f->max_unacked_updates, 10, "default max_unacked_updates");
 	is_int(f->load_balance_max_seconds, 3, "default load_balance_max_seconds");
 	is_int(f->auto_partner_down, 0, "default auto_partner_down");
+	ok(f->min_balance == 60 && f->max_balance == 3600 && f->max_lease_misbalance == 15 &&
+	   f->max_lease_ownership == 10, "default pool balancing: ISC's 60 s, 3600 s, 15 %%, 10 %%");
+	rd_config_free(c);
+
+	/* pool balancing keys */
+	c = parse_ok("failover:\n  - name: b\n    role: primary\n    address: 10.0.0.1\n    peer_address: 10.0.0.2\n"
+		     "    split: 128\n    min_balance: 5\n    max_balance: 90\n    max_lease_misbalance: 0\n"
+		     "    max_lease_ownership: 100\n",
+		     "pool balancing keys");
+	ok(c && c->failovers[0].min_balance == 5 && c->failovers[0].max_balance == 90 &&
+	   c->failovers[0].max_lease_misbalance == 0 && c->failovers[0].max_lease_ownership == 100,
+	   "min_balance, max_balance, max_lease_misbalance, max_lease_ownership are read");
 	rd_config_free(c);
 
 	/* other value forms */
@@ -368,6 +380,14 @@ static const struct bad_case bad_cases[] = {
 	  "failover[0].hba", "64 hex digits" },
 	{ FO_HEAD "    split: 1\n    mclt: 0\n", "7:11", "failover[0].mclt", "0 is out of range (1..4294967295)" },
 	{ FO_HEAD "    split: 1\n    port: 0\n", "7:11", "failover[0].port", "0 is out of range (1..65535)" },
+	{ FO_HEAD "    split: 1\n    min_balance: 0\n", "7:18", "failover[0].min_balance",
+	  "0 is out of range (1..604800)" },
+	{ FO_HEAD "    split: 1\n    max_balance: 604801\n", "7:18", "failover[0].max_balance",
+	  "604801 is out of range (1..604800)" },
+	{ FO_HEAD "    split: 1\n    max_lease_misbalance: 101\n", "7:27", "failover[0].max_lease_misbalance",
+	  "101 is out of range (0..100)" },
+	{ FO_HEAD "    split: 1\n    max_lease_ownership: 101\n", "7:26", "failover[0].max_lease_ownership",
+	  "101 is out of range (0..100)" },
 	{ FO_HEAD "    split: 1\n    peer_port: 65536\n", "7:16", "failover[0].peer_port", "65536 is out of range" },
 	{ "failover:\n  - name: a\n    role: tertiary\n    address: 10.0.0.1\n    peer_address: 10.0.0.2\n", "3:11", "failover[0].role",
 	  "'tertiary' is not one of primary | secondary" },

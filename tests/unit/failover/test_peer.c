@@ -487,13 +487,14 @@ int main(void)
 	/* Entry to NORMAL balances the pool: the primary hands the secondary
 	 * its share of the free addresses as BACKUP. */
 	rd_table_pool_stats_t ps = { 0 }, pp = { 0 };
+	/* (until the last BNDUPDs of the balance have arrived) */
 	for (int i = 0; i < 100; i++) {
 		rd_table_pool_stats(tb, A(10, 9, 0, 100), &ps);
-		if (ps.by_state[RD_LEASE_BACKUP] >= 8)
+		rd_table_pool_stats(ta, A(10, 9, 0, 100), &pp);
+		if (ps.by_state[RD_LEASE_BACKUP] >= 8 && pp.by_state[RD_LEASE_BACKUP] == ps.by_state[RD_LEASE_BACKUP])
 			break;
 		usleep(50000);
 	}
-	rd_table_pool_stats(ta, A(10, 9, 0, 100), &pp);
 	ok(ps.by_state[RD_LEASE_BACKUP] >= 8 && pp.by_state[RD_LEASE_BACKUP] == ps.by_state[RD_LEASE_BACKUP],
 	   "the pool is balanced: %llu BACKUP on the secondary, %llu on the primary (of 20)",
 	   (unsigned long long)ps.by_state[RD_LEASE_BACKUP], (unsigned long long)pp.by_state[RD_LEASE_BACKUP]);

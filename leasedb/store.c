@@ -1146,6 +1146,23 @@ static int open_reader(const rd_store_t *st, sqlite3 **db);
 static bool col_is(sqlite3_stmt *s, int i, int type, bool null_ok);
 
 /*
+ * A short-lived read-write connection beside the lease writer's, for small
+ * records that must be durable at once (synchronous=FULL): WAL lets it wait
+ * (busy timeout) for the writer's transaction in flight.  *db is set even
+ * on failure (sqlite3_close it).
+ */
+static int open_side_writer(rd_store_t *st, sqlite3 **db)
+{
+	int rc = sqlite3_open_v2(st->path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_busy_timeout(*db, 10000);
+		sqlite3_db_config(*db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *)NULL);
+		rc = sqlite3_exec(*db, "PRAGMA synchronous = FULL", NULL, NULL, NULL);
+	}
+	return rc;
+}
+
+/*
  * The failover state is written rarely (state changes) and must be durable
  * before it is announced, so it goes through a short-lived connection of its
  * own with synchronous=FULL rather than the lease writer's queue: WAL lets
@@ -1159,12 +1176,7 @@ int rd_store_fo_state_put(rd_store_t *st, const rd_store_fo_state_t *fs)
 
 	if (!st || !fs || !fs->name[0])
 		return RD_EINVAL;
-	int rc = sqlite3_open_v2(st->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_busy_timeout(db, 10000);
-		sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *)NULL);
-		rc = sqlite3_exec(db, "PRAGMA synchronous = FULL", NULL, NULL, NULL);
-	}
+	int rc = open_side_writer(st, &db);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v2(db,
 					"INSERT INTO failover_state (name, state, stos, partner, partner_stos, mclt)"
@@ -1237,12 +1249,7 @@ int rd_store_region_view_put(rd_store_t *st, const rd_store_region_view_t *v)
 
 	if (!st || !v || !v->yaml || !v->url || !v->system_id)
 		return RD_EINVAL;
-	int rc = sqlite3_open_v2(st->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_busy_timeout(db, 10000);
-		sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *)NULL);
-		rc = sqlite3_exec(db, "PRAGMA synchronous = FULL", NULL, NULL, NULL);
-	}
+	int rc = open_side_writer(st, &db);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v2(db,
 					"INSERT INTO region_view (id, yaml, fetched, url, system_id)"

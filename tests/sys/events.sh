@@ -79,17 +79,7 @@ subnets:
       - range: 192.0.2.10-192.0.2.50
 EOF2
 
-cat >"$SYS_TMP/dhclient-script" <<'EOF2'
-#!/bin/sh
-echo "$reason ${new_ip_address:-} ${interface:-}" >>"$RD_LOG"
-case $reason in
-PREINIT) ip link set "$interface" up ;;
-BOUND|RENEW|REBIND|REBOOT) ip addr replace "$new_ip_address/$new_subnet_mask" dev "$interface" ;;
-EXPIRE|FAIL|RELEASE|STOP) [ -n "${old_ip_address:-}" ] && ip addr del "$old_ip_address/${old_subnet_mask:-255.255.255.0}" dev "$interface" ;;
-esac
-exit 0
-EOF2
-chmod +x "$SYS_TMP/dhclient-script"
+client_scripts drop
 cat >"$SYS_TMP/dhclient.conf" <<'EOF2'
 timeout 15;
 initial-interval 1;

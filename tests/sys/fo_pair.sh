@@ -113,17 +113,7 @@ EOF
 		[ "$3" = primary ] && echo "    split: 128"
 	} >"$SYS_TMP/$1/rackdhcpd.yaml"
 }
-cat >"$SYS_TMP/dhclient-script" <<'EOF'
-#!/bin/sh
-echo "$reason ${new_ip_address:-} ${interface:-} ${new_dhcp_lease_time:-} ${new_dhcp_server_identifier:-}" >>"$RD_LOG"
-case $reason in
-PREINIT) ip link set "$interface" up ;;
-BOUND|RENEW|REBIND|REBOOT)
-	ip addr replace "$new_ip_address/$new_subnet_mask" dev "$interface" ;;
-esac
-exit 0
-EOF
-chmod +x "$SYS_TMP/dhclient-script"
+client_scripts
 cat >"$SYS_TMP/dhclient.conf" <<'EOF'
 timeout 20;
 initial-interval 1;

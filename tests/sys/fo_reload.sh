@@ -118,17 +118,7 @@ EOF
 EOF
 	} >"$SYS_TMP/$n/rackdhcpd.yaml"
 }
-cat >"$SYS_TMP/dhclient-script" <<'EOF'
-#!/bin/sh
-echo "$reason ${new_ip_address:-} ${interface:-} ${new_dhcp_lease_time:-} ${new_dhcp_server_identifier:-}" >>"$RD_LOG"
-case $reason in
-PREINIT) ip link set "$interface" up ;;
-BOUND|RENEW|REBIND|REBOOT)
-	ip addr replace "$new_ip_address/$new_subnet_mask" dev "$interface" ;;
-esac
-exit 0
-EOF
-chmod +x "$SYS_TMP/dhclient-script"
+client_scripts
 cat >"$SYS_TMP/dhclient.conf" <<'EOF'
 timeout 20;
 initial-interval 1;

@@ -21,6 +21,7 @@
 #   ns_setup srv cli                           # ns_create each, IPv6 off (Bail out if impossible)
 #   fo_bridge 0 p0 s0                          # pri/p0 and sec/s0 on bridge br0 in namespace cli
 #   rd_start srv srv FILE; rd_stop srv         # rackdhcpd -f in a namespace, SIGTERM and its status
+#   client_scripts [drop]                      # $SYS_TMP/dhclient-script and udhcpc-script
 #
 # Everything is named after $SYS_ID (the test name and the shell's PID), so
 # tests running at the same time cannot collide, and the trap removes only
@@ -250,6 +251,37 @@ t_ok() {
 			tail -n 30 "$f" | sed 's/^/#   /'
 		done
 	fi
+}
+
+# client_scripts [drop]: the scripts the tests give dhclient (-sf) and
+# busybox udhcpc (-s).  They touch only the client's namespace: the link
+# up, the address set; with `drop`, dhclient's address is also removed when
+# the lease ends (EXPIRE, FAIL, RELEASE, STOP).  Each event is appended to
+# $RD_LOG (passed with dhclient -e / in udhcpc's environment) as one line:
+#   dhclient: REASON ADDRESS INTERFACE LEASE_TIME SERVER_ID
+#   udhcpc:   EVENT ADDRESS INTERFACE LEASE_TIME
+client_scripts() {
+	{
+		cat <<'EOF'
+#!/bin/sh
+echo "$reason ${new_ip_address:-} ${interface:-} ${new_dhcp_lease_time:-} ${new_dhcp_server_identifier:-}" >>"$RD_LOG"
+case $reason in
+PREINIT) ip link set "$interface" up ;;
+BOUND|RENEW|REBIND|REBOOT)
+	ip addr replace "$new_ip_address/$new_subnet_mask" dev "$interface" ;;
+EOF
+		[ "${1:-}" = drop ] && cat <<'EOF'
+EXPIRE|FAIL|RELEASE|STOP)
+	[ -n "${old_ip_address:-}" ] && ip addr del "$old_ip_address/${old_subnet_mask:-255.255.255.0}" dev "$interface" 2>/dev/null ;;
+EOF
+		printf 'esac\nexit 0\n'
+	} >"$SYS_TMP/dhclient-script"
+	cat >"$SYS_TMP/udhcpc-script" <<'EOF'
+#!/bin/sh
+echo "$1 ${ip:-} ${interface:-} ${lease:-}" >>"$RD_LOG"
+exit 0
+EOF
+	chmod +x "$SYS_TMP/dhclient-script" "$SYS_TMP/udhcpc-script"
 }
 
 # check DESCRIPTION CMD...: one TAP line on CMD's status; on failure the

@@ -100,24 +100,7 @@ EOF
 }
 write_config 192.0.2.100-192.0.2.199
 
-cat >"$SYS_TMP/dhclient-script" <<'EOF'
-#!/bin/sh
-echo "$reason ${new_ip_address:-} ${interface:-} ${new_dhcp_lease_time:-}" >>"$RD_LOG"
-case $reason in
-PREINIT) ip link set "$interface" up ;;
-BOUND|RENEW|REBIND|REBOOT)
-	ip addr replace "$new_ip_address/$new_subnet_mask" dev "$interface" ;;
-EXPIRE|FAIL|RELEASE|STOP)
-	[ -n "${old_ip_address:-}" ] && ip addr del "$old_ip_address/${old_subnet_mask:-255.255.255.0}" dev "$interface" 2>/dev/null ;;
-esac
-exit 0
-EOF
-cat >"$SYS_TMP/udhcpc-script" <<'EOF'
-#!/bin/sh
-echo "$1 ${ip:-} ${interface:-} ${lease:-}" >>"$RD_LOG"
-exit 0
-EOF
-chmod +x "$SYS_TMP/dhclient-script" "$SYS_TMP/udhcpc-script"
+client_scripts drop
 cat >"$SYS_TMP/dhclient.conf" <<'EOF'
 timeout 15;
 initial-interval 1;
@@ -250,9 +233,10 @@ if logged_since "$RL_MARK" 'pool 192.0.2.150-192.0.2.199 grown to 192.0.2.100-19
 else
 	not_ok "c: the growth is applied and logged" "$SRV_LOG"
 fi
-full_renewal() { ev_since "$EV" 'RENEW|REBIND' | grep -q " 10\$" || ! proc_alive dhc; }
+# the lease time is the 4th field of client_scripts' lines
+full_renewal() { ev_since "$EV" 'RENEW|REBIND' | awk '$4 == 10 { f = 1 } END { exit !f }' || ! proc_alive dhc; }
 wait_for 10 full_renewal
-R=$(ev_since "$EV" 'RENEW|REBIND' | grep " 10\$" | head -n 1)
+R=$(ev_since "$EV" 'RENEW|REBIND' | awk '$4 == 10' | head -n 1)
 if [ "$(echo "$R" | cut -d' ' -f2)" = "$X" ] && [ -z "$(ev_since "$EV" 'BOUND')" ]; then
 	ok "c: back in the pool, the renewal of $X is a full 10 s lease again"
 else

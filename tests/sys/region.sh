@@ -199,22 +199,7 @@ metric() {
 }
 
 # --- clients
-cat >"$SYS_TMP/dhclient-script" <<'EOF'
-#!/bin/sh
-echo "$reason ${new_ip_address:-} ${interface:-}" >>"$RD_LOG"
-case $reason in
-PREINIT) ip link set "$interface" up ;;
-BOUND|RENEW|REBIND|REBOOT)
-	ip addr replace "$new_ip_address/$new_subnet_mask" dev "$interface" ;;
-esac
-exit 0
-EOF
-cat >"$SYS_TMP/udhcpc-script" <<'EOF'
-#!/bin/sh
-echo "$1 ${ip:-} ${interface:-}" >>"$RD_LOG"
-exit 0
-EOF
-chmod +x "$SYS_TMP/dhclient-script" "$SYS_TMP/udhcpc-script"
+client_scripts
 cat >"$SYS_TMP/dhclient.conf" <<'EOF'
 timeout 15;
 initial-interval 1;

@@ -124,16 +124,7 @@ ns_addr srv s0 192.0.2.1/24
 ns_addr srv s1 10.0.0.1/20
 ip -n "$SRV" route add 203.0.113.0/24 via 192.0.2.2 || { echo "Bail out! cannot add the route to the relay"; exit 99; }
 
-cat >"$SYS_TMP/dhclient-script" <<'EOF'
-#!/bin/sh
-echo "$reason ${new_ip_address:-} ${interface:-}" >>"$RD_LOG"
-case $reason in
-PREINIT) ip link set "$interface" up ;;
-BOUND|RENEW|REBIND|REBOOT) ip addr replace "$new_ip_address/$new_subnet_mask" dev "$interface" ;;
-esac
-exit 0
-EOF
-chmod +x "$SYS_TMP/dhclient-script"
+client_scripts
 cat >"$SYS_TMP/dhclient.conf" <<'EOF'
 timeout 15;
 initial-interval 1;

@@ -337,7 +337,7 @@ static void poll_once(rd_regionsync_t *rs)
 	if (rc) {
 		free(rs->refused_yaml);
 		rs->refused_yaml = yaml;
-		snprintf(rs->refused_err, sizeof(rs->refused_err), "%s", err);
+		snprintf(rs->refused_err, sizeof(rs->refused_err), "%.*s", (int)sizeof(rs->refused_err) - 1, err);
 		pthread_mutex_unlock(&rs->d->reload_lock);
 		rd_config_free(view);
 		free(diff.b.p);

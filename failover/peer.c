@@ -1044,8 +1044,16 @@ static void on_bndupd(rd_fo_peer_t *p, const rd_fo_msg_t *m)
 		rd_fo_bndupd_verdict_t v;
 		rd_fo_bndupd_check(&in, &v);
 		if (v.reject) {
+			char mac[3 * 16] = "";
+			for (size_t i = 0, o = 0; v.send_own && cur && i < cur->hlen && i < 16; i++)
+				o += (size_t)snprintf(mac + o, sizeof(mac) - o, "%s%02x", i ? ":" : "", cur->chaddr[i]);
 			rcu_read_unlock();
 			reject_bndupd(p, m, v.reject, v.why);
+			if (v.send_own) {
+				fmt_ip(m->assigned_ip, ip, sizeof(ip));
+				rd_log(LOG_INFO, "failover %s: %s stays ACTIVE for %s: our binding goes to the peer",
+				       p->name, ip, mac[0] ? mac : "its client");
+			}
 			if (v.send_own && !own) {
 				/* The peer learns our binding after the refusal. */
 				enqueue(p, m->assigned_ip);

@@ -865,7 +865,7 @@ void rd_fo_bndupd_check(const rd_fo_bndupd_in_t *in, rd_fo_bndupd_verdict_t *v)
 	}
 	if (frees_newer_binding(in)) {
 		reject(v, RD_FO_BNDUPD_REJ_OUTDATED,
-		       "outdated binding information: the address is ACTIVE here since after the update was made");
+		       "the update is older than our ACTIVE binding of the address");
 		v->send_own = true;
 		return;
 	}

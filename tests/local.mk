@@ -277,3 +277,12 @@ dist_check_SCRIPTS += tests/sys/fo_crash.sh tests/sys/ack_check.py
 # port 647 and checks our messages with tshark when it is installed.
 TESTS += tests/sys/fo_pair_isc.sh tests/sys/fo_pair_isc2.sh
 dist_check_SCRIPTS += tests/sys/fo_pair_isc.sh tests/sys/fo_pair_isc2.sh
+
+# ---- failover: a flapping failover link under load ----------------------------
+# Two rackdhcpd with the failover link on its own veth pair, set down and
+# up repeatedly under perfdhcp load, with ack_after_peer on and off;
+# ack_check.py asserts no double ACK and every ACKed lease ACTIVE in both
+# stores once NORMAL again.  Root, netns, perfdhcp, tcpdump, sqlite3;
+# skipped otherwise.  ~1.5-2 min.
+TESTS += tests/sys/fo_flap.sh
+dist_check_SCRIPTS += tests/sys/fo_flap.sh

@@ -7,9 +7,10 @@
  * with repeated states and with the peer's STARTUP flag; link loss and the
  * timers; whole sequences played between two machines wired back to back
  * (first start of a pair, a lost database, conflict resolution, graceful
- * shutdown); which addresses each state may hand out; and which BNDUPDs ISC
- * accepts.  Every machine step checks that nothing is announced before it
- * is persisted.
+ * shutdown); which addresses each state may hand out; which BNDUPDs ISC
+ * accepts, and the stale FREE/BACKUP we refuse beyond it; dueling updates
+ * played out between two servers, which must end agreeing.  Every machine
+ * step checks that nothing is announced before it is persisted.
  */
 #include <stdio.h>
 #include <string.h>

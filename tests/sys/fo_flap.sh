@@ -205,7 +205,12 @@ round() {	# round N ACK_AFTER_PEER SECONDS
 	proc_stop tcpdump
 	proc_stop pri
 	proc_stop sec
-	grep -h 'refused' "$SYS_TMP/pri.out" "$SYS_TMP/sec.out" | head -n 5 | sed 's/^/# refusals: /'
+	grep -h 'refused' "$SYS_TMP/pri.out" "$SYS_TMP/sec.out" | grep -v 'cannot connect' | head -n 5 |
+		sed 's/^/# refusals: /'
+	diag "round $R: $(cat "$SYS_TMP/pri.out" "$SYS_TMP/sec.out" | grep -c 'stays ACTIVE for') stale FREE/BACKUP" \
+		"refused, $(cat "$SYS_TMP/pri.out" "$SYS_TMP/sec.out" | grep -c 'sending our update of') updates" \
+		"sent again after a lost duel"
+
 	for s in pri sec; do
 		/usr/bin/python3 "$CHECKER" "$SYS_TMP/dhcp.pcap" --db "$SYS_TMP/$s/state/leases.db" \
 			>"$SYS_TMP/check-$R-$s.out" 2>&1

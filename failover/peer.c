@@ -48,6 +48,7 @@ struct inflight {
 	uint32_t tstp;          /* potential expiry it carried */
 	uint8_t status;         /* binding status it carried */
 	uint64_t seq;           /* the peer's upd_seq when it was sent (held replies) */
+	bool refused_theirs;    /* we refused the peer's update of addr meanwhile */
 };
 
 /* A reply held for the peer's BNDACK (fo_peer.h, ack_after_peer). */
@@ -1048,6 +1049,8 @@ static void on_bndupd(rd_fo_peer_t *p, const rd_fo_msg_t *m)
 			for (size_t i = 0, o = 0; v.send_own && cur && i < cur->hlen && i < 16; i++)
 				o += (size_t)snprintf(mac + o, sizeof(mac) - o, "%s%02x", i ? ":" : "", cur->chaddr[i]);
 			rcu_read_unlock();
+			if (own)
+				own->refused_theirs = true;
 			reject_bndupd(p, m, v.reject, v.why);
 			if (v.send_own) {
 				fmt_ip(m->assigned_ip, ip, sizeof(ip));
@@ -1179,7 +1182,7 @@ static void on_bndack(rd_fo_peer_t *p, const rd_fo_msg_t *m)
 		rd_log(LOG_WARNING, "failover %s: peer refused our update of %s: %s%s%.*s", p->name, ip,
 		       rd_fo_reject_reason_name(m->reject_reason), txt ? ": " : "", (int)n,
 		       txt ? (const char *)txt : "");
-		if (rd_fo_resend_refused(m->reject_reason)) {
+		if (done.refused_theirs && rd_fo_resend_refused(m->reject_reason)) {
 			/* Both sides refused each other's: ours goes again, now
 			 * that the peer's is off its ack queue (state.h). */
 			rd_log(LOG_INFO, "failover %s: sending our update of %s again", p->name, ip);

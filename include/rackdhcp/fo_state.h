@@ -439,12 +439,12 @@ void rd_fo_bndupd_check(const rd_fo_bndupd_in_t *in, rd_fo_bndupd_verdict_t *v);
 
 /*!
  * Whether to send our BNDUPD again after the peer refused it with
- * `reject_reason`.  Only for 16 (the peer's own update of the address was
- * in flight and won the duel): when we accepted theirs, ours is no longer
- * in flight and nothing is resent; when we refused theirs too (our
- * transition rules forbid it, e.g. FREE onto our EXPIRED while pexp is in
- * the future), both sides would keep their own version until the next
- * entry to NORMAL.  By the time that refusal reaches us, our refusal of
+ * `reject_reason`, when we refused the peer's update of the same address
+ * while ours was in flight (the caller checks that part).  Only for 16 (the
+ * peer's own update was in flight and won the duel): when we accepted
+ * theirs, nothing is resent; when we refused theirs too (our transition
+ * rules forbid it, e.g. FREE onto our EXPIRED while pexp is in the future),
+ * both sides would keep their own version until the next entry to NORMAL.  By the time that refusal reaches us, our refusal of
  * theirs went out before it on the stream, so the peer has dropped its
  * update from its ack queue and judges the resent one on its transition
  * rules alone, without a duel.  Other reasons are final: resending would

@@ -166,6 +166,14 @@ prate() {	# prate FILE: perfdhcp's "Rate:" line
 }
 
 
+drained() {	# no binding update queued or in flight on either side (metrics)
+	for s in pri sec; do
+		q=$(metric $s rackdhcpd_failover_updates_queued)
+		u=$(metric $s rackdhcpd_failover_updates_unacked)
+		[ "${q:-1}" = 0 ] && [ "${u:-1}" = 0 ] || return 1
+	done
+}
+
 round() {	# round N ACK_AFTER_PEER SECONDS
 	R=$1
 	rm -rf "$SYS_TMP/pri" "$SYS_TMP/sec"
@@ -200,8 +208,10 @@ round() {	# round N ACK_AFTER_PEER SECONDS
 	check "round $R: the primary lost the link and left NORMAL at every cut ($moves of $cuts)" \
 		test "$moves" -ge "$cuts"
 	check "round $R: both servers NORMAL again once the link stays up" wait_for 60 both_normal
-	# the updates queued during the last cut go out on entering NORMAL
-	sleep 4
+	# the updates queued during the last cut go out on entering NORMAL:
+	# wait until neither side has one queued or awaiting its BNDACK
+	check "round $R: both servers drained their binding updates" wait_for 30 drained
+	sleep 1	# the last BNDACKs' store commits
 	proc_stop tcpdump
 	proc_stop pri
 	proc_stop sec

@@ -1330,6 +1330,7 @@ struct sim_side {
 	uint8_t state, pending;    /* our binding; what our update in flight carried */
 	uint32_t ends, starts, cltt, tstp;
 	uint32_t inflight;         /* xid of our update awaiting its BNDACK, 0 if none */
+	bool refused_theirs;       /* we refused the peer's update while ours was in flight */
 	bool resend;               /* our version goes out (again) in the next round */
 };
 
@@ -1352,6 +1353,7 @@ static void sim_send_upd(struct sim_net *net, struct sim_side *s, int to)
 	struct sim_msg m = { .xid = ++net->xid, .status = s->state, .ends = s->ends, .starts = s->starts,
 			     .cltt = s->cltt, .pexp = s->tstp };
 	s->inflight = m.xid;
+	s->refused_theirs = false;
 	s->pending = s->state;
 	s->resend = false;
 	if (net->n[to] < 16)
@@ -1366,7 +1368,7 @@ static void sim_recv(struct sim_net *net, struct sim_side *me, int self, const s
 		me->inflight = 0;
 		if (!m->reject)
 			me->state = rd_fo_binding_after_ack(me->role, me->pending, false);
-		else if (rd_fo_resend_refused(m->reject))
+		else if (me->refused_theirs && rd_fo_resend_refused(m->reject))
 			me->resend = true;
 		return;
 	}
@@ -1389,6 +1391,8 @@ static void sim_recv(struct sim_net *net, struct sim_side *me, int self, const s
 		me->tstp = m->pexp;
 		if (v.cancel_own)
 			me->inflight = 0;
+	} else if (me->inflight) {
+		me->refused_theirs = true;
 	}
 	if (v.send_own && !me->inflight)
 		me->resend = true;

@@ -49,6 +49,7 @@ struct inflight {
 	uint8_t status;         /* binding status it carried */
 	uint64_t lseq;          /* the lease version (rd_lease_t.seq) it carried */
 	uint64_t seq;           /* the peer's upd_seq when it was sent (held replies) */
+	bool refused_theirs;    /* we refused the peer's update of addr meanwhile */
 };
 
 /* A reply held for the peer's BNDACK (fo_peer.h, ack_after_peer). */
@@ -1208,10 +1209,14 @@ static void send_bndack(rd_fo_peer_t *p, uint32_t xid, uint32_t addr, uint8_t re
 
 static void reject_bndupd(rd_fo_peer_t *p, const rd_fo_msg_t *m, uint8_t reason, const char *why)
 {
-	char ip[16];
+	char ip[16], mac[3 * 17] = "no chaddr";
+	size_t chlen = 0;
+	const uint8_t *ch = rd_fo_get_bytes(m, RD_FO_OPT_CHADDR, &chlen);
 	fmt_ip(m->assigned_ip, ip, sizeof(ip));
-	rd_log(LOG_WARNING, "failover %s: BNDUPD %s (%s) from the peer refused: %s (%s)", p->name, ip,
-	       rd_fo_binding_name(m->binding_status), rd_fo_reject_reason_name(reason), why ? why : "");
+	for (size_t i = 1, o = 0; ch && i < chlen && i < 17; i++)
+		o += (size_t)snprintf(mac + o, sizeof(mac) - o, "%s%02x", i > 1 ? ":" : "", ch[i]);
+	rd_log(LOG_WARNING, "failover %s: BNDUPD %s (%s, %s) from the peer refused: %s (%s)", p->name, ip,
+	       rd_fo_binding_name(m->binding_status), mac, rd_fo_reject_reason_name(reason), why ? why : "");
 	send_bndack(p, m->xid, m->assigned_ip, reason, why);
 }
 
@@ -1243,6 +1248,7 @@ static void on_bndupd(rd_fo_peer_t *p, const rd_fo_msg_t *m)
 			.cur_flags = cur ? cur->flags : 0,
 			.cur_ends = cur ? cur->ends : 0,
 			.cur_cltt = cur ? cur->cltt : 0,
+			.cur_starts = cur ? cur->starts : 0,
 			.awaiting_ack = own != NULL,
 			.pending_state = own ? own->status : 0,
 			.proposed = m->binding_status,
@@ -1251,6 +1257,7 @@ static void on_bndupd(rd_fo_peer_t *p, const rd_fo_msg_t *m)
 			.has_ip_flags = rd_fo_has(m, RD_FO_OPT_IP_FLAGS), .ip_flags = m->ip_flags,
 			.has_pexp = rd_fo_has(m, RD_FO_OPT_POTENTIAL_EXPIRY), .pexp = m->potential_expiry,
 			.has_cltt = rd_fo_has(m, RD_FO_OPT_CLTT), .cltt = m->cltt,
+			.has_stos = rd_fo_has(m, RD_FO_OPT_STOS), .stos = m->stos,
 		};
 		/* A never-used address is FREE to us; its "end" is none. */
 		if (cur && cur->state == RD_LEASE_ACTIVE && cur->flags & RD_ENGINE_F_OFFERED) {
@@ -1261,8 +1268,24 @@ static void on_bndupd(rd_fo_peer_t *p, const rd_fo_msg_t *m)
 		rd_fo_bndupd_verdict_t v;
 		rd_fo_bndupd_check(&in, &v);
 		if (v.reject) {
+			char mac[3 * 16] = "";
+			for (size_t i = 0, o = 0; v.send_own && cur && i < cur->hlen && i < 16; i++)
+				o += (size_t)snprintf(mac + o, sizeof(mac) - o, "%s%02x", i ? ":" : "", cur->chaddr[i]);
 			rcu_read_unlock();
-			return reject_bndupd(p, m, v.reject, v.why);
+			if (own)
+				own->refused_theirs = true;
+			reject_bndupd(p, m, v.reject, v.why);
+			if (v.send_own) {
+				fmt_ip(m->assigned_ip, ip, sizeof(ip));
+				rd_log(LOG_INFO, "failover %s: %s stays ACTIVE for %s: our binding goes to the peer",
+				       p->name, ip, mac[0] ? mac : "its client");
+			}
+			if (v.send_own && !own) {
+				/* The peer learns our binding after the refusal. */
+				enqueue(p, m->assigned_ip);
+				send_updates(p);
+			}
+			return;
 		}
 		/* The accepted version: the peer's binding, our hostname if same client. */
 		const rd_cfg_subnet_t *sn = rd_config_subnet_for(cfg, m->assigned_ip);
@@ -1327,6 +1350,10 @@ static void on_bndupd(rd_fo_peer_t *p, const rd_fo_msg_t *m)
 		fmt_ip(m->assigned_ip, ip, sizeof(ip));
 		rd_log(LOG_INFO, "failover %s: peer's update %s %s applied", p->name, ip,
 		       rd_lease_state_name(nl->state));
+		if (v.send_own) {
+			enqueue(p, m->assigned_ip);   /* the peer may have taken our FREE/BACKUP */
+			send_updates(p);
+		}
 		if (!s->store) {
 			rcu_read_unlock();
 			send_bndack(p, m->xid, m->assigned_ip, 0, NULL);
@@ -1378,6 +1405,12 @@ static void on_bndack(rd_fo_peer_t *p, const rd_fo_msg_t *m)
 		rd_log(LOG_WARNING, "failover %s: peer refused our update of %s: %s%s%.*s", p->name, ip,
 		       rd_fo_reject_reason_name(m->reject_reason), txt ? ": " : "", (int)n,
 		       txt ? (const char *)txt : "");
+		if (done.refused_theirs && rd_fo_resend_refused(m->reject_reason)) {
+			/* Both sides refused each other's: ours goes again, now
+			 * that the peer's is off its ack queue (state.h). */
+			rd_log(LOG_INFO, "failover %s: sending our update of %s again", p->name, ip);
+			enqueue(p, done.addr);
+		}
 		send_updates(p);
 		return;
 	}

@@ -762,6 +762,10 @@ static bool ours_better(const rd_fo_bndupd_in_t *in)
 		}
 		if (in->proposed == RD_FO_BS_EXPIRED)
 			return false;
+		/* Not ISC: there a secondary's ACTIVE yields to any other
+		 * update of the primary while the primary takes the ACTIVE,
+		 * and the two swap versions.  The ACTIVE wins on both sides. */
+		return true;
 	}
 	if (in->proposed == RD_FO_BS_ACTIVE)
 		return false;
@@ -775,6 +779,31 @@ static void reject(rd_fo_bndupd_verdict_t *v, uint8_t reason, const char *why)
 	v->store = 0;
 	v->cancel_own = false;
 	v->affinity = false;
+	v->send_own = false;
+}
+
+/*
+ * A FREE/BACKUP that would end our unexpired ACTIVE binding, and that does
+ * not start after it: it was decided before the client got the address
+ * from us (a pool-balancing move resent or crossing our grant).
+ */
+static bool frees_newer_binding(const rd_fo_bndupd_in_t *in)
+{
+	uint32_t ours;
+
+	if (in->cur != RD_FO_BS_ACTIVE)
+		return false;
+	if (in->proposed != RD_FO_BS_FREE && in->proposed != RD_FO_BS_BACKUP)
+		return false;
+	if (in->cur_ends != 0 && in->cur_ends <= in->now)
+		return false;   /* ours has ended: the peer may take it back */
+	ours = in->cur_starts > in->cur_cltt ? in->cur_starts : in->cur_cltt;
+	return !in->has_stos || in->stos <= ours;
+}
+
+bool rd_fo_resend_refused(uint8_t reject_reason)
+{
+	return reject_reason == RD_FO_BNDUPD_REJ_LESS_CRITICAL;
 }
 
 void rd_fo_bndupd_check(const rd_fo_bndupd_in_t *in, rd_fo_bndupd_verdict_t *v)
@@ -834,6 +863,12 @@ void rd_fo_bndupd_check(const rd_fo_bndupd_in_t *in, rd_fo_bndupd_verdict_t *v)
 		reject(v, RD_FO_BNDUPD_REJ_CONFLICT, "invalid state transition");
 		return;
 	}
+	if (frees_newer_binding(in)) {
+		reject(v, RD_FO_BNDUPD_REJ_OUTDATED,
+		       "the update is older than our ACTIVE binding of the address");
+		v->send_own = true;
+		return;
+	}
 
 	if (rd_fo_binding_needs_ack(in->proposed)) {
 		/* the peer saw the lease end: nothing to wait for, it is free */
@@ -845,6 +880,12 @@ void rd_fo_bndupd_check(const rd_fo_bndupd_in_t *in, rd_fo_bndupd_verdict_t *v)
 	} else {
 		v->store = in->proposed;
 	}
+	/* An ISC secondary takes our update in this duel while we take its
+	 * ACTIVE (unless ours is EXPIRED, which its live ACTIVE refuses): it
+	 * must hear the binding back. */
+	if (v->cancel_own && in->role == RD_FO_PRIMARY && in->proposed == RD_FO_BS_ACTIVE &&
+	    in->pending_state != RD_FO_BS_ACTIVE && in->pending_state != RD_FO_BS_EXPIRED)
+		v->send_own = true;
 }
 
 uint8_t rd_fo_binding_after_ack(enum rd_cfg_role role, uint8_t sent, bool reserved)

@@ -301,3 +301,12 @@ TESTS += tests/unit/failover/test_peer_balance
 tests_unit_failover_test_peer_balance_SOURCES = tests/unit/failover/test_peer_balance.c
 tests_unit_failover_test_peer_balance_CPPFLAGS = $(TEST_CPPFLAGS) $(RD_DEP_CFLAGS)
 tests_unit_failover_test_peer_balance_LDADD = $(TAP_LDADD)
+
+# ---- failover: a flapping failover link under load ----------------------------
+# Two rackdhcpd with the failover link on its own veth pair, set down and
+# up repeatedly under perfdhcp load, with ack_after_peer on and off;
+# ack_check.py asserts no double ACK and every ACKed lease ACTIVE in both
+# stores once NORMAL again.  Root, netns, perfdhcp, tcpdump, sqlite3;
+# skipped otherwise.  ~1.5-2 min.
+TESTS += tests/sys/fo_flap.sh
+dist_check_SCRIPTS += tests/sys/fo_flap.sh

@@ -52,6 +52,7 @@ enum rd_fo_bndupd_reject {
 	RD_FO_BNDUPD_REJ_CONFLICT = 2,       /*!< "fatal conflict": transition not allowed */
 	RD_FO_BNDUPD_REJ_MISSING_INFO = 3,   /*!< no chaddr for ACTIVE/EXPIRED/RELEASED */
 	RD_FO_BNDUPD_REJ_MISC = 6,           /*!< ABANDONED with chaddr/client-id, chaddr too long, BOOTP flag */
+	RD_FO_BNDUPD_REJ_OUTDATED = 15,      /*!< FREE/BACKUP older than our unexpired ACTIVE binding (not ISC) */
 	RD_FO_BNDUPD_REJ_LESS_CRITICAL = 16, /*!< dueling updates: ours wins */
 	RD_FO_BNDUPD_REJ_NOT_RESERVED = 19,  /*!< RESERVED flag on an address we hold as our own free */
 };
@@ -356,6 +357,7 @@ typedef struct {
 	uint16_t cur_flags;        /*!< RD_LEASE_F_RESERVED / RD_LEASE_F_BOOTP as we hold them */
 	uint32_t cur_ends;         /*!< its end (0 = infinite) */
 	uint32_t cur_cltt;
+	uint32_t cur_starts;       /*!< its start (STOS as we would send it) */
 	/*!
 	 * Our own BNDUPD for this lease is awaiting its BNDACK ("dueling
 	 * updates"); pending_state is the status it carried.
@@ -373,6 +375,8 @@ typedef struct {
 	uint32_t pexp;             /*!< potential-expiration-time */
 	bool has_cltt;
 	uint32_t cltt;
+	bool has_stos;
+	uint32_t stos;             /*!< start-time-of-state */
 } rd_fo_bndupd_in_t;
 
 typedef struct {
@@ -393,6 +397,16 @@ typedef struct {
 	 * address affinity").
 	 */
 	bool affinity;
+	/*!
+	 * The peer has to learn our version of the lease: queue it for the peer
+	 * unless our own BNDUPD of it is already in flight.  Set when refused
+	 * because our binding must stand (reject 15), and when we are the
+	 * primary, accepted the peer's ACTIVE and cancelled our own update
+	 * of it (not ACTIVE, not EXPIRED): an ISC secondary takes that one in
+	 * the same duel (it lets its ACTIVE yield to such an update), and gets
+	 * the binding back this way.
+	 */
+	bool send_own;
 } rd_fo_bndupd_verdict_t;
 
 /*!
@@ -404,8 +418,39 @@ typedef struct {
  * 3), client-id on ABANDONED (6), IP-flags RESERVED (19) or BOOTP (6) on an
  * address we hold as our own free one without that flag, then the
  * transition (2, rd_fo_binding_transition_ok).
+ *
+ * In a duel, a local ACTIVE beats any incoming update but ACTIVE (newer
+ * CLTT wins) and EXPIRED, whatever our role (ISC: only on the primary, so a
+ * secondary's ACTIVE and the primary's FREE, BACKUP, RELEASED... cross and
+ * each side takes the other's).
+ *
+ * One more rule goes beyond ISC: a FREE or BACKUP for an address we hold ACTIVE
+ * for a client, unexpired (ends 0 or after now), is refused with 15
+ * ("outdated binding information") unless its STOS is newer than both our
+ * binding's start and its CLTT.  ISC lets the primary free an ACTIVE lease
+ * of the secondary whenever pexp <= now, and a pool-balancing move carries
+ * pexp = STOS = the time of the move: a stale one (resent after a link
+ * drop, or crossing the secondary's grant on the wire) would otherwise
+ * wipe a binding the secondary has just given, and the secondary would give
+ * the address again.  send_own is set with it: the peer must learn our
+ * binding, or it keeps a free address that a client holds.
  */
 void rd_fo_bndupd_check(const rd_fo_bndupd_in_t *in, rd_fo_bndupd_verdict_t *v);
+
+/*!
+ * Whether to send our BNDUPD again after the peer refused it with
+ * `reject_reason`, when we refused the peer's update of the same address
+ * while ours was in flight (the caller checks that part).  Only for 16 (the
+ * peer's own update was in flight and won the duel): when we accepted
+ * theirs, nothing is resent; when we refused theirs too (our transition
+ * rules forbid it, e.g. FREE onto our EXPIRED while pexp is in the future),
+ * both sides would keep their own version until the next entry to NORMAL.  By the time that refusal reaches us, our refusal of
+ * theirs went out before it on the stream, so the peer has dropped its
+ * update from its ack queue and judges the resent one on its transition
+ * rules alone, without a duel.  Other reasons are final: resending would
+ * be refused again.
+ */
+bool rd_fo_resend_refused(uint8_t reject_reason);
 
 /*!
  * Statuses that a server may not leave for FREE on its own: EXPIRED,

@@ -4,7 +4,9 @@
  * primary and a secondary over 127.0.0.1/127.0.0.2 with their own lease
  * tables and SQLite stores: they must reach NORMAL from a fresh start and
  * record it, a lease committed on the primary must reach the secondary's
- * table and store and be acknowledged (atsfp), the engine seam must answer
+ * table and store and be acknowledged (atsfp), a stale pool-balancing move
+ * of the primary must not wipe a binding the secondary granted since (the
+ * primary gets that binding instead), the engine seam must answer
  * by role and MCLT, and a graceful stop of the primary must put the
  * secondary in PARTNER-DOWN at once.  Then a second pair checks replies
  * held for the peer (ack_after_peer): released only after the peer's
@@ -580,6 +582,56 @@ int main(void)
 	   (unsigned long long)st.bndack_sent);
 	status_of(fa, &st);
 	ok(st.bndupd_sent >= 1 && st.unacked == 0 && st.queued == 0, "primary: nothing left in flight");
+
+	/* A stale pool-balancing move (issue 5, flapping link): the primary's
+	 * BACKUP of an address, decided at now - 5 and never acked, goes out
+	 * after the secondary granted that address to a client at now.  The
+	 * secondary must refuse it and the primary must end up with the
+	 * secondary's binding. */
+	uint32_t baddr = 0;
+	rcu_read_lock();
+	for (uint32_t a = A(10, 9, 0, 100); a <= A(10, 9, 0, 117) && !baddr; a++) {
+		const rd_lease_t *x = rd_table_by_addr(tb, a);
+		if (a != addr && x && x->state == RD_LEASE_BACKUP)
+			baddr = a;
+	}
+	rcu_read_unlock();
+	ok(baddr != 0, "stale move: the secondary holds a BACKUP address");
+	now = (uint32_t)time(NULL);
+	rd_lease_t *gl = rd_lease_new(baddr, NULL, 0, NULL, 0);
+	gl->state = RD_LEASE_ACTIVE;
+	gl->htype = 1;
+	gl->hlen = 6;
+	memcpy(gl->chaddr, "\x52\x54\x00\x00\x00\x07", 6);
+	gl->starts = gl->cltt = now;
+	gl->ends = now + 30;
+	gl->tstp = now + 45;
+	rd_lease_t *sl = rd_lease_new(baddr, NULL, 0, NULL, 0);
+	sl->state = RD_LEASE_BACKUP;
+	sl->starts = sl->tstp = now - 5;
+	rcu_read_lock();
+	r = rd_table_replace(tb, rd_table_by_addr(tb, baddr), gl);
+	int r2 = rd_table_replace(ta, rd_table_by_addr(ta, baddr), sl);
+	rcu_read_unlock();
+	ok(r == 0 && r2 == 0, "stale move: ACTIVE on the secondary (granted now), BACKUP (now - 5) unacked on the primary");
+	rd_fo_peers_notify(fa, baddr);
+	bool kept = false, learnt = false;
+	for (int i = 0; i < 200 && !(kept && learnt); i++) {
+		usleep(50000);
+		rcu_read_lock();
+		const rd_lease_t *x = rd_table_by_addr(tb, baddr), *y = rd_table_by_addr(ta, baddr);
+		kept = x && x->state == RD_LEASE_ACTIVE && !memcmp(x->chaddr, "\x52\x54\x00\x00\x00\x07", 6);
+		learnt = y && y->state == RD_LEASE_ACTIVE && y->hlen == 6 &&
+			 !memcmp(y->chaddr, "\x52\x54\x00\x00\x00\x07", 6);
+		rcu_read_unlock();
+		if (!kept)
+			break;  /* overwritten: it will not come back */
+	}
+	status_of(fb, &st);
+	ok(kept && st.bndupd_rejected >= 1,
+	   "stale move: the secondary refused the BACKUP and kept its client's binding (%llu refused)",
+	   (unsigned long long)st.bndupd_rejected);
+	ok(learnt, "stale move: the primary got the secondary's binding (ACTIVE for that client)");
 
 	/* An EXPIRED lease on the secondary, never acked by the primary. */
 	uint32_t xaddr = addr == A(10, 9, 0, 119) ? A(10, 9, 0, 118) : A(10, 9, 0, 119);

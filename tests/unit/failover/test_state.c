@@ -7,9 +7,10 @@
  * with repeated states and with the peer's STARTUP flag; link loss and the
  * timers; whole sequences played between two machines wired back to back
  * (first start of a pair, a lost database, conflict resolution, graceful
- * shutdown); which addresses each state may hand out; and which BNDUPDs ISC
- * accepts.  Every machine step checks that nothing is announced before it
- * is persisted.
+ * shutdown); which addresses each state may hand out; which BNDUPDs ISC
+ * accepts, and the stale FREE/BACKUP we refuse beyond it; dueling updates
+ * played out between two servers, which must end agreeing.  Every machine
+ * step checks that nothing is announced before it is persisted.
  */
 #include <stdio.h>
 #include <string.h>
@@ -1322,6 +1323,237 @@ static void test_bndupd(void)
 	   "exactly EXPIRED, RELEASED and RESET wait for an ack");
 }
 
+/* ---- dueling updates played out between two servers */
+
+struct sim_side {
+	enum rd_cfg_role role;
+	uint8_t state, pending;    /* our binding; what our update in flight carried */
+	uint32_t ends, starts, cltt, tstp;
+	uint32_t inflight;         /* xid of our update awaiting its BNDACK, 0 if none */
+	bool refused_theirs;       /* we refused the peer's update while ours was in flight */
+	bool resend;               /* our version goes out (again) in the next round */
+};
+
+struct sim_msg {
+	bool ack;
+	uint32_t xid;
+	uint8_t reject;                             /* BNDACK */
+	uint8_t status;                             /* BNDUPD */
+	uint32_t ends, starts, cltt, pexp;
+};
+
+struct sim_net {
+	struct sim_msg q[2][16];   /* q[i]: delivered to side i next round */
+	size_t n[2];
+	uint32_t xid;
+};
+
+static void sim_send_upd(struct sim_net *net, struct sim_side *s, int to)
+{
+	struct sim_msg m = { .xid = ++net->xid, .status = s->state, .ends = s->ends, .starts = s->starts,
+			     .cltt = s->cltt, .pexp = s->tstp };
+	s->inflight = m.xid;
+	s->refused_theirs = false;
+	s->pending = s->state;
+	s->resend = false;
+	if (net->n[to] < 16)
+		net->q[to][net->n[to]++] = m;
+}
+
+static void sim_recv(struct sim_net *net, struct sim_side *me, int self, const struct sim_msg *m)
+{
+	if (m->ack) {
+		if (m->xid != me->inflight)
+			return;        /* superseded or cancelled */
+		me->inflight = 0;
+		if (!m->reject)
+			me->state = rd_fo_binding_after_ack(me->role, me->pending, false);
+		else if (me->refused_theirs && rd_fo_resend_refused(m->reject))
+			me->resend = true;
+		return;
+	}
+	bool bare = m->status == B(FREE) || m->status == B(BACKUP) || m->status == B(ABANDONED);
+	rd_fo_bndupd_in_t in = {
+		.my_state = ST(NORMAL), .role = me->role, .now = T0, .cur = me->state, .cur_ends = me->ends,
+		.cur_cltt = me->cltt, .cur_starts = me->starts, .awaiting_ack = me->inflight != 0,
+		.pending_state = me->pending, .proposed = m->status, .has_chaddr = !bare, .chaddr_len = 7,
+		.has_pexp = true, .pexp = m->pexp, .has_cltt = true, .cltt = m->cltt, .has_stos = true,
+		.stos = m->starts,
+	};
+	rd_fo_bndupd_verdict_t v;
+	rd_fo_bndupd_check(&in, &v);
+	struct sim_msg a = { .ack = true, .xid = m->xid, .reject = v.reject };
+	if (!v.reject) {
+		me->state = v.store;
+		me->ends = m->ends;
+		me->starts = m->starts;
+		me->cltt = m->cltt;
+		me->tstp = m->pexp;
+		if (v.cancel_own)
+			me->inflight = 0;
+	} else if (me->inflight) {
+		me->refused_theirs = true;
+	}
+	if (v.send_own && !me->inflight)
+		me->resend = true;
+	if (net->n[!self] < 16)
+		net->q[!self][net->n[!self]++] = a;
+}
+
+/* Both send their version at once; true if they end up agreeing. */
+static bool sim_duel(struct sim_side s[2], unsigned *rounds)
+{
+	struct sim_net net = { .xid = 100 };
+	sim_send_upd(&net, &s[0], 1);
+	sim_send_upd(&net, &s[1], 0);
+	for (*rounds = 0; (net.n[0] || net.n[1] || s[0].resend || s[1].resend) && *rounds < 10; ++*rounds) {
+		struct sim_net cur = net;
+		net.n[0] = net.n[1] = 0;
+		for (int i = 0; i < 2; i++)
+			for (size_t k = 0; k < cur.n[i]; k++)
+				sim_recv(&net, &s[i], i, &cur.q[i][k]);
+		/* the update queue: resends go after this round's BNDACKs */
+		for (int i = 0; i < 2; i++)
+			if (s[i].resend && !s[i].inflight)
+				sim_send_upd(&net, &s[i], !i);
+		net.xid = net.xid > cur.xid ? net.xid : cur.xid;
+	}
+	return s[0].state == s[1].state && !s[0].inflight && !s[1].inflight;
+}
+
+static void test_stale_balancing_update(void)
+{
+	rd_fo_bndupd_in_t in;
+	rd_fo_bndupd_verdict_t v;
+
+	/* The primary moved the address FREE -> BACKUP at T0 - 5 (pool
+	 * balancing: pexp = STOS = the time of the move); the secondary got
+	 * it, granted it to a client at T0 - 2, and the primary's update comes
+	 * (again) after the link came back. */
+	in = upd(RD_FO_SECONDARY, B(ACTIVE), B(BACKUP));
+	in.has_chaddr = false;
+	in.cur_starts = T0 - 2;
+	in.cur_cltt = T0 - 2;
+	in.cur_ends = T0 - 2 + 600;
+	in.pexp = T0 - 5;
+	in.has_stos = true;
+	in.stos = T0 - 5;
+	in.cltt = 0;
+	in.has_cltt = false;
+	rd_fo_bndupd_check(&in, &v);
+	ok(v.reject == RD_FO_BNDUPD_REJ_OUTDATED && v.send_own && v.store == 0 && v.why,
+	   "stale BACKUP (balancing) onto our fresh ACTIVE binding: refused (15), ours is sent to the peer");
+	in.proposed = B(FREE);
+	rd_fo_bndupd_check(&in, &v);
+	ok(v.reject == RD_FO_BNDUPD_REJ_OUTDATED && v.send_own, "... and a stale FREE too");
+	in.stos = T0 - 2;
+	rd_fo_bndupd_check(&in, &v);
+	ok(v.reject == RD_FO_BNDUPD_REJ_OUTDATED, "... a move made the second of our grant is stale too");
+	in.has_stos = false;
+	rd_fo_bndupd_check(&in, &v);
+	ok(v.reject == RD_FO_BNDUPD_REJ_OUTDATED, "... and one without STOS cannot show it is newer");
+
+	/* our own ACTIVE update of it is in flight: the duel goes to the
+	 * primary's BACKUP (ISC's rule), but the binding still stands */
+	in.has_stos = true;
+	in.stos = T0 - 5;
+	in.proposed = B(BACKUP);
+	in.awaiting_ack = true;
+	in.pending_state = B(ACTIVE);
+	rd_fo_bndupd_check(&in, &v);
+	ok(v.reject == RD_FO_BNDUPD_REJ_LESS_CRITICAL && !v.cancel_own,
+	   "... with our ACTIVE update in flight: the binding wins the duel (16), ours stays in flight");
+	in.awaiting_ack = false;
+	in.pending_state = 0;
+
+	/* what is not stale keeps ISC's rule (pexp <= now) */
+	in.stos = T0 - 1;
+	in.pexp = T0 - 1;
+	rd_fo_bndupd_check(&in, &v);
+	ok(v.reject == 0 && v.store == B(BACKUP) && !v.send_own,
+	   "a BACKUP decided after our grant: accepted (ISC: pexp <= now)");
+	in.stos = T0 - 5;
+	in.pexp = T0 - 5;
+	in.cur_ends = T0;
+	rd_fo_bndupd_check(&in, &v);
+	ok(v.reject == 0 && v.store == B(BACKUP), "an ACTIVE binding that has ended: the peer may take it back");
+	in.cur_ends = T0 + 600;
+	in.cur = B(EXPIRED);
+	rd_fo_bndupd_check(&in, &v);
+	ok(v.reject == 0 && v.store == B(BACKUP), "an EXPIRED one: ISC's rule only");
+	in = upd(RD_FO_PRIMARY, B(ACTIVE), B(FREE));
+	in.cur_starts = T0 - 2;
+	in.has_stos = true;
+	in.stos = T0 - 5;
+	rd_fo_bndupd_check(&in, &v);
+	ok(v.reject == RD_FO_BNDUPD_REJ_CONFLICT && !v.send_own,
+	   "on the primary ACTIVE -> FREE stays ISC's invalid transition (2)");
+}
+
+static const char *const sim_names[] = { "?", "FREE", "ACTIVE", "EXPIRED", "RELEASED", "ABANDONED", "RESET",
+					  "BACKUP" };
+
+static void sim_init(struct sim_side *s, enum rd_cfg_role role, uint8_t state, uint32_t pexp, uint32_t ends,
+		     uint32_t cltt)
+{
+	/* An ACTIVE version is a live binding (ends well ahead); one within
+	 * 65 s of its end that crosses an EXPIRED is taken by both sides, and
+	 * the expiry timer settles that, not the update rules. */
+	*s = (struct sim_side){ .role = role, .state = state, .tstp = pexp, .cltt = cltt, .starts = cltt,
+				.ends = state == B(ACTIVE) ? T0 + 600 : state == B(EXPIRED) ? ends : 0 };
+}
+
+static void test_duel_convergence(void)
+{
+	static const int32_t pexps[] = { -5, 100 }, ends[] = { -100, 500 }, cltts[] = { -1, 0, 1 };
+	unsigned runs = 0, diverged = 0, resent = 0;
+
+	/* every pair of versions, sent at the same moment, with the potential
+	 * expiry before or after now, ends passed or not, either CLTT newer */
+	for (uint8_t a = B(FREE); a <= B(BACKUP); a++)
+		for (uint8_t b = B(FREE); b <= B(BACKUP); b++)
+			for (size_t pa = 0; pa < 2; pa++)
+				for (size_t pb = 0; pb < 2; pb++)
+					for (size_t e = 0; e < 2; e++)
+						for (size_t c = 0; c < 3; c++) {
+							struct sim_side s[2];
+							unsigned rounds;
+							sim_init(&s[0], RD_FO_PRIMARY, a, T0 + pexps[pa], T0 + ends[e],
+								 T0 - 10);
+							sim_init(&s[1], RD_FO_SECONDARY, b, T0 + pexps[pb], T0 + ends[e],
+								 T0 - 10 + cltts[c]);
+							runs++;
+							if (!sim_duel(s, &rounds)) {
+								if (diverged++ < 5)
+									diag("primary sent %s, secondary %s: ended %s / %s",
+									     sim_names[a], sim_names[b], sim_names[s[0].state],
+									     sim_names[s[1].state]);
+							}
+							resent += rounds > 2;
+						}
+	is_int(diverged, 0, "dueling updates: the two servers always end with the same binding (%u runs)", runs);
+	ok(resent > 0, "... some of them only after the loser of a double refusal sent its update again");
+
+	/* The case found: the primary frees (balancing) an address while the
+	 * secondary expires it, pexp in the future. */
+	struct sim_side s[2];
+	unsigned rounds;
+	sim_init(&s[0], RD_FO_PRIMARY, B(FREE), T0 + 100, 0, T0 - 10);
+	sim_init(&s[1], RD_FO_SECONDARY, B(EXPIRED), T0 + 100, T0 - 100, T0 - 10);
+	ok(sim_duel(s, &rounds) && s[0].state == B(FREE) && s[1].state == B(FREE) && rounds > 2,
+	   "FREE from the primary vs EXPIRED from the secondary: both refused, the secondary's goes "
+	   "again and both hold FREE (%s / %s after %u rounds)", sim_names[s[0].state], sim_names[s[1].state],
+	   rounds);
+
+	/* finding A played out: the secondary's fresh grant vs the primary's
+	 * stale BACKUP, both in flight */
+	sim_init(&s[0], RD_FO_PRIMARY, B(BACKUP), T0 - 5, 0, T0 - 5);
+	sim_init(&s[1], RD_FO_SECONDARY, B(ACTIVE), T0 + 300, T0 + 600, T0 - 2);
+	ok(sim_duel(s, &rounds) && s[0].state == B(ACTIVE) && s[1].state == B(ACTIVE),
+	   "stale BACKUP vs a fresh grant: both end ACTIVE (%s / %s)", sim_names[s[0].state],
+	   sim_names[s[1].state]);
+}
+
 int main(void)
 {
 	plan_lazy();
@@ -1342,5 +1574,7 @@ int main(void)
 	test_binding_normal();
 	test_binding_conflict();
 	test_bndupd();
+	test_stale_balancing_update();
+	test_duel_convergence();
 	return done_testing();
 }

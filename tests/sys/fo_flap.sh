@@ -1,0 +1,240 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# fo_flap.sh — a flapping failover link under perfdhcp load (issue 5, "a
+# flapping link never loses a binding and never duplicates one").
+#
+#   pri  10.40.0.1/16 on p0, 10.41.0.1/24 on f0   rackdhcpd, primary of "fo"
+#   sec  10.40.0.2/16 on s0, 10.41.0.2/24 on f1   rackdhcpd, secondary
+#   cli  br0 10.40.0.50/16 (p0's and s0's peers enslaved): perfdhcp -l br0 as
+#        a relay, tcpdump capturing every DHCP packet on br0
+#
+# The failover link runs over its own veth pair (f0-f1, 10.41.0.0/24), so
+# that setting f0 down cuts port 647 and nothing else (no iptables/nft on
+# the test machines).  Per round: both servers start fresh and reach NORMAL,
+# perfdhcp runs for FO_FLAP_SECONDS while f0 is set down for 7 s (longer
+# than max_response_delay 5: both move to communications-interrupted) and
+# up for 6 s, in turn; then the link stays up and, within a bounded wait,
+# both servers must be NORMAL again and tests/sys/ack_check.py must find,
+# in the client-side capture and in EACH server's store: no address ACKed
+# to two clients at overlapping times, and every ACKed lease ACTIVE for its
+# client.  Round 1 runs with ack_after_peer (the default), round 2, shorter,
+# without it.
+#
+# Skips (exit 77) without root, network namespaces, perfdhcp, tcpdump,
+# sqlite3 or the built daemon.  RD_KEEP_TMP=1 keeps the temp dir.  Every
+# wait is bounded; runtime ~1.5-2 min.  FO_FLAP_RATE / FO_FLAP_CLIENTS /
+# FO_FLAP_SECONDS override the load (60 DORA/s over 400 clients, 45 s; the
+# second round runs 2/3 of that).
+set -u
+
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_builddir:=.}"
+: "${RACKDHCPD:=$top_builddir/dhcpd/rackdhcpd}"
+: "${PERFDHCP:=$(command -v perfdhcp || echo /usr/sbin/perfdhcp)}"
+: "${TCPDUMP:=$(command -v tcpdump || echo /usr/bin/tcpdump)}"
+: "${FO_FLAP_RATE:=60}"
+: "${FO_FLAP_CLIENTS:=400}"
+: "${FO_FLAP_SECONDS:=45}"
+CHECKER="$top_srcdir/tests/sys/ack_check.py"
+
+. "$top_srcdir/tests/sys/lib.sh"
+
+need_root
+need_cmd timeout sqlite3
+[ -x /usr/bin/python3 ] || skip_all "/usr/bin/python3 not found"
+[ -x "$PERFDHCP" ] || skip_all "perfdhcp (kea) not found"
+[ -x "$TCPDUMP" ] || skip_all "tcpdump not found"
+[ -x "$RACKDHCPD" ] || skip_all "$RACKDHCPD not built"
+need_netns
+RACKDHCPD=$(cd "$(dirname "$RACKDHCPD")" && pwd)/$(basename "$RACKDHCPD")
+
+diag() { echo "# $*"; }
+check() {	# check DESCRIPTION CMD...: the logs of both servers on failure
+	d=$1
+	shift
+	if "$@"; then t_ok 0 "$d"; else t_ok 1 "$d" "$SYS_TMP/pri.out" "$SYS_TMP/sec.out"; fi
+}
+
+sys_init fo_flap
+
+# ------------------------------------------------------------ the checker
+/usr/bin/python3 "$CHECKER" --self-test >"$SYS_TMP/selftest.out" 2>&1
+st=$?
+sed 's/^/# self-test: /' "$SYS_TMP/selftest.out"
+t_ok $st "ack_check.py finds a double ACK, a missing lease, a short lease and a FREE one in synthetic captures" \
+	"$SYS_TMP/selftest.out"
+
+# ------------------------------------------------------------ the network
+ns_create pri || { echo "Bail out! cannot create namespace"; exit 99; }
+ns_create sec || { echo "Bail out! cannot create namespace"; exit 99; }
+ns_create cli || { echo "Bail out! cannot create namespace"; exit 99; }
+for ns in pri sec cli; do
+	ns_exec $ns sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 >/dev/null 2>&1
+done
+CLI=$(ns_name cli)
+veth_create pri p0 cli cp || { echo "Bail out! cannot create a veth pair"; exit 99; }
+veth_create sec s0 cli cs || { echo "Bail out! cannot create a veth pair"; exit 99; }
+ip -n "$CLI" link add br0 type bridge || { echo "Bail out! cannot create the bridge"; exit 99; }
+ip -n "$CLI" link set br0 type bridge stp_state 0 forward_delay 0 2>/dev/null
+ip -n "$CLI" link set cp master br0
+ip -n "$CLI" link set cs master br0
+ip -n "$CLI" link set br0 up
+ns_addr pri p0 10.40.0.1/16
+ns_addr sec s0 10.40.0.2/16
+ns_addr cli br0 10.40.0.50/16
+veth_create pri f0 sec f1 || { echo "Bail out! cannot create the failover veth pair"; exit 99; }
+ns_addr pri f0 10.41.0.1/24
+ns_addr sec f1 10.41.0.2/24
+
+conf() {	# conf NAME IF ROLE ME PEER ACK_AFTER_PEER
+	mkdir -p "$SYS_TMP/$1"
+	{
+		cat <<EOF
+server:
+  interfaces: [$2]
+  state_dir: $SYS_TMP/$1/state
+  control_socket: $SYS_TMP/$1/ctl/control.sock
+  pidfile: $SYS_TMP/$1/rackdhcpd.pid
+  workers: 2
+  durability: sync
+  log_level: info
+  metrics: 127.0.0.1:9467
+subnets:
+  - cidr: 10.40.0.0/16
+    lease_time: 600
+    pools:
+      - range: 10.40.1.0-10.40.4.255
+        failover_peer: fo
+failover:
+  - name: fo
+    role: $3
+    address: $4
+    peer_address: $5
+    mclt: 300
+    max_response_delay: 5
+    max_unacked_updates: 64
+    load_balance_max_seconds: 3
+    ack_after_peer: $6
+EOF
+		[ "$3" = primary ] && echo "    split: 128"
+	} >"$SYS_TMP/$1/rackdhcpd.yaml"
+}
+start() {	# start NAME: rackdhcpd in namespace NAME, wait until it serves
+	proc_start "$1" ip netns exec "$(ns_name "$1")" "$RACKDHCPD" -c "$SYS_TMP/$1/rackdhcpd.yaml" -f
+	wait_for 20 grep -qs 'serving on' "$SYS_TMP/$1.out"
+}
+in_state() {	# in_state NAME STATE: the last move in NAME's log is to STATE
+	grep -E 'failover fo: I move from' "$SYS_TMP/$1.out" 2>/dev/null | tail -n 1 | grep -q " to $2\$"
+}
+both_normal() { in_state pri normal && in_state sec normal; }
+balanced() {	# the secondary's store holds BACKUP (7) rows: its share of the pool
+	n=$(sqlite3 "file:$SYS_TMP/sec/state/leases.db?mode=ro" "SELECT count(*) FROM leases WHERE state = 7" 2>/dev/null)
+	[ "${n:-0}" -ge 200 ]
+}
+capturing() { grep -qs 'listening on' "$SYS_TMP/tcpdump.out"; }
+sec_acks_since() {	# sec_acks_since LINE: DHCPACK lines in the secondary's log after LINE
+	tail -n +"$(($1 + 1))" "$SYS_TMP/sec.out" | grep -c 'DHCPACK '
+}
+sec_answers() { [ "$(sec_acks_since "$CI_MARK")" -ge 50 ]; }
+metric() {	# metric NAME SERIES: one value of NAME's Prometheus endpoint (its own loopback)
+	ns_exec "$1" /usr/bin/python3 -c '
+import sys, urllib.request
+t = urllib.request.urlopen("http://127.0.0.1:9467/metrics", timeout=3).read().decode()
+for line in t.splitlines():
+    if line.startswith(sys.argv[1] + "{"):
+        print(line.split()[-1]); break' "$2" 2>/dev/null
+}
+held_ok() {	# held_ok NAME: the ACKs NAME logged so far were held (all but 1 %: the store
+		# may refuse a change under load), then released or dropped (at most 1 %)
+	acks=$(grep -c 'DHCPACK ' "$SYS_TMP/$1.out")
+	held=$(metric "$1" rackdhcpd_failover_replies_held_total)
+	rel=$(metric "$1" rackdhcpd_failover_replies_released_total)
+	drp=$(metric "$1" rackdhcpd_failover_replies_dropped_total)
+	wai=$(metric "$1" rackdhcpd_failover_replies_waiting)
+	diag "$1: $acks ACKs logged; replies held ${held:-?}, released ${rel:-?}, dropped ${drp:-?}, waiting ${wai:-?}"
+	held=${held:-0} rel=${rel:-0} drp=${drp:-0} wai=${wai:-0}
+	[ "$held" -ge 1 ] && [ "$held" -le "$acks" ] && [ $(((acks - held) * 100)) -le "$acks" ] &&
+		[ $((rel + drp + wai)) -eq "$held" ] && [ $((drp * 100)) -le "$held" ]
+}
+pstat() {	# pstat FILE SECTION FIELD: one number of perfdhcp's report
+	awk -v sec="$2" -v f="$3" '/^\*\*\*Statistics for: / { in_s = index($0, sec) > 0 }
+		in_s && index($0, f ": ") == 1 { sub(/.*: /, ""); print $1; exit }' "$1"
+}
+prate() {	# prate FILE: perfdhcp's "Rate:" line
+	sed -n 's/^Rate: *\([0-9.]*\).*/\1/p' "$1" | head -n 1
+}
+
+
+drained() {	# no binding update queued or in flight on either side (metrics)
+	for s in pri sec; do
+		q=$(metric $s rackdhcpd_failover_updates_queued)
+		u=$(metric $s rackdhcpd_failover_updates_unacked)
+		[ "${q:-1}" = 0 ] && [ "${u:-1}" = 0 ] || return 1
+	done
+}
+
+round() {	# round N ACK_AFTER_PEER SECONDS
+	R=$1
+	rm -rf "$SYS_TMP/pri" "$SYS_TMP/sec"
+	rm -f "$SYS_TMP/pri.out" "$SYS_TMP/sec.out" "$SYS_TMP/tcpdump.out" "$SYS_TMP/dhcp.pcap"
+	conf pri p0 primary 10.41.0.1 10.41.0.2 "$2"
+	conf sec s0 secondary 10.41.0.2 10.41.0.1 "$2"
+	check "round $R (ack_after_peer $2): the primary starts" start pri
+	check "round $R: the secondary starts" start sec
+	check "round $R: both reach NORMAL" wait_for 60 both_normal
+	check "round $R: the pool is balanced" wait_for 20 balanced
+	proc_start tcpdump ip netns exec "$CLI" "$TCPDUMP" -i br0 -n -U -s 0 -w "$SYS_TMP/dhcp.pcap" \
+		udp port 67 or udp port 68
+	check "round $R: tcpdump captures on br0" wait_for 10 capturing
+
+	proc_start perf ip netns exec "$CLI" timeout -k 2 $(($3 + 20)) "$PERFDHCP" -4 -l br0 -r "$FO_FLAP_RATE" \
+		-R "$FO_FLAP_CLIENTS" -p "$3" -d 2 -W 1000000
+	t=0 cuts=0
+	sleep 3
+	while [ $((t + 16)) -le "$3" ]; do	# 3 cuts in 45 s, 2 in 30 s
+		ip -n "$(ns_name pri)" link set f0 down
+		sleep 7
+		ip -n "$(ns_name pri)" link set f0 up
+		sleep 6
+		t=$((t + 13)) cuts=$((cuts + 1))
+	done
+	i=0
+	while proc_alive perf && [ $i -lt $((($3 + 20) * 10)) ]; do sleep 0.1; i=$((i + 1)); done
+	proc_stop perf
+	diag "round $R: $cuts cuts of the failover link; perfdhcp: $(pstat "$SYS_TMP/perf.out" DISCOVER-OFFER "sent packets") DISCOVERs," \
+		"$(pstat "$SYS_TMP/perf.out" REQUEST-ACK "received packets") ACKs"
+	moves=$(grep -c 'failover fo: I move from normal to communications-interrupted' "$SYS_TMP/pri.out")
+	check "round $R: the primary lost the link and left NORMAL at every cut ($moves of $cuts)" \
+		test "$moves" -ge "$cuts"
+	check "round $R: both servers NORMAL again once the link stays up" wait_for 60 both_normal
+	# the updates queued during the last cut go out on entering NORMAL:
+	# wait until neither side has one queued or awaiting its BNDACK
+	check "round $R: both servers drained their binding updates" wait_for 30 drained
+	sleep 1	# the last BNDACKs' store commits
+	proc_stop tcpdump
+	proc_stop pri
+	proc_stop sec
+	grep -h 'refused' "$SYS_TMP/pri.out" "$SYS_TMP/sec.out" | grep -v 'cannot connect' | head -n 5 |
+		sed 's/^/# refusals: /'
+	diag "round $R: $(cat "$SYS_TMP/pri.out" "$SYS_TMP/sec.out" | grep -c 'stays ACTIVE for') stale FREE/BACKUP" \
+		"refused, $(cat "$SYS_TMP/pri.out" "$SYS_TMP/sec.out" | grep -c 'sending our update of') updates" \
+		"sent again after a lost duel"
+
+	for s in pri sec; do
+		/usr/bin/python3 "$CHECKER" "$SYS_TMP/dhcp.pcap" --db "$SYS_TMP/$s/state/leases.db" \
+			>"$SYS_TMP/check-$R-$s.out" 2>&1
+		st=$?
+		head -n 20 "$SYS_TMP/check-$R-$s.out" | sed "s/^/# check $s: /"
+		t_ok $st "round $R: no address ACKed to two clients at once; every ACKed lease ACTIVE in the $s store" \
+			"$SYS_TMP/check-$R-$s.out"
+	done
+	cp "$SYS_TMP/pri.out" "$SYS_TMP/pri-$R.out"
+	cp "$SYS_TMP/sec.out" "$SYS_TMP/sec-$R.out"
+}
+
+round 1 true "$FO_FLAP_SECONDS"
+round 2 false $((FO_FLAP_SECONDS * 2 / 3))
+
+echo "1..$T"
+[ "$FAILED" -eq 0 ]

@@ -277,3 +277,12 @@ dist_check_SCRIPTS += tests/sys/fo_crash.sh tests/sys/ack_check.py
 # port 647 and checks our messages with tshark when it is installed.
 TESTS += tests/sys/fo_pair_isc.sh tests/sys/fo_pair_isc2.sh
 dist_check_SCRIPTS += tests/sys/fo_pair_isc.sh tests/sys/fo_pair_isc2.sh
+
+# ---- batched sending (rd_io_batch_*, dhcpd/io.c) ------------------------------
+# sendmmsg runs per socket, per-entry outcomes, errors mid-run, self-flush
+# when full, IP_PKTINFO source; over loopback UDP only.
+check_PROGRAMS += tests/unit/dhcpd/test_io_batch
+TESTS += tests/unit/dhcpd/test_io_batch
+tests_unit_dhcpd_test_io_batch_SOURCES = tests/unit/dhcpd/test_io_batch.c
+tests_unit_dhcpd_test_io_batch_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_dhcpd_test_io_batch_LDADD = $(TAP_LDADD)

@@ -159,6 +159,7 @@ struct rd_store {
 	struct change **retry;    /* latest version per address of failed batches */
 	size_t retry_n, retry_cap;
 	unsigned since_prune;
+	rd_store_batch_end_fn batch_end;   /* atomic: set from any thread */
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -907,6 +908,7 @@ static void *writer_main(void *arg)
 {
 	rd_store_t *st = arg;
 
+	(void)pthread_setname_np(pthread_self(), "rd-store");   /* for top -H and perf */
 	pthread_mutex_lock(&st->lock);
 	for (;;) {
 		while (!st->head && !st->stopping && !st->kick) {
@@ -968,6 +970,9 @@ static void *writer_main(void *arg)
 			if (!c->keep)
 				free(c);
 		}
+		rd_store_batch_end_fn end = __atomic_load_n(&st->batch_end, __ATOMIC_ACQUIRE);
+		if (end && n)
+			end();
 
 		pthread_mutex_lock(&st->lock);
 		if (last_ticket > st->done_ticket)
@@ -998,6 +1003,12 @@ static void *writer_main(void *arg)
 }
 
 /* ------------------------------------------------------------ producers */
+
+void rd_store_set_batch_end(rd_store_t *st, rd_store_batch_end_fn fn)
+{
+	if (st && __atomic_load_n(&st->batch_end, __ATOMIC_RELAXED) != fn)
+		__atomic_store_n(&st->batch_end, fn, __ATOMIC_RELEASE);
+}
 
 static bool on_writer(rd_store_t *st)
 {

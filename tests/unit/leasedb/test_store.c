@@ -4,6 +4,7 @@
  * version and refusals (newer schema, garbage, integrity failure, foreign
  * file) that leave the file untouched, group commit under several producer
  * threads, crash consistency (a child killed right after submit_wait),
+ * the batch-end hook (once per batch, after its completions, on the writer),
  * relaxed mode, history retention, disk-full errors reaching completions,
  * online backup, file mode, and the row validation rules.
  *
@@ -392,6 +393,24 @@ static void *produce(void *arg)
 	return NULL;
 }
 
+/* The batch-end hook: how often it ran, on which thread, and what the
+ * completions had counted by its last run (all of them: it runs after
+ * every completion of its batch, before flush can return). */
+static atomic_uint hook_calls;
+static unsigned hook_last_done;
+static pthread_t hook_thread;
+static atomic_uint hook_other_thread;
+
+static void batch_end(void)
+{
+	unsigned done = atomic_load(&done_ok) + atomic_load(&done_bad);
+	if (atomic_fetch_add(&hook_calls, 1) == 0)
+		hook_thread = pthread_self();
+	else if (!pthread_equal(hook_thread, pthread_self()))
+		atomic_fetch_add(&hook_other_thread, 1);
+	hook_last_done = done;
+}
+
 static void test_group_commit(void)
 {
 	char path[256], err[512];
@@ -404,6 +423,7 @@ static void test_group_commit(void)
 	is_int(rd_store_open(path, RD_STORE_SYNC, &o, &st, err, sizeof(err)), 0, "open for group commit");
 	if (!st)
 		return;
+	rd_store_set_batch_end(st, batch_end);
 	pthread_t th[PRODUCERS];
 	struct producer pr[PRODUCERS];
 	for (unsigned i = 0; i < PRODUCERS; i++) {
@@ -428,6 +448,11 @@ static void test_group_commit(void)
 	is_int((long long)s.completed, PRODUCERS * PER_PRODUCER, "stats: completed");
 	ok(s.commits * 10 < s.completed, "far fewer transactions than changes (%llu < %llu / 10)",
 	   (unsigned long long)s.commits, (unsigned long long)s.completed);
+	is_int((long long)atomic_load(&hook_calls), (long long)s.commits, "batch-end hook ran once per batch");
+	is_int((long long)hook_last_done, PRODUCERS * PER_PRODUCER,
+	       "the last batch-end ran after every completion, before flush returned");
+	is_int(atomic_load(&hook_other_thread), 0, "the hook always ran on one thread (the writer)");
+	ok(!pthread_equal(hook_thread, pthread_self()), "that thread is not the caller's");
 	is_int((long long)s.queue_depth, 0, "queue empty after flush");
 	is_int((long long)rd_store_queue_depth(st), 0, "rd_store_queue_depth agrees");
 	rd_store_close(st);

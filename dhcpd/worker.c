@@ -161,10 +161,10 @@ static uint64_t since_us(const struct timespec *t0)
 	return us > 0 ? (uint64_t)us : 0;
 }
 
-static void pending_send(struct pending *p)
+/* Count (or log) the outcome r of sending p. */
+static void pending_account(struct pending *p, int r)
 {
 	char ip[16];
-	int r = send_target(&p->t, p->buf, p->len);
 	if (r < 0) {
 		fmt_ip(p->addr, ip, sizeof(ip));
 		rd_log(LOG_WARNING, "%s %s to %s: send failed: %s", rd_dhcp_msgtype_name(p->type), ip,
@@ -173,6 +173,11 @@ static void pending_send(struct pending *p)
 	} else {
 		rd_ctr_add(&p->ctr->tx[p->type < RD_CTR_MSGTYPES ? p->type : 0], 1);
 	}
+}
+
+static void pending_send(struct pending *p)
+{
+	pending_account(p, send_target(&p->t, p->buf, p->len));
 }
 
 /* A held reply's outcome (failover thread): the peer acked the change, or
@@ -203,6 +208,43 @@ static void pending_released(void *ctx, int status, const char *why)
 	pending_free(p, status >= 0);
 }
 
+/*
+ * Replies released by one group commit leave together: pending_done (on the
+ * store's writer thread) queues them in that thread's batch, and
+ * flush_released, which the store runs once after the completions of each
+ * batch, sends them with one sendmmsg per socket (io.h) and then frees them.
+ * Each is still sent only after its fsync; the batch only saves syscalls.
+ */
+static __thread rd_io_batch_t released;   /* zero (sent == NULL) until first used */
+
+static void released_sent(void *ctx, void *tag, int err)
+{
+	(void)ctx;
+	struct pending *p = tag;
+	pending_account(p, err);
+	pending_free(p, true);
+}
+
+static void flush_released(void)
+{
+	rd_io_batch_flush(&released);
+}
+
+static void pending_queue(struct pending *p)
+{
+	if (!released.sent)
+		rd_io_batch_init(&released, released_sent, NULL);
+	if (p->t.fd < 0 || (p->t.kind != SEND_RAW && p->t.kind != SEND_UDP)) {
+		pending_send(p);
+		pending_free(p, true);
+		return;
+	}
+	if (p->t.kind == SEND_RAW)
+		rd_io_batch_raw(&released, p->t.fd, p->t.ifindex, p->t.mac, p->buf, p->len, p);
+	else
+		rd_io_batch_udp(&released, p->t.fd, p->t.dst, p->t.port, p->t.src, p->t.ifindex, p->buf, p->len, p);
+}
+
 /* Store completion (writer thread): the lease is durable, or failed. */
 static void pending_done(void *ctx, int status)
 {
@@ -224,8 +266,7 @@ static void pending_done(void *ctx, int status)
 		return;
 	if (!p->hold)
 		rd_fo_peers_notify(p->fo, p->lease_addr);
-	pending_send(p);
-	pending_free(p, true);
+	pending_queue(p);
 }
 
 /* A lease change without a reply waiting: with a failover peer, its store
@@ -583,6 +624,7 @@ void rd_worker_handle(rd_worker_t *w, const rd_rx_t *rx, uint32_t now, uint64_t 
 			memcpy(p->mac, mac, sizeof(p->mac));
 			p->len = out_len;
 			memcpy(p->buf, out, out_len);
+			rd_store_set_batch_end(d->store, flush_released);
 			int r = rd_store_submit(d->store, published, store_event(m->msgtype, rtype), pending_done, p);
 			rcu_read_unlock();
 			if (r < 0) {
@@ -735,6 +777,9 @@ static void *worker_main(void *arg)
 	rd_worker_t *w = arg;
 	struct epoll_event ev[16];
 
+	char name[16];
+	snprintf(name, sizeof(name), "rd-worker%u", w->id % 1000u);
+	(void)pthread_setname_np(pthread_self(), name);   /* for top -H and perf */
 	rcu_register_thread();
 	for (;;) {
 		int n = epoll_wait(w->epfd, ev, 16, -1);

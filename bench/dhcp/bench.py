@@ -401,7 +401,8 @@ class Server:
 
 
 class Canned(Server):
-    name, comm = "canned", "canned"
+    # the program name the kernel shows (BENCH_CANNED may be a renamed copy)
+    name, comm = "canned", os.path.basename(CANNED)[:15]
 
     def available(self):
         return None if os.access(CANNED, os.X_OK) else "%s not built (make bench/dhcp/canned)" % CANNED
@@ -495,7 +496,8 @@ class Kea(Server):
 
 
 class Rack(Server):
-    name, comm = "rackdhcpd", "rackdhcpd"
+    # the program name the kernel shows (BENCH_RACKDHCPD may be a renamed copy)
+    name, comm = "rackdhcpd", os.path.basename(RACKDHCPD)[:15]
     with_rate_limit = True
 
     def available(self):

@@ -149,6 +149,7 @@ struct rd_store {
 	uint64_t done_ticket;     /* every ticket <= this has completed */
 	uint64_t attempts;        /* write attempts finished */
 	bool stopping, kick, writer_running;
+	bool in_window;           /* the writer is collecting a batch (group_window_us) */
 	int last_error;
 	rd_store_stats_t stats;   /* queue_depth / retry_pending filled on read */
 	pthread_t writer;
@@ -930,10 +931,15 @@ static void *writer_main(void *arg)
 			continue;
 		}
 		if (st->head && st->o.group_window_us && !st->stopping) {
+			/* Producers do not wake us for each change in the window
+			 * (a wake-up per lease cost more than the window saved),
+			 * only when the batch is full or the store stops. */
 			struct timespec ts = deadline_after(st->o.group_window_us);
+			st->in_window = true;
 			while (st->queued < st->o.batch_max && !st->stopping)
 				if (pthread_cond_timedwait(&st->work_cv, &st->lock, &ts) == ETIMEDOUT)
 					break;
+			st->in_window = false;
 		}
 		/* Take a FIFO prefix, so "done up to ticket T" is exact. */
 		struct change *list = st->head, *last = NULL;
@@ -1071,7 +1077,8 @@ static int submit(rd_store_t *st, const rd_lease_t *l, const char *event, rd_sto
 	st->stats.submitted++;
 	if (ticket)
 		*ticket = c->ticket;   /* not after the unlock: c belongs to the writer then */
-	pthread_cond_signal(&st->work_cv);
+	if (!st->in_window || st->queued >= st->o.batch_max)
+		pthread_cond_signal(&st->work_cv);
 	pthread_mutex_unlock(&st->lock);
 	return 0;
 }

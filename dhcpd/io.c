@@ -258,3 +258,124 @@ int rd_io_send_udp(int fd, uint32_t dst, uint16_t port, uint32_t src, int ifinde
 		return -errno;
 	return 0;
 }
+
+/* ------------------------------------------------------------ batches */
+
+void rd_io_batch_init(rd_io_batch_t *b, rd_io_sent_fn sent, void *ctx)
+{
+	b->sent = sent;
+	b->ctx = ctx;
+	b->n = 0;
+	b->syscalls = 0;
+}
+
+static struct rd_io_batch_ent *batch_slot(rd_io_batch_t *b)
+{
+	if (b->n == RD_IO_BATCH_MAX)
+		rd_io_batch_flush(b);
+	return &b->e[b->n++];
+}
+
+void rd_io_batch_udp(rd_io_batch_t *b, int fd, uint32_t dst, uint16_t port, uint32_t src, int ifindex,
+		     const void *payload, size_t len, void *tag)
+{
+	_Static_assert(sizeof(((struct rd_io_batch_ent *)0)->name) >= sizeof(struct sockaddr_in), "name");
+	_Static_assert(sizeof(((struct rd_io_batch_ent *)0)->ctl) >= CMSG_SPACE(sizeof(struct in_pktinfo)), "ctl");
+	struct rd_io_batch_ent *e = batch_slot(b);
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port), .sin_addr = { htonl(dst) } };
+	e->fd = fd;
+	e->tag = tag;
+	memcpy(e->name, &sin, sizeof(sin));
+	e->namelen = sizeof(sin);
+	e->pktinfo = src || ifindex;
+	if (e->pktinfo) {
+		/* The same control message rd_io_send_udp builds. */
+		struct msghdr mh = { .msg_control = e->ctl, .msg_controllen = CMSG_SPACE(sizeof(struct in_pktinfo)) };
+		memset(e->ctl, 0, sizeof(e->ctl));
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = IPPROTO_IP;
+		cm->cmsg_type = IP_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
+		struct in_pktinfo pi = { .ipi_ifindex = ifindex, .ipi_spec_dst = { htonl(src) } };
+		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+	}
+	e->buf = payload;
+	e->len = len;
+}
+
+void rd_io_batch_raw(rd_io_batch_t *b, int fd, int ifindex, const uint8_t dst_mac[6], const void *frame,
+		     size_t len, void *tag)
+{
+	_Static_assert(sizeof(((struct rd_io_batch_ent *)0)->name) >= sizeof(struct sockaddr_ll), "name");
+	struct rd_io_batch_ent *e = batch_slot(b);
+	struct sockaddr_ll sll = {
+		.sll_family = AF_PACKET,
+		.sll_protocol = htons(ETH_P_IP),
+		.sll_ifindex = ifindex,
+		.sll_halen = 6,
+	};
+	memcpy(sll.sll_addr, dst_mac, 6);
+	e->fd = fd;
+	e->tag = tag;
+	memcpy(e->name, &sll, sizeof(sll));
+	e->namelen = sizeof(sll);
+	e->pktinfo = false;
+	e->buf = frame;
+	e->len = len;
+}
+
+unsigned rd_io_batch_flush(rd_io_batch_t *b)
+{
+	struct mmsghdr mm[RD_IO_BATCH_MAX];
+	struct iovec iov[RD_IO_BATCH_MAX];
+	unsigned n = b->n, sent = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct rd_io_batch_ent *e = &b->e[i];
+		iov[i] = (struct iovec){ .iov_base = (void *)e->buf, .iov_len = e->len };
+		mm[i].msg_hdr = (struct msghdr){
+			.msg_name = e->name,
+			.msg_namelen = e->namelen,
+			.msg_iov = &iov[i],
+			.msg_iovlen = 1,
+			.msg_control = e->pktinfo ? e->ctl : NULL,
+			.msg_controllen = e->pktinfo ? CMSG_SPACE(sizeof(struct in_pktinfo)) : 0,
+		};
+		mm[i].msg_len = 0;
+	}
+	int err[RD_IO_BATCH_MAX];
+	for (unsigned i = 0; i < n;) {
+		/* A run of entries on one socket: one sendmmsg.  It stops at
+		 * the first message that fails; that one is sent alone to learn
+		 * its error, and the run goes on after it. */
+		unsigned j = i + 1;
+		while (j < n && b->e[j].fd == b->e[i].fd)
+			j++;
+		while (i < j) {
+			int r;
+			if (b->e[i].fd < 0) {
+				err[i++] = -EBADF;
+				continue;
+			}
+			do
+				r = sendmmsg(b->e[i].fd, &mm[i], j - i, 0);
+			while (r < 0 && errno == EINTR);
+			b->syscalls++;
+			if (r > 0) {
+				for (int k = 0; k < r; k++)
+					err[i++] = 0;
+				continue;
+			}
+			if (r == 0)
+				errno = EAGAIN;   /* not expected: nothing sent, and no error */
+			err[i++] = -errno;
+		}
+	}
+	for (unsigned i = 0; i < n; i++) {
+		sent += err[i] == 0;
+		if (b->sent)
+			b->sent(b->ctx, b->e[i].tag, err[i]);
+	}
+	b->n = 0;
+	return sent;
+}

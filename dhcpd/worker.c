@@ -29,6 +29,8 @@
 
 #define RX_BATCH 32
 #define RX_BUF   2048          /* a DHCP request in one Ethernet frame fits; longer is refused */
+#define TX_ARENA (64 * 1024)   /* reply bytes one receive batch may queue before a flush */
+_Static_assert(RX_BATCH <= RD_IO_BATCH_MAX, "one receive batch of replies fits one send batch");
 
 struct rd_worker {
 	rd_daemon_t *d;
@@ -57,6 +59,17 @@ struct rd_worker {
 	struct mmsghdr msgs[RX_BATCH];
 	struct iovec iov[RX_BATCH];
 	struct sockaddr_storage names[RX_BATCH];
+	/* send batch: replies that need no store wait (OFFERs, say) made
+	 * while handling one receive batch leave together at its end */
+	bool batching;
+	rd_io_batch_t tx;
+	unsigned txn;
+	size_t txused;
+	struct tx_note {
+		uint8_t type;
+		char mac[52];
+	} txnote[RX_BATCH];
+	uint8_t txarena[TX_ARENA];
 };
 
 /* ------------------------------------------------------------------ links */
@@ -161,10 +174,10 @@ static uint64_t since_us(const struct timespec *t0)
 	return us > 0 ? (uint64_t)us : 0;
 }
 
-static void pending_send(struct pending *p)
+/* Count (or log) the outcome r of sending p. */
+static void pending_account(struct pending *p, int r)
 {
 	char ip[16];
-	int r = send_target(&p->t, p->buf, p->len);
 	if (r < 0) {
 		fmt_ip(p->addr, ip, sizeof(ip));
 		rd_log(LOG_WARNING, "%s %s to %s: send failed: %s", rd_dhcp_msgtype_name(p->type), ip,
@@ -173,6 +186,11 @@ static void pending_send(struct pending *p)
 	} else {
 		rd_ctr_add(&p->ctr->tx[p->type < RD_CTR_MSGTYPES ? p->type : 0], 1);
 	}
+}
+
+static void pending_send(struct pending *p)
+{
+	pending_account(p, send_target(&p->t, p->buf, p->len));
 }
 
 /* A held reply's outcome (failover thread): the peer acked the change, or
@@ -203,6 +221,43 @@ static void pending_released(void *ctx, int status, const char *why)
 	pending_free(p, status >= 0);
 }
 
+/*
+ * Replies released by one group commit leave together: pending_done (on the
+ * store's writer thread) queues them in that thread's batch, and
+ * flush_released, which the store runs once after the completions of each
+ * batch, sends them with one sendmmsg per socket (io.h) and then frees them.
+ * Each is still sent only after its fsync; the batch only saves syscalls.
+ */
+static __thread rd_io_batch_t released;   /* zero (sent == NULL) until first used */
+
+static void released_sent(void *ctx, void *tag, int err)
+{
+	(void)ctx;
+	struct pending *p = tag;
+	pending_account(p, err);
+	pending_free(p, true);
+}
+
+static void flush_released(void)
+{
+	rd_io_batch_flush(&released);
+}
+
+static void pending_queue(struct pending *p)
+{
+	if (!released.sent)
+		rd_io_batch_init(&released, released_sent, NULL);
+	if (p->t.fd < 0 || (p->t.kind != SEND_RAW && p->t.kind != SEND_UDP)) {
+		pending_send(p);
+		pending_free(p, true);
+		return;
+	}
+	if (p->t.kind == SEND_RAW)
+		rd_io_batch_raw(&released, p->t.fd, p->t.ifindex, p->t.mac, p->buf, p->len, p);
+	else
+		rd_io_batch_udp(&released, p->t.fd, p->t.dst, p->t.port, p->t.src, p->t.ifindex, p->buf, p->len, p);
+}
+
 /* Store completion (writer thread): the lease is durable, or failed. */
 static void pending_done(void *ctx, int status)
 {
@@ -224,8 +279,7 @@ static void pending_done(void *ctx, int status)
 		return;
 	if (!p->hold)
 		rd_fo_peers_notify(p->fo, p->lease_addr);
-	pending_send(p);
-	pending_free(p, true);
+	pending_queue(p);
 }
 
 /* A lease change without a reply waiting: with a failover peer, its store
@@ -343,6 +397,45 @@ static const char *store_event(uint8_t qtype, uint8_t rtype)
 	case RD_DHCPREQUEST: return "request";
 	default: return "change";
 	}
+}
+
+/* Outcome of a queued reply (tag: its slot in txnote). */
+static void tx_sent(void *ctx, void *tag, int err)
+{
+	rd_worker_t *w = ctx;
+	const struct tx_note *n = &w->txnote[(uintptr_t)tag];
+	if (err < 0)
+		drop(w, RD_DROP_SEND, n->mac, "send: %s", strerror(-err));
+	else
+		rd_ctr_add(&w->ctr->tx[n->type < RD_CTR_MSGTYPES ? n->type : 0], 1);
+}
+
+static void tx_flush(rd_worker_t *w)
+{
+	if (w->txn)
+		rd_io_batch_flush(&w->tx);
+	w->txn = 0;
+	w->txused = 0;
+}
+
+/* Queue a reply for the flush at the end of the receive batch. */
+static void tx_queue(rd_worker_t *w, const struct target *t, const uint8_t *buf, size_t len, uint8_t type,
+		     const char *mac)
+{
+	if (w->txn == RX_BATCH || len > TX_ARENA - w->txused)
+		tx_flush(w);
+	unsigned i = w->txn++;
+	uint8_t *copy = w->txarena + w->txused;
+	memcpy(copy, buf, len);
+	w->txused += (len + 15) & ~(size_t)15;
+	if (w->txused > TX_ARENA)
+		w->txused = TX_ARENA;
+	w->txnote[i].type = type;
+	memcpy(w->txnote[i].mac, mac, sizeof(w->txnote[i].mac));
+	if (t->kind == SEND_RAW)
+		rd_io_batch_raw(&w->tx, t->fd, t->ifindex, t->mac, copy, len, (void *)(uintptr_t)i);
+	else
+		rd_io_batch_udp(&w->tx, t->fd, t->dst, t->port, t->src, t->ifindex, copy, len, (void *)(uintptr_t)i);
 }
 
 void rd_worker_handle(rd_worker_t *w, const rd_rx_t *rx, uint32_t now, uint64_t now_ms)
@@ -583,6 +676,7 @@ void rd_worker_handle(rd_worker_t *w, const rd_rx_t *rx, uint32_t now, uint64_t 
 			memcpy(p->mac, mac, sizeof(p->mac));
 			p->len = out_len;
 			memcpy(p->buf, out, out_len);
+			rd_store_set_batch_end(d->store, flush_released);
 			int r = rd_store_submit(d->store, published, store_event(m->msgtype, rtype), pending_done, p);
 			rcu_read_unlock();
 			if (r < 0) {
@@ -598,6 +692,8 @@ void rd_worker_handle(rd_worker_t *w, const rd_rx_t *rx, uint32_t now, uint64_t 
 		if (durable && rtype == RD_DHCPACK)
 			(void)rd_events_emit(d->events, RD_EVENT_COMMIT, published, 0);
 		rcu_read_unlock();
+		if (w->batching && t.fd >= 0 && (t.kind == SEND_RAW || t.kind == SEND_UDP) && out_len <= TX_ARENA)
+			return tx_queue(w, &t, out, out_len, rtype, mac);
 		int r = send_target(&t, out, out_len);
 		if (r < 0)
 			return drop(w, RD_DROP_SEND, mac, "send: %s", strerror(-r));
@@ -633,6 +729,7 @@ rd_worker_t *rd_worker_new(rd_daemon_t *d, unsigned id, int udp_fd)
 		w->iov[i].iov_base = w->rxbuf[i];
 		w->iov[i].iov_len = RX_BUF;
 	}
+	rd_io_batch_init(&w->tx, tx_sent, w);
 	return w;
 fail:
 	if (w->epfd >= 0)
@@ -723,8 +820,11 @@ static void drain(rd_worker_t *w, rd_sock_t *s)
 				rx.src = ntohl(sin->sin_addr.s_addr);
 				rx.sport = ntohs(sin->sin_port);
 			}
+			w->batching = true;
 			rd_worker_handle(w, &rx, now, now_ms);
+			w->batching = false;
 		}
+		tx_flush(w);
 		if (n < RX_BATCH)
 			return;
 	}
@@ -735,6 +835,9 @@ static void *worker_main(void *arg)
 	rd_worker_t *w = arg;
 	struct epoll_event ev[16];
 
+	char name[16];
+	snprintf(name, sizeof(name), "rd-worker%u", w->id % 1000u);
+	(void)pthread_setname_np(pthread_self(), name);   /* for top -H and perf */
 	rcu_register_thread();
 	for (;;) {
 		int n = epoll_wait(w->epfd, ev, 16, -1);

@@ -159,6 +159,7 @@ struct rd_store {
 	uint64_t done_ticket;     /* every ticket <= this has completed */
 	uint64_t attempts;        /* write attempts finished */
 	bool stopping, kick, writer_running;
+	bool in_window;           /* the writer is collecting a batch (group_window_us) */
 	int last_error;
 	rd_store_stats_t stats;   /* queue_depth / retry_pending filled on read */
 	pthread_t writer;
@@ -169,6 +170,7 @@ struct rd_store {
 	struct change **retry;    /* latest version per address of failed batches */
 	size_t retry_n, retry_cap;
 	unsigned since_prune;
+	rd_store_batch_end_fn batch_end;   /* atomic: set from any thread */
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -917,6 +919,7 @@ static void *writer_main(void *arg)
 {
 	rd_store_t *st = arg;
 
+	(void)pthread_setname_np(pthread_self(), "rd-store");   /* for top -H and perf */
 	pthread_mutex_lock(&st->lock);
 	for (;;) {
 		while (!st->head && !st->stopping && !st->kick) {
@@ -938,10 +941,15 @@ static void *writer_main(void *arg)
 			continue;
 		}
 		if (st->head && st->o.group_window_us && !st->stopping) {
+			/* Producers do not wake us for each change in the window
+			 * (a wake-up per lease cost more than the window saved),
+			 * only when the batch is full or the store stops. */
 			struct timespec ts = deadline_after(st->o.group_window_us);
+			st->in_window = true;
 			while (st->queued < st->o.batch_max && !st->stopping)
 				if (pthread_cond_timedwait(&st->work_cv, &st->lock, &ts) == ETIMEDOUT)
 					break;
+			st->in_window = false;
 		}
 		/* Take a FIFO prefix, so "done up to ticket T" is exact. */
 		struct change *list = st->head, *last = NULL;
@@ -978,6 +986,9 @@ static void *writer_main(void *arg)
 			if (!c->keep)
 				free(c);
 		}
+		rd_store_batch_end_fn end = __atomic_load_n(&st->batch_end, __ATOMIC_ACQUIRE);
+		if (end && n)
+			end();
 
 		pthread_mutex_lock(&st->lock);
 		if (last_ticket > st->done_ticket)
@@ -1008,6 +1019,12 @@ static void *writer_main(void *arg)
 }
 
 /* ------------------------------------------------------------ producers */
+
+void rd_store_set_batch_end(rd_store_t *st, rd_store_batch_end_fn fn)
+{
+	if (st && __atomic_load_n(&st->batch_end, __ATOMIC_RELAXED) != fn)
+		__atomic_store_n(&st->batch_end, fn, __ATOMIC_RELEASE);
+}
 
 static bool on_writer(rd_store_t *st)
 {
@@ -1070,7 +1087,8 @@ static int submit(rd_store_t *st, const rd_lease_t *l, const char *event, rd_sto
 	st->stats.submitted++;
 	if (ticket)
 		*ticket = c->ticket;   /* not after the unlock: c belongs to the writer then */
-	pthread_cond_signal(&st->work_cv);
+	if (!st->in_window || st->queued >= st->o.batch_max)
+		pthread_cond_signal(&st->work_cv);
 	pthread_mutex_unlock(&st->lock);
 	return 0;
 }

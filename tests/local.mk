@@ -310,3 +310,12 @@ tests_unit_failover_test_peer_balance_LDADD = $(TAP_LDADD)
 # skipped otherwise.  ~1.5-2 min.
 TESTS += tests/sys/fo_flap.sh
 dist_check_SCRIPTS += tests/sys/fo_flap.sh
+
+# ---- batched sending (rd_io_batch_*, dhcpd/io.c) ------------------------------
+# sendmmsg runs per socket, per-entry outcomes, errors mid-run, self-flush
+# when full, IP_PKTINFO source; over loopback UDP only.
+check_PROGRAMS += tests/unit/dhcpd/test_io_batch
+TESTS += tests/unit/dhcpd/test_io_batch
+tests_unit_dhcpd_test_io_batch_SOURCES = tests/unit/dhcpd/test_io_batch.c
+tests_unit_dhcpd_test_io_batch_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_dhcpd_test_io_batch_LDADD = $(TAP_LDADD)

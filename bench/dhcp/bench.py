@@ -77,6 +77,9 @@ CANNED_THREADS = env_int("BENCH_CANNED_THREADS", 2)
 RACKDHCPD = ENV.get("BENCH_RACKDHCPD", "dhcpd/rackdhcpd")
 RACK_WORKERS = env_int("BENCH_RACK_WORKERS", 2)
 RACK_DURABILITY = ENV.get("BENCH_RACK_DURABILITY", "sync")
+PERF_RECORD = ENV.get("BENCH_PERF_RECORD", "") not in ("", "0")
+PERF_FREQ = env_int("BENCH_PERF_FREQ", 999)
+PERF_STAT = ENV.get("BENCH_PERF_STAT", "") not in ("", "0")
 PREFIX = ENV.get("BENCH_NS_PREFIX") or "rdb%d" % os.getpid()
 RESULTS_DIR = ENV.get("BENCH_RESULTS_DIR", "bench/dhcp")
 STAMP = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -153,6 +156,79 @@ def read_stat(pid):
 def cpu_seconds(pid):
     st = read_stat(pid)
     return st[1] / CLK_TCK if st else None
+
+
+def thread_ticks(pid):
+    """{"comm/tid": utime+stime ticks} of every thread of pid ({} if gone)."""
+    out = {}
+    try:
+        tids = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return out
+    for t in tids:
+        try:
+            with open("/proc/%d/task/%s/stat" % (pid, t)) as f:
+                s = f.read()
+        except OSError:
+            continue
+        lp, rp = s.find("("), s.rfind(")")
+        f = s[rp + 2:].split()
+        out["%s/%s" % (s[lp + 1:rp], t)] = int(f[11]) + int(f[12])
+    return out
+
+
+def threads_delta(before, after):
+    """CPU seconds per thread over a rung, busiest first (threads that
+    used none are left out)."""
+    d = {k: (v - before.get(k, 0)) / CLK_TCK for k, v in after.items()}
+    return {k: round(v, 2) for k, v in sorted(d.items(), key=lambda kv: -kv[1]) if v > 0}
+
+
+# BENCH_PERF_STAT=1: what the server's threads do per lease, counted
+# (unlike CPU time, these counts hardly depend on how busy the host is).
+PERF_STAT_EVENTS = ["task-clock", "context-switches"] + ["syscalls:sys_enter_" + s for s in (
+    "sendmsg", "sendmmsg", "sendto", "recvmmsg", "epoll_wait", "futex", "fdatasync", "fsync", "pwrite64",
+    "fcntl", "write", "writev")]
+
+
+def perf_start(pid, d):
+    """BENCH_PERF_RECORD=1: `perf record -g` of the server over the rung,
+    into d/perf.data; BENCH_PERF_STAT=1: `perf stat` of the events above
+    into d/perf-stat.txt.  None when not asked for or perf is missing."""
+    if not (PERF_RECORD or PERF_STAT) or not shutil.which("perf"):
+        return None
+    if PERF_STAT:
+        argv = ["perf", "stat", "-x", ",", "-o", os.path.join(d, "perf-stat.txt"), "-e",
+                ",".join(PERF_STAT_EVENTS), "-p", str(pid)]
+    else:
+        argv = ["perf", "record", "-g", "-F", str(PERF_FREQ), "-p", str(pid), "-o", os.path.join(d, "perf.data")]
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def perf_counts(d):
+    """{event: count} from d/perf-stat.txt ({} without one)."""
+    out = {}
+    try:
+        with open(os.path.join(d, "perf-stat.txt")) as f:
+            for line in f:
+                p = line.strip().split(",")
+                if len(p) > 2 and p[0] and p[0][0].isdigit():
+                    out[p[2].replace("syscalls:sys_enter_", "")] = float(p[0])
+    except OSError:
+        pass
+    return out
+
+
+def perf_stop(p):
+    if p is None:
+        return
+    if p.poll() is None:
+        p.send_signal(signal.SIGINT)
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(timeout=5)
 
 
 def snapshot_others(exclude):
@@ -325,7 +401,8 @@ class Server:
 
 
 class Canned(Server):
-    name, comm = "canned", "canned"
+    # the program name the kernel shows (BENCH_CANNED may be a renamed copy)
+    name, comm = "canned", os.path.basename(CANNED)[:15]
 
     def available(self):
         return None if os.access(CANNED, os.X_OK) else "%s not built (make bench/dhcp/canned)" % CANNED
@@ -419,7 +496,8 @@ class Kea(Server):
 
 
 class Rack(Server):
-    name, comm = "rackdhcpd", "rackdhcpd"
+    # the program name the kernel shows (BENCH_RACKDHCPD may be a renamed copy)
+    name, comm = "rackdhcpd", os.path.basename(RACKDHCPD)[:15]
     with_rate_limit = True
 
     def available(self):
@@ -605,12 +683,16 @@ def run_rung(srv, work, idx, rate, attempt):
     argv = perfdhcp_argv(rate, SECONDS, clients, rung_mac(idx), ["-W", "1000000"])
     ours = {os.getpid(), proc.pid}
     waited = wait_quiet(ours) if QUIET_MAX > 0 else 0
+    perf = perf_start(proc.pid, d)
     before = snapshot_others(ours)
     c0 = cpu_seconds(proc.pid)
+    th0 = thread_ticks(proc.pid)
     t0 = time.monotonic()
     out, pcpu, status = run_perfdhcp(argv, os.path.join(d, "perfdhcp.log"), SECONDS + 30)
     wall = time.monotonic() - t0
     c1 = cpu_seconds(proc.pid)
+    th1 = thread_ticks(proc.pid)
+    perf_stop(perf)
     after = snapshot_others(ours)
     alive = proc.poll() is None
     stop(proc)
@@ -618,7 +700,8 @@ def run_rung(srv, work, idx, rate, attempt):
     rung = {"offered": rate, "seconds": SECONDS, "clients": clients, "wall_s": round(wall, 2),
             "ready_after": how, "waited_for_quiet_s": waited, "perfdhcp_status": status,
             "perfdhcp_cpu_s": round(pcpu, 2),
-            "server_cpu_s": round(c1 - c0, 2) if c0 is not None and c1 is not None else None}
+            "server_cpu_s": round(c1 - c0, 2) if c0 is not None and c1 is not None else None,
+            "server_threads_cpu_s": threads_delta(th0, th1)}
     other, rung["other_top"] = others_delta(before, after)
     rung["other_cpu_s"] = round(other, 2)
     rung["dirty"] = other > DIRTY_PCT / 100.0 * wall
@@ -634,6 +717,9 @@ def run_rung(srv, work, idx, rate, attempt):
         "sent_per_s": round(sent / SECONDS, 1),
         "leases_per_s": round(acks / SECONDS, 1),
         "loss_pct": round(100.0 * (1 - acks / sent), 3) if sent else 100.0,
+        "server_cpu_us_per_lease": round(1e6 * rung["server_cpu_s"] / acks, 1)
+        if acks and rung["server_cpu_s"] is not None else None,
+        "server_per_lease": {k: round(v / acks, 3) for k, v in perf_counts(d).items()} if acks else {},
         "do_avg_ms": do.get("avg_ms"), "ra_avg_ms": ra.get("avg_ms"),
         "dora_avg_ms": round(do.get("avg_ms", 0) + ra.get("avg_ms", 0), 3)
         if do.get("avg_ms") is not None and ra.get("avg_ms") is not None else None,
@@ -687,6 +773,12 @@ def bench_server(srv, work, rows, rung_fn=None, after_rung=None):
             break
         row["rungs"].append(rung)
         log("  " + fmt_rung(rung))
+        if rung.get("server_cpu_us_per_lease") is not None:
+            log("          server CPU %.1f us/lease; per thread (CPU-s): %s" % (
+                rung["server_cpu_us_per_lease"],
+                ", ".join("%s %.2f" % kv for kv in rung.get("server_threads_cpu_s", {}).items())))
+        if rung.get("server_per_lease"):
+            log("          per lease: " + ", ".join("%s %g" % kv for kv in rung["server_per_lease"].items()))
         if after_rung:
             after_rung(rung)
         if "error" in rung:

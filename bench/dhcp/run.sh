@@ -32,6 +32,10 @@
 #   BENCH_KEA_SEVERITY=WARN, BENCH_CANNED_THREADS=2, BENCH_PERFDHCP_ARGS="…"
 #   BENCH_PERFDHCP_PRELOAD=…/perfdhcp_rcvbuf.so, BENCH_PERFDHCP_RCVBUF=4194304 (0: no shim)
 #   BENCH_POOL_BLOCK=4096   addresses per range (the pool is cut into ranges)
+#   BENCH_PERF_STAT=1       perf stat of the server per rung: task-clock, context
+#                           switches and syscall counts, printed per lease
+#   BENCH_PERF_RECORD=1     perf record -g of the server per rung (rung directory,
+#                           kept with BENCH_KEEP=1); BENCH_PERF_FREQ=999 Hz
 #   BENCH_QUIET_MAX=10, BENCH_QUIET_CPU=0.3: before each rung, wait up to
 #                           QUIET_MAX s for a 1-s window in which other processes
 #                           use < QUIET_CPU CPU-s (0: do not wait)
@@ -70,12 +74,15 @@ export BENCH_NS_PREFIX="$prefix"
 # program name), then delete them.
 # shellcheck disable=SC2317  # invoked by the trap
 cleanup() {
+	# BENCH_RACKDHCPD / BENCH_CANNED may be renamed copies: their names too
+	rack_comm=$(basename "${BENCH_RACKDHCPD:-rackdhcpd}" | cut -c1-15)
+	canned_comm=$(basename "${BENCH_CANNED:-canned}" | cut -c1-15)
 	for ns in "${prefix}s" "${prefix}c" "${prefix}a" "${prefix}b"; do
 		[ -e "/run/netns/$ns" ] || continue
 		for pid in $(ip netns pids "$ns" 2>/dev/null); do
 			comm=$(cat "/proc/$pid/comm" 2>/dev/null) || continue
 			case "$comm" in
-			canned|dhcpd|kea-dhcp4|rackdhcpd|perfdhcp|ping) ;;
+			canned|dhcpd|kea-dhcp4|rackdhcpd|perfdhcp|ping|"$rack_comm"|"$canned_comm") ;;
 			*) echo "bench-dhcp: leaving $comm ($pid) in $ns alone" >&2; continue ;;
 			esac
 			echo "bench-dhcp: killing leftover $comm ($pid) in $ns" >&2

@@ -21,6 +21,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -57,3 +58,47 @@ int rd_io_send_raw(int fd, int ifindex, const uint8_t dst_mac[6], const void *fr
  */
 int rd_io_send_udp(int fd, uint32_t dst, uint16_t port, uint32_t src, int ifindex, const void *payload,
 		   size_t len);
+
+/*
+ * Batched sending: replies that become ready together (a group commit of
+ * the lease store) leave with one sendmmsg per run of entries on the same
+ * socket instead of one sendmsg each.  The batch holds pointers: every
+ * payload must stay valid until the flush has reported on its entry.
+ * Order is kept (within a socket, and across sockets entry runs go in
+ * order).  One batch belongs to one thread.
+ */
+#define RD_IO_BATCH_MAX 64
+
+/*! Outcome of one entry: err 0 (sent) or -errno; tag as given to add. */
+typedef void (*rd_io_sent_fn)(void *ctx, void *tag, int err);
+
+typedef struct rd_io_batch {
+	rd_io_sent_fn sent;
+	void *ctx;
+	unsigned n;
+	struct rd_io_batch_ent {
+		int fd;
+		void *tag;
+		uint64_t ctl[4];          /* CMSG_SPACE(sizeof(struct in_pktinfo)), aligned as cmsghdr */
+		uint32_t name[5];         /* sockaddr_in or sockaddr_ll */
+		uint8_t namelen;
+		bool pktinfo;
+		const void *buf;
+		size_t len;
+	} e[RD_IO_BATCH_MAX];
+	uint64_t syscalls;            /*!< sendmmsg/sendmsg calls made (statistics, tests) */
+} rd_io_batch_t;
+
+/*! An empty batch whose entries are reported to sent(ctx, tag, err) (sent may be NULL). */
+void rd_io_batch_init(rd_io_batch_t *b, rd_io_sent_fn sent, void *ctx);
+/*! rd_io_send_udp, queued.  A full batch is flushed first. */
+void rd_io_batch_udp(rd_io_batch_t *b, int fd, uint32_t dst, uint16_t port, uint32_t src, int ifindex,
+		     const void *payload, size_t len, void *tag);
+/*! rd_io_send_raw, queued.  A full batch is flushed first. */
+void rd_io_batch_raw(rd_io_batch_t *b, int fd, int ifindex, const uint8_t dst_mac[6], const void *frame,
+		     size_t len, void *tag);
+/*!
+ * Send everything queued and report each entry, in order; the batch is
+ * empty after.  sent() must not add to the batch.  Returns the entries sent.
+ */
+unsigned rd_io_batch_flush(rd_io_batch_t *b);

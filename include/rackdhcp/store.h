@@ -183,6 +183,18 @@ int rd_store_submit(rd_store_t *st, const rd_lease_t *l, const char *event, rd_s
 /*! rd_store_submit, then wait for the change to be durable; returns its status.  Always blocks when full. */
 int rd_store_submit_wait(rd_store_t *st, const rd_lease_t *l, const char *event);
 
+/*! Runs on the writer thread after the completions of a batch (see rd_store_set_batch_end). */
+typedef void (*rd_store_batch_end_fn)(void);
+
+/*!
+ * fn() runs on the writer thread after all completions of each batch have
+ * run (also of a failed batch), before flush / submit_wait waiters learn
+ * that it is done: completions can queue work (replies to send, say) and
+ * fn finishes it once per group commit.  NULL: none.  May be called at any
+ * time from any thread; a change is seen from the next batch on.
+ */
+void rd_store_set_batch_end(rd_store_t *st, rd_store_batch_end_fn fn);
+
 /*!
  * Wait until every change submitted before this call is completed.  0 when
  * all of them (and all earlier failed ones kept for retry) are durable, else

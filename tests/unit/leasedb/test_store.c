@@ -4,6 +4,8 @@
  * version and refusals (newer schema, garbage, integrity failure, foreign
  * file) that leave the file untouched, group commit under several producer
  * threads, crash consistency (a child killed right after submit_wait),
+ * the batch-end hook (once per batch, after its completions, on the writer),
+ * the group window (no wake-up per change inside it; a full batch ends it),
  * relaxed mode, history retention, disk-full errors reaching completions,
  * online backup, file mode, the row validation rules, and the region view
  * (schema 3): migration of a version-2 file that keeps its leases, and the
@@ -394,6 +396,24 @@ static void *produce(void *arg)
 	return NULL;
 }
 
+/* The batch-end hook: how often it ran, on which thread, and what the
+ * completions had counted by its last run (all of them: it runs after
+ * every completion of its batch, before flush can return). */
+static atomic_uint hook_calls;
+static unsigned hook_last_done;
+static pthread_t hook_thread;
+static atomic_uint hook_other_thread;
+
+static void batch_end(void)
+{
+	unsigned done = atomic_load(&done_ok) + atomic_load(&done_bad);
+	if (atomic_fetch_add(&hook_calls, 1) == 0)
+		hook_thread = pthread_self();
+	else if (!pthread_equal(hook_thread, pthread_self()))
+		atomic_fetch_add(&hook_other_thread, 1);
+	hook_last_done = done;
+}
+
 static void test_group_commit(void)
 {
 	char path[256], err[512];
@@ -406,6 +426,7 @@ static void test_group_commit(void)
 	is_int(rd_store_open(path, RD_STORE_SYNC, &o, &st, err, sizeof(err)), 0, "open for group commit");
 	if (!st)
 		return;
+	rd_store_set_batch_end(st, batch_end);
 	pthread_t th[PRODUCERS];
 	struct producer pr[PRODUCERS];
 	for (unsigned i = 0; i < PRODUCERS; i++) {
@@ -430,6 +451,11 @@ static void test_group_commit(void)
 	is_int((long long)s.completed, PRODUCERS * PER_PRODUCER, "stats: completed");
 	ok(s.commits * 10 < s.completed, "far fewer transactions than changes (%llu < %llu / 10)",
 	   (unsigned long long)s.commits, (unsigned long long)s.completed);
+	is_int((long long)atomic_load(&hook_calls), (long long)s.commits, "batch-end hook ran once per batch");
+	is_int((long long)hook_last_done, PRODUCERS * PER_PRODUCER,
+	       "the last batch-end ran after every completion, before flush returned");
+	is_int(atomic_load(&hook_other_thread), 0, "the hook always ran on one thread (the writer)");
+	ok(!pthread_equal(hook_thread, pthread_self()), "that thread is not the caller's");
 	is_int((long long)s.queue_depth, 0, "queue empty after flush");
 	is_int((long long)rd_store_queue_depth(st), 0, "rd_store_queue_depth agrees");
 	rd_store_close(st);
@@ -444,6 +470,113 @@ static void test_group_commit(void)
 		wrong += !ld.v[k] || ld.v[k]->seq != 10 * (uint64_t)k + 1;
 	is_int(wrong, 0, "the latest version of each address won");
 	loaded_free(&ld);
+}
+
+/* ------------------------------------------------------------ group window */
+
+static atomic_uint win_done;
+
+static void count_win(void *ctx, int status)
+{
+	(void)ctx;
+	if (status == 0)
+		atomic_fetch_add(&win_done, 1);
+}
+
+/* Voluntary context switches of this process's thread named rd-store (the
+ * writer), or -1. */
+static long writer_switches(void)
+{
+	DIR *dd = opendir("/proc/self/task");
+	long v = -1;
+	struct dirent *e;
+	while (dd && (e = readdir(dd))) {
+		char p[300], buf[64];
+		snprintf(p, sizeof(p), "/proc/self/task/%s/comm", e->d_name);
+		FILE *f = fopen(p, "r");
+		if (!f)
+			continue;
+		bool writer = fgets(buf, sizeof(buf), f) && strncmp(buf, "rd-store", 8) == 0;
+		fclose(f);
+		if (!writer)
+			continue;
+		snprintf(p, sizeof(p), "/proc/self/task/%s/status", e->d_name);
+		if ((f = fopen(p, "r"))) {
+			while (fgets(p, sizeof(p), f))
+				if (sscanf(p, "voluntary_ctxt_switches: %ld", &v) == 1)
+					break;
+			fclose(f);
+		}
+	}
+	if (dd)
+		closedir(dd);
+	return v;
+}
+
+static void submit_n(rd_store_t *st, unsigned from, unsigned n)
+{
+	for (unsigned k = from; k < from + n; k++) {
+		rd_lease_t *l = mk_lease(0x0d000001 + k, k);
+		if (rd_store_submit(st, l, "ack", count_win, NULL) != 0)
+			bail_out("submit refused");
+		rd_lease_free(l);
+	}
+}
+
+static void wait_win(unsigned want, unsigned ms)
+{
+	for (unsigned i = 0; i < ms && atomic_load(&win_done) < want; i++)
+		usleep(1000);
+}
+
+/*
+ * With group_window_us the writer collects changes for that long, and
+ * producers do not wake it for each one: only a full batch (batch_max)
+ * or close ends the window early.
+ */
+static void test_group_window(void)
+{
+	char path[256], err[512];
+	path_of(path, sizeof(path), "window.db");
+	rd_store_opts_t o = quiet_opts();
+	o.group_window_us = 1000000;
+	o.batch_max = 64;
+	rd_store_t *st;
+	is_int(rd_store_open(path, RD_STORE_SYNC, &o, &st, err, sizeof(err)), 0, "open with a 1-s window");
+	if (!st)
+		return;
+
+	/* A window opens with the first change; 40 more come in it. */
+	submit_n(st, 0, 1);
+	usleep(50 * 1000);
+	long before = writer_switches();
+	for (unsigned i = 0; i < 40; i++) {
+		submit_n(st, 1 + i, 1);
+		usleep(1000);   /* one by one, as requests arrive */
+	}
+	long after = writer_switches();
+	ok(before >= 0 && after >= 0, "the writer thread (rd-store) is found");
+	ok(after - before <= 5, "40 changes in the window woke the writer %ld times (at most 5)", after - before);
+	is_int(atomic_load(&win_done), 0, "none is durable before the window ends");
+	wait_win(41, 3000);
+	is_int(atomic_load(&win_done), 41, "all 41 durable when it ends");
+
+	/* A full batch does not wait for the window. */
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	submit_n(st, 100, 1);
+	usleep(20 * 1000);
+	submit_n(st, 101, 63);
+	wait_win(41 + 64, 3000);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	is_int(atomic_load(&win_done), 41 + 64, "a full batch (batch_max 64) is committed");
+	ok(ms < 700, "before the 1-s window ends (%ld ms)", ms);
+	is_int(rd_store_flush(st), 0, "flush (the writer has counted its commit)");
+	rd_store_stats_t s;
+	rd_store_stats(st, &s);
+	is_int((long long)s.commits, 2, "in two transactions");
+	rd_store_close(st);
 }
 
 /* ------------------------------------------------------------ crash consistency */
@@ -823,6 +956,7 @@ int main(void)
 	test_round_trip();
 	test_refusals();
 	test_group_commit();
+	test_group_window();
 	test_crash(RD_STORE_SYNC, "crash_sync.db");
 	test_crash(RD_STORE_RELAXED, "crash_relaxed.db");
 	test_history();

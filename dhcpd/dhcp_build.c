@@ -139,11 +139,15 @@ int rd_dhcp_builder_set(rd_dhcp_builder_t *b, uint8_t code, const void *val, siz
 		return 0;
 	}
 
-	size_t old = had ? b->len[code] : 0;
-	if (live_bytes(b) - old + len > RD_DHCP_OPTBUF_LEN)
-		return RD_ENOSPACE;
-	if (len > (size_t)RD_DHCP_OPTBUF_LEN - b->used)
+	/* used >= live bytes, so a value that fits after `used` needs neither
+	 * the space check nor compaction: the usual case, without a walk
+	 * over every option set so far. */
+	if (len > (size_t)RD_DHCP_OPTBUF_LEN - b->used) {
+		size_t old = had ? b->len[code] : 0;
+		if (live_bytes(b) - old + len > RD_DHCP_OPTBUF_LEN)
+			return RD_ENOSPACE;
 		compact(b, had ? code : -1);
+	}
 
 	if (len)
 		memcpy(&b->buf[b->used], val, len);
@@ -434,6 +438,47 @@ static int layout_try(const struct layout *L, const uint8_t *incl, bool overload
 	return (int)msg_len;
 }
 
+/*
+ * The usual reply: every option of incl is 255 bytes or less and all of
+ * them fit in the options field.  Then the layout is simply code, length,
+ * value in L->seq order, END, and PAD up to RD_DHCP_MIN_LEN -- what
+ * layout_try(overload = false) writes, without its per-option area search.
+ * \retval >0 message length; 0 when the set needs layout_try (too long an
+ * option, or not enough room).
+ */
+static int layout_plain(const struct layout *L, const uint8_t *incl)
+{
+	const rd_dhcp_builder_t *b = L->b;
+	size_t need = 1;        /* END */
+
+	for (unsigned i = 0; i < L->nseq; i++) {
+		uint8_t c = L->seq[i];
+		if (!bit_get(incl, c))
+			continue;
+		if (b->len[c] > 255 || (size_t)b->off[c] + b->len[c] > sizeof(b->buf))
+			return 0;       /* split, or a corrupted builder: the full path decides */
+		need += 2u + b->len[c];
+	}
+	if (L->limit < OFF_OPTIONS || need > L->limit - OFF_OPTIONS)
+		return 0;
+
+	rd_wire_t w = rd_wire_init(L->out, L->limit);
+	write_header(b, &w);
+	rd_wire_write_u32(&w, RD_DHCP_COOKIE);
+	for (unsigned i = 0; i < L->nseq; i++) {
+		uint8_t c = L->seq[i];
+		if (!bit_get(incl, c))
+			continue;
+		rd_wire_write_u8(&w, c);
+		rd_wire_write_u8(&w, (uint8_t)b->len[c]);
+		rd_wire_write_bytes(&w, &b->buf[b->off[c]], b->len[c]);
+	}
+	rd_wire_write_u8(&w, RD_OPT_END);
+	if (rd_wire_tell(&w) < RD_DHCP_MIN_LEN)
+		rd_wire_fill(&w, RD_OPT_PAD, RD_DHCP_MIN_LEN - rd_wire_tell(&w));
+	return rd_wire_ok(&w) ? (int)rd_wire_tell(&w) : w.error;
+}
+
 /* Does the set fit, with or without overload?  Leaves that layout in out. */
 static int layout_fit(const struct layout *L, const uint8_t *incl, uint8_t *fail)
 {
@@ -537,9 +582,12 @@ int rd_dhcp_build(const rd_dhcp_builder_t *b, const uint8_t *prl, size_t prl_len
 	if (bit_get(avail, RD_OPT_AGENT_INFO))
 		L.seq[L.nseq++] = RD_OPT_AGENT_INFO;
 
-	/* The usual case: everything fits. */
+	/* The usual case: everything fits, most often in the options field alone. */
 	memcpy(incl, avail, sizeof(incl));
 	bit_clear(incl, RD_OPT_OVERLOAD);
+	r = layout_plain(&L, incl);
+	if (r > 0)
+		return r;
 	r = layout_fit(&L, incl, &fail);
 	if (r != RD_ETOOBIG)
 		return r < 0 ? rd_diag_set(d, r, "layout failed: %s", rd_strerror(r)) : r;

@@ -41,6 +41,8 @@ static const char *const area_names[] = { "options", "file", "sname" };
 typedef struct {
 	rd_dhcp_t *m;
 	bool copy;                 /* false: measure; true: copy into optbuf */
+	/* Per code; only the entries of codes present are set (first sight in
+	 * pass 1, before pass 2), so the 1 KiB need not be cleared per message. */
 	uint16_t total[256];       /* joined length per code (pass 1) */
 	uint16_t fill[256];        /* bytes copied so far per code (pass 2) */
 	uint8_t overload;          /* last one-byte value of 52 in the options field */
@@ -87,6 +89,7 @@ static int walk_area(optwalk_t *s, rd_wire_t *w, enum area area, rd_diag_t *d)
 			if (!rd_dhcp_has(m, code)) {
 				mark_present(m, code);
 				m->opt_order[m->opt_count++] = code;
+				s->total[code] = 0;
 			}
 			s->total[code] = (uint16_t)(s->total[code] + len);
 			if (code == RD_OPT_OVERLOAD && len == 1)
@@ -182,8 +185,13 @@ static void drop_options(rd_dhcp_t *m)
 /* Measure, lay out, copy and validate every option after the cookie. */
 static int parse_options(rd_dhcp_t *msg, rd_wire_t *opts, rd_diag_t *d)
 {
-	optwalk_t s = { .m = msg };
+	optwalk_t s;
 	int r;
+
+	s.m = msg;
+	s.copy = false;
+	s.overload = 0;
+	s.end = 0;
 
 	r = walk_all(&s, opts, d);
 	if (r < 0)
@@ -197,6 +205,7 @@ static int parse_options(rd_dhcp_t *msg, rd_wire_t *opts, rd_diag_t *d)
 		msg->opt_off[code] = (uint16_t)off;
 		msg->opt_len[code] = s.total[code];
 		off += s.total[code];
+		s.fill[code] = 0;
 	}
 	/* Cannot trip: the values come from a payload of at most RD_DHCP_MAX_LEN bytes. */
 	if (off > sizeof(msg->optbuf))

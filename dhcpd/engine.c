@@ -188,14 +188,24 @@ static bool in_subnet(const rd_cfg_subnet_t *s, uint32_t a)
 	return (a & s->mask) == s->network;
 }
 
-static void subnet_str(const rd_cfg_subnet_t *s, char *buf, size_t cap)
+/* SN(s): "network/prefix" in a temporary buffer, formatted only where a
+ * message needs it (not on every request). */
+struct snbuf {
+	char s[32];
+};
+
+static struct snbuf subnet_str(const rd_cfg_subnet_t *s)
 {
+	struct snbuf buf;
 	rd_sb_t b;
-	rd_sb_init(&b, buf, cap);
+	rd_sb_init(&b, buf.s, sizeof(buf.s));
 	rd_sb_ip(&b, s->network);
 	rd_sb_mem(&b, "/", 1);
 	rd_sb_u(&b, s->prefix_len);
+	return buf;
 }
+
+#define SN(sn) (subnet_str(sn).s)
 
 /* Mirrors the table's rule: versions that keep the address out of allocation. */
 static bool lease_takes(const rd_lease_t *l)
@@ -230,47 +240,57 @@ static bool lease_is_client(const struct ctx *c, const rd_lease_t *l)
 
 /* ------------------------------------------------------------------ subnet and client */
 
+/* What select_subnet went by, formatted only for a message that names it. */
+struct what {
+	const char *kind;
+	uint32_t addr;
+};
+
+struct whatbuf {
+	char s[64];
+};
+
+static struct whatbuf what_str(const struct what *w)
+{
+	struct whatbuf buf;
+	rd_sb_t b;
+	rd_sb_init(&b, buf.s, sizeof(buf.s));
+	rd_sb_str(&b, w->kind);
+	rd_sb_ip(&b, w->addr);
+	return buf;
+}
+
+#define WHAT(w) (what_str(w).s)
+
 /*
  * Which subnet the client is on (§4.3.1, RFC 3011, RFC 3527):
  * option 118 > 82.5 > giaddr > ciaddr of a unicast renewal (or an INFORM)
  * > the receiving link.
  */
-static const char *what_str(char *what, size_t cap, const char *kind, uint32_t a)
-{
-	rd_sb_t b;
-	rd_sb_init(&b, what, cap);
-	rd_sb_str(&b, kind);
-	rd_sb_ip(&b, a);
-	return what;
-}
-
-static const rd_cfg_subnet_t *select_subnet(struct ctx *c, char *what, size_t cap)
+static const rd_cfg_subnet_t *select_subnet(struct ctx *c, struct what *what)
 {
 	const rd_config_t *cfg = c->in->cfg;
 	const rd_dhcp_t *m = c->req;
 	const uint8_t *v;
 	size_t len;
-	uint32_t a;
 
 	if ((v = rd_dhcp_get(m, RD_OPT_SUBNET_SELECTION, &len)) && len == 4) {
-		a = get_be32(v);
-		what_str(what, cap, "subnet selection ", a);
-		return rd_config_subnet_for(cfg, a);
+		*what = (struct what){ "subnet selection ", get_be32(v) };
+		return rd_config_subnet_for(cfg, what->addr);
 	}
 	if ((v = rd_dhcp_agent_get(m, RD_AGENT_LINK_SELECTION, &len)) && len == 4) {
-		a = get_be32(v);
-		what_str(what, cap, "link selection ", a);
-		return rd_config_subnet_for(cfg, a);
+		*what = (struct what){ "link selection ", get_be32(v) };
+		return rd_config_subnet_for(cfg, what->addr);
 	}
 	if (m->giaddr) {
-		what_str(what, cap, "relay ", m->giaddr);
+		*what = (struct what){ "relay ", m->giaddr };
 		return rd_config_subnet_for(cfg, m->giaddr);
 	}
 	if (m->ciaddr && (c->in->via_unicast || m->msgtype == RD_DHCPINFORM)) {
-		what_str(what, cap, "ciaddr ", m->ciaddr);
+		*what = (struct what){ "ciaddr ", m->ciaddr };
 		return rd_config_subnet_for(cfg, m->ciaddr);
 	}
-	what_str(what, cap, "link ", c->in->link_addr);
+	*what = (struct what){ "link ", c->in->link_addr };
 	if (!c->in->link_addr)
 		return NULL;
 	return rd_config_subnet_for(cfg, c->in->link_addr);
@@ -800,9 +820,8 @@ static int do_discover(struct ctx *c)
 	const rd_lease_t *cur = NULL;
 	const char *why = NULL;
 	uint32_t addr = 0, req_ip;
-	char sn[32], kept[96];
+	char kept[96];
 
-	subnet_str(c->sn, sn, sizeof(sn));
 	if (c->res) {
 		addr = c->res->addr;
 		out->old_lease = rd_table_by_addr(c->t, addr);
@@ -828,7 +847,7 @@ static int do_discover(struct ctx *c)
 	}
 	if (!why) {
 		if (!allocate(c, &addr))
-			return drop(c, "no free address in %s", sn);
+			return drop(c, "no free address in %s", SN(c->sn));
 		why = "new";
 	}
 
@@ -905,13 +924,12 @@ static int request_addr(struct ctx *c, uint32_t addr, const char *mode)
 {
 	bool authoritative = !c->in->not_authoritative;
 	bool renewing = strcmp(mode, "renewing") == 0;
-	char sn[32], kept[96];
+	char kept[96];
 
-	subnet_str(c->sn, sn, sizeof(sn));
 	if (!in_subnet(c->sn, addr)) {
 		if (authoritative)
-			return nak(c, "requested %s not on subnet %s", IP(addr), sn);
-		return drop(c, "ignored: %s %s not on subnet %s (not authoritative)", mode, IP(addr), sn);
+			return nak(c, "requested %s not on subnet %s", IP(addr), SN(c->sn));
+		return drop(c, "ignored: %s %s not on subnet %s (not authoritative)", mode, IP(addr), SN(c->sn));
 	}
 	if (c->res) {
 		if (addr != c->res->addr)
@@ -954,7 +972,7 @@ static int request_addr(struct ctx *c, uint32_t addr, const char *mode)
 		keep_until_end(c, l, kept, sizeof(kept), mode);
 		mode = kept;
 	} else if (av == AV_NOT_POOL) {
-		return nak(c, "requested %s is in no pool of %s any more (%s)", IP(addr), sn,
+		return nak(c, "requested %s is in no pool of %s any more (%s)", IP(addr), SN(c->sn),
 			   l && lease_offered(l) ? "it was only offered" :
 			   l && lease_live(l, c->in->now) ? "its lease ends within min_lease_time" : "its lease is over");
 	} else if (av != AV_YES) {
@@ -1075,7 +1093,7 @@ static int do_inform(struct ctx *c)
 int rd_engine_process(const rd_engine_in_t *in, const rd_dhcp_t *req, rd_engine_out_t *out)
 {
 	struct ctx c;
-	char what[64];
+	struct what what;
 
 	if (!in || !req || !out || !in->cfg || !in->table)
 		return RD_EINVAL;
@@ -1106,12 +1124,12 @@ int rd_engine_process(const rd_engine_in_t *in, const rd_dhcp_t *req, rd_engine_
 		return drop(&c, "%s not served", rd_dhcp_msgtype_name(req->msgtype));
 	}
 
-	c.sn = select_subnet(&c, what, sizeof(what));
+	c.sn = select_subnet(&c, &what);
 	if (!c.sn)
-		return drop(&c, "no subnet for %s", what);
+		return drop(&c, "no subnet for %s", WHAT(&what));
 	c.server_id = in->link_addr ? in->link_addr : c.sn->next_server;
 	if (!c.server_id)
-		return drop(&c, "no server address for %s", what);
+		return drop(&c, "no server address for %s", WHAT(&what));
 	if (client_key(&c) < 0)
 		return drop(&c, "no client identifier (hlen %u)", req->hlen);
 	c.res = rd_config_reservation_by_mac(in->cfg, c.sn, req->htype, req->chaddr, req->hlen);

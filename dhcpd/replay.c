@@ -168,7 +168,9 @@ static int on_frame(void *ctx, const rd_capture_frame_t *f)
 		.src_addr = fr.ip.src,
 		.via_unicast = fr.ip.dst != 0xffffffffu,
 	};
-	fmt_mac(r->req.chaddr, r->req.hlen, mac, sizeof(mac));
+	/* The MAC is formatted only for a line that is printed. */
+	if (!r->o->quiet)
+		fmt_mac(r->req.chaddr, r->req.hlen, mac, sizeof(mac));
 	rcu_read_lock();
 	int ret = rd_engine_process(&in, &r->req, &r->out);
 	if (ret < 0) {
@@ -192,6 +194,7 @@ static int on_frame(void *ctx, const rd_capture_frame_t *f)
 			/* Impossible in a single-threaded replay unless the engine is wrong. */
 			rd_engine_abort(r->table, &r->out);
 			rcu_read_unlock();
+			fmt_mac(r->req.chaddr, r->req.hlen, mac, sizeof(mac));
 			fprintf(r->o->out, "%5u  %s %s -> lease change refused by the table: %s\n", f->number,
 				qtype, mac, rd_strerror(ret));
 			r->st->dropped++;
@@ -213,6 +216,7 @@ static int on_frame(void *ctx, const rd_capture_frame_t *f)
 	int plen = rd_dhcp_build(&r->out.reply, r->out.prl, r->out.prl_len, r->out.max_msg, r->payload,
 				 sizeof(r->payload), NULL, &d);
 	if (plen < 0 || write_answer(r, f, &fr, (size_t)plen) < 0) {
+		fmt_mac(r->req.chaddr, r->req.hlen, mac, sizeof(mac));
 		fprintf(r->o->out, "%5u  %s %s -> cannot build the answer: %s\n", f->number, qtype, mac,
 			plen < 0 ? d.reason : "frame too large");
 		r->st->dropped++;

@@ -489,6 +489,36 @@ rd_table_t *rd_table_new(size_t expected)
 	return t;
 }
 
+/*
+ * Reorder v[0..n) by the 4 KiB page each pointer lies in (bits 12-27: a
+ * 256 MiB window, which is enough for locality -- the order only has to be
+ * mostly ascending, nothing depends on it).  One counting pass; falls back
+ * to the given order if the scratch memory is not there.
+ */
+#define PAGE_BUCKETS (1u << 16)
+
+static void sort_by_page(rd_lease_t **v, size_t n)
+{
+	uint32_t *cnt = calloc(PAGE_BUCKETS, sizeof(*cnt));
+	rd_lease_t **tmp = malloc(n * sizeof(*tmp));
+
+	if (cnt && tmp) {
+		for (size_t i = 0; i < n; i++)
+			cnt[((uintptr_t)v[i] >> 12) & (PAGE_BUCKETS - 1)]++;
+		uint32_t sum = 0;
+		for (size_t b = 0; b < PAGE_BUCKETS; b++) {
+			uint32_t c = cnt[b];
+			cnt[b] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			tmp[cnt[((uintptr_t)v[i] >> 12) & (PAGE_BUCKETS - 1)]++] = v[i];
+		memcpy(v, tmp, n * sizeof(*v));
+	}
+	free(tmp);
+	free(cnt);
+}
+
 void rd_table_free(rd_table_t *t)
 {
 	struct cds_lfht_iter iter;
@@ -528,6 +558,12 @@ void rd_table_free(rd_table_t *t)
 	rcu_read_unlock();
 	cds_lfht_destroy(t->by_addr, NULL);
 	cds_lfht_destroy(t->by_client, NULL);
+	/* Free in (roughly) address order: the walk above met the versions
+	 * in hash order, scattered over the heap, and free() touches each
+	 * chunk and its neighbours; in address order those are mostly in
+	 * cache (a large share of a replay's cache misses were here). */
+	if (n > 1)
+		sort_by_page(dead, n);
 	for (size_t i = 0; i < n; i++)
 		free(dead[i]);
 	free(dead);

@@ -310,6 +310,7 @@ tests_unit_failover_test_peer_balance_LDADD = $(TAP_LDADD)
 # skipped otherwise.  ~1.5-2 min.
 TESTS += tests/sys/fo_flap.sh
 dist_check_SCRIPTS += tests/sys/fo_flap.sh
+EXTRA_DIST += tests/sys/fo_load.sh
 
 # ---- batched sending (rd_io_batch_*, dhcpd/io.c) ------------------------------
 # sendmmsg runs per socket, per-entry outcomes, errors mid-run, self-flush

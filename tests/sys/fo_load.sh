@@ -1,0 +1,60 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# shellcheck shell=sh
+#
+# fo_load.sh — helpers shared by the failover tests that run a rackdhcpd
+# pair (namespaces pri and sec, relationship "fo", metrics on each one's
+# loopback :9467) under perfdhcp load: fo_crash.sh and fo_flap.sh.  Source
+# it after tests/sys/lib.sh and sys_init; it defines functions only.
+#
+#   start NAME                 rackdhcpd with $SYS_TMP/NAME/rackdhcpd.yaml, until it serves
+#   in_state NAME STATE        NAME's last failover move was to STATE
+#   both_normal, balanced      the pair is NORMAL; the secondary holds its BACKUP share (>= 200)
+#   capturing                  tcpdump ($SYS_TMP/tcpdump.out) is listening
+#   sec_acks_since LINE, sec_answers   the secondary's DHCPACKs after log line LINE ($CI_MARK)
+#   metric NAME SERIES         one value from NAME's Prometheus page
+#   held_ok NAME               NAME's ACKs were held for the peer's BNDACK (ack_after_peer)
+#   pstat FILE SECTION FIELD, prate FILE   numbers from perfdhcp's report
+
+start() {	# start NAME: rackdhcpd in namespace NAME, wait until it serves
+	rd_start "$1" "$1" "$SYS_TMP/$1/rackdhcpd.yaml"
+}
+in_state() {	# in_state NAME STATE: the last move in NAME's log is to STATE
+	grep -E 'failover fo: I move from' "$SYS_TMP/$1.out" 2>/dev/null | tail -n 1 | grep -q " to $2\$"
+}
+both_normal() { in_state pri normal && in_state sec normal; }
+balanced() {	# the secondary's store holds BACKUP (7) rows: its share of the pool
+	n=$(sqlite3 "file:$SYS_TMP/sec/state/leases.db?mode=ro" "SELECT count(*) FROM leases WHERE state = 7" 2>/dev/null)
+	[ "${n:-0}" -ge 200 ]
+}
+capturing() { grep -qs 'listening on' "$SYS_TMP/tcpdump.out"; }
+sec_acks_since() {	# sec_acks_since LINE: DHCPACK lines in the secondary's log after LINE
+	tail -n +"$(($1 + 1))" "$SYS_TMP/sec.out" | grep -c 'DHCPACK '
+}
+sec_answers() { [ "$(sec_acks_since "$CI_MARK")" -ge 50 ]; }
+metric() {	# metric NAME SERIES: one value of NAME's Prometheus endpoint (its own loopback)
+	ns_exec "$1" /usr/bin/python3 -c '
+import sys, urllib.request
+t = urllib.request.urlopen("http://127.0.0.1:9467/metrics", timeout=3).read().decode()
+for line in t.splitlines():
+    if line.startswith(sys.argv[1] + "{"):
+        print(line.split()[-1]); break' "$2" 2>/dev/null
+}
+held_ok() {	# held_ok NAME: the ACKs NAME logged so far were held (all but 1 %: the store
+		# may refuse a change under load), then released or dropped (at most 1 %)
+	acks=$(grep -c 'DHCPACK ' "$SYS_TMP/$1.out")
+	held=$(metric "$1" rackdhcpd_failover_replies_held_total)
+	rel=$(metric "$1" rackdhcpd_failover_replies_released_total)
+	drp=$(metric "$1" rackdhcpd_failover_replies_dropped_total)
+	wai=$(metric "$1" rackdhcpd_failover_replies_waiting)
+	diag "$1: $acks ACKs logged; replies held ${held:-?}, released ${rel:-?}, dropped ${drp:-?}, waiting ${wai:-?}"
+	held=${held:-0} rel=${rel:-0} drp=${drp:-0} wai=${wai:-0}
+	[ "$held" -ge 1 ] && [ "$held" -le "$acks" ] && [ $(((acks - held) * 100)) -le "$acks" ] &&
+		[ $((rel + drp + wai)) -eq "$held" ] && [ $((drp * 100)) -le "$held" ]
+}
+pstat() {	# pstat FILE SECTION FIELD: one number of perfdhcp's report
+	awk -v sec="$2" -v f="$3" '/^\*\*\*Statistics for: / { in_s = index($0, sec) > 0 }
+		in_s && index($0, f ": ") == 1 { sub(/.*: /, ""); print $1; exit }' "$1"
+}
+prate() {	# prate FILE: perfdhcp's "Rate:" line
+	sed -n 's/^Rate: *\([0-9.]*\).*/\1/p' "$1" | head -n 1
+}

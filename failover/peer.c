@@ -1461,7 +1461,18 @@ static void on_up(void *ctx, rd_fo_link_t *link, const rd_fo_link_peer_t *peer)
 	(void)link;
 	fmt_ip(peer->addr, ip, sizeof(ip));
 	p->link_gen++;
-	p->max_unacked = peer->max_unacked ? (peer->max_unacked > MAX_INFLIGHT ? MAX_INFLIGHT : peer->max_unacked) : 1;
+	uint32_t window = peer->max_unacked ? peer->max_unacked : 1;
+	/* A rackdhcpd peer may announce a small window only for ISC's sake
+	 * (hold_link_conf); it acknowledges every update as soon as it is
+	 * durable and takes as many in flight as its own configuration says,
+	 * which a pair shares.  Sending just 3 at a time would cap the pair at
+	 * ~3 updates per round trip + fsync. */
+	if (!strncmp(peer->vendor_class, "rackdhcpd-", 10) && window < p->cfg.max_unacked_updates) {
+		rd_log(LOG_INFO, "failover %s: the peer is %s: up to %u updates in flight (it announced %u)", p->name,
+		       peer->vendor_class, p->cfg.max_unacked_updates, window);
+		window = p->cfg.max_unacked_updates;
+	}
+	p->max_unacked = window > MAX_INFLIGHT ? MAX_INFLIGHT : window;
 	if (peer->has_hba)
 		set_hba(p, peer->hba);
 	rd_log(LOG_INFO, "failover %s: link up with %s (%s, %s), max-unacked %u, mclt %u", p->name, ip,

@@ -468,6 +468,15 @@ static void print_failover(const json_t *arr)
 		printf("%s: BNDUPD sent %lld, BNDACK received %lld; BNDUPD received %lld, BNDACK sent %lld, "
 		       "rejected %lld\n", str(f, "name", "?"), num(f, "bndupd_sent"), num(f, "bndack_received"),
 		       num(f, "bndupd_received"), num(f, "bndack_sent"), num(f, "bndupd_rejected"));
+	json_array_foreach(arr, i, f) {
+		printf("%s: replies held for the peer's BNDACK %lld (released %lld, dropped %lld, waiting %lld)\n",
+		       str(f, "name", "?"), num(f, "replies_held"), num(f, "replies_released"),
+		       num(f, "replies_dropped"), num(f, "replies_waiting"));
+		printf("%s: pool balancing: %lld timer runs, %lld addresses given to the peer, POOLREQ sent %lld, "
+		       "received %lld; next run %s\n", str(f, "name", "?"), num(f, "balance_runs"),
+		       num(f, "balance_moved"), num(f, "poolreq_sent"), num(f, "poolreq_received"),
+		       str(f, "next_balance_iso", "not planned"));
+	}
 }
 
 static void print_result(const char *cmd, const json_t *r)

@@ -59,11 +59,8 @@ diag() { echo "# $*"; }
 sys_init fo_crash
 
 # ------------------------------------------------------------ the checker
-/usr/bin/python3 "$CHECKER" --self-test >"$SYS_TMP/selftest.out" 2>&1
-st=$?
-sed 's/^/# self-test: /' "$SYS_TMP/selftest.out"
-t_ok $st "ack_check.py finds a double ACK, a missing lease, a short lease and a FREE one in synthetic captures" \
-	"$SYS_TMP/selftest.out"
+. "$top_srcdir/tests/sys/fo_load.sh"
+checker_selftest
 
 # ------------------------------------------------------------ the network
 ns_setup pri sec cli
@@ -73,43 +70,9 @@ ns_addr pri p0 10.40.0.1/16
 ns_addr sec s0 10.40.0.2/16
 ns_addr cli br0 10.40.0.50/16
 
-conf() {	# conf NAME IF ROLE ME PEER
-	mkdir -p "$SYS_TMP/$1"
-	{
-		cat <<EOF
-server:
-  interfaces: [$2]
-  state_dir: $SYS_TMP/$1/state
-  control_socket: $SYS_TMP/$1/ctl/control.sock
-  pidfile: $SYS_TMP/$1/rackdhcpd.pid
-  workers: 2
-  durability: sync
-  log_level: info
-  metrics: 127.0.0.1:9467
-subnets:
-  - cidr: 10.40.0.0/16
-    lease_time: 600
-    pools:
-      - range: 10.40.1.0-10.40.4.255
-        failover_peer: fo
-failover:
-  - name: fo
-    role: $3
-    address: $4
-    peer_address: $5
-    mclt: 300
-    max_response_delay: 5
-    max_unacked_updates: ${FO_CRASH_MAX_UNACKED:-64}
-    load_balance_max_seconds: 3
-    ack_after_peer: $FO_CRASH_ACK_AFTER_PEER
-EOF
-		[ "$3" = primary ] && echo "    split: 128"
-	} >"$SYS_TMP/$1/rackdhcpd.yaml"
-}
-. "$top_srcdir/tests/sys/fo_load.sh"
 
-conf pri p0 primary 10.40.0.1 10.40.0.2
-conf sec s0 secondary 10.40.0.2 10.40.0.1
+conf pri p0 primary 10.40.0.1 10.40.0.2 "$FO_CRASH_ACK_AFTER_PEER" "${FO_CRASH_MAX_UNACKED:-64}"
+conf sec s0 secondary 10.40.0.2 10.40.0.1 "$FO_CRASH_ACK_AFTER_PEER" "${FO_CRASH_MAX_UNACKED:-64}"
 check "the primary starts" start pri
 check "the secondary starts" start sec
 check "both reach NORMAL" wait_for 60 both_normal

@@ -30,7 +30,6 @@ set -u
 
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=.}"
-: "${RACKDHCPD:=$top_builddir/dhcpd/rackdhcpd}"
 : "${PERFDHCP:=$(command -v perfdhcp || echo /usr/sbin/perfdhcp)}"
 : "${TCPDUMP:=$(command -v tcpdump || echo /usr/bin/tcpdump)}"
 : "${FO_FLAP_RATE:=60}"
@@ -45,41 +44,21 @@ need_cmd timeout sqlite3
 [ -x /usr/bin/python3 ] || skip_all "/usr/bin/python3 not found"
 [ -x "$PERFDHCP" ] || skip_all "perfdhcp (kea) not found"
 [ -x "$TCPDUMP" ] || skip_all "tcpdump not found"
-[ -x "$RACKDHCPD" ] || skip_all "$RACKDHCPD not built"
+need_daemon
 need_netns
-RACKDHCPD=$(cd "$(dirname "$RACKDHCPD")" && pwd)/$(basename "$RACKDHCPD")
 
 diag() { echo "# $*"; }
-check() {	# check DESCRIPTION CMD...: the logs of both servers on failure
-	d=$1
-	shift
-	if "$@"; then t_ok 0 "$d"; else t_ok 1 "$d" "$SYS_TMP/pri.out" "$SYS_TMP/sec.out"; fi
-}
 
 sys_init fo_flap
 
 # ------------------------------------------------------------ the checker
-/usr/bin/python3 "$CHECKER" --self-test >"$SYS_TMP/selftest.out" 2>&1
-st=$?
-sed 's/^/# self-test: /' "$SYS_TMP/selftest.out"
-t_ok $st "ack_check.py finds a double ACK, a missing lease, a short lease and a FREE one in synthetic captures" \
-	"$SYS_TMP/selftest.out"
+. "$top_srcdir/tests/sys/fo_load.sh"
+checker_selftest
 
 # ------------------------------------------------------------ the network
-ns_create pri || { echo "Bail out! cannot create namespace"; exit 99; }
-ns_create sec || { echo "Bail out! cannot create namespace"; exit 99; }
-ns_create cli || { echo "Bail out! cannot create namespace"; exit 99; }
-for ns in pri sec cli; do
-	ns_exec $ns sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 >/dev/null 2>&1
-done
+ns_setup pri sec cli
 CLI=$(ns_name cli)
-veth_create pri p0 cli cp || { echo "Bail out! cannot create a veth pair"; exit 99; }
-veth_create sec s0 cli cs || { echo "Bail out! cannot create a veth pair"; exit 99; }
-ip -n "$CLI" link add br0 type bridge || { echo "Bail out! cannot create the bridge"; exit 99; }
-ip -n "$CLI" link set br0 type bridge stp_state 0 forward_delay 0 2>/dev/null
-ip -n "$CLI" link set cp master br0
-ip -n "$CLI" link set cs master br0
-ip -n "$CLI" link set br0 up
+fo_bridge 0 p0 s0
 ns_addr pri p0 10.40.0.1/16
 ns_addr sec s0 10.40.0.2/16
 ns_addr cli br0 10.40.0.50/16
@@ -87,40 +66,6 @@ veth_create pri f0 sec f1 || { echo "Bail out! cannot create the failover veth p
 ns_addr pri f0 10.41.0.1/24
 ns_addr sec f1 10.41.0.2/24
 
-conf() {	# conf NAME IF ROLE ME PEER ACK_AFTER_PEER
-	mkdir -p "$SYS_TMP/$1"
-	{
-		cat <<EOF
-server:
-  interfaces: [$2]
-  state_dir: $SYS_TMP/$1/state
-  control_socket: $SYS_TMP/$1/ctl/control.sock
-  pidfile: $SYS_TMP/$1/rackdhcpd.pid
-  workers: 2
-  durability: sync
-  log_level: info
-  metrics: 127.0.0.1:9467
-subnets:
-  - cidr: 10.40.0.0/16
-    lease_time: 600
-    pools:
-      - range: 10.40.1.0-10.40.4.255
-        failover_peer: fo
-failover:
-  - name: fo
-    role: $3
-    address: $4
-    peer_address: $5
-    mclt: 300
-    max_response_delay: 5
-    max_unacked_updates: 64
-    load_balance_max_seconds: 3
-    ack_after_peer: $6
-EOF
-		[ "$3" = primary ] && echo "    split: 128"
-	} >"$SYS_TMP/$1/rackdhcpd.yaml"
-}
-. "$top_srcdir/tests/sys/fo_load.sh"
 
 
 drained() {	# no binding update queued or in flight on either side (metrics)

@@ -6,6 +6,8 @@
 # loopback :9467) under perfdhcp load: fo_crash.sh and fo_flap.sh.  Source
 # it after tests/sys/lib.sh and sys_init; it defines functions only.
 #
+#   conf NAME IF ROLE ME PEER ACK [MAX_UNACKED]   write $SYS_TMP/NAME/rackdhcpd.yaml
+#   checker_selftest           ack_check.py must catch its synthetic faults (one TAP line)
 #   start NAME                 rackdhcpd with $SYS_TMP/NAME/rackdhcpd.yaml, until it serves
 #   in_state NAME STATE        NAME's last failover move was to STATE
 #   both_normal, balanced      the pair is NORMAL; the secondary holds its BACKUP share (>= 200)
@@ -14,6 +16,51 @@
 #   metric NAME SERIES         one value from NAME's Prometheus page
 #   held_ok NAME               NAME's ACKs were held for the peer's BNDACK (ack_after_peer)
 #   pstat FILE SECTION FIELD, prate FILE   numbers from perfdhcp's report
+
+# conf NAME IF ROLE ME PEER ACK_AFTER_PEER [MAX_UNACKED]: the pair's configuration
+# (pool 10.40.1.0-10.40.4.255 of 10.40.0.0/16, relationship "fo", MCLT 300 s,
+# metrics on loopback :9467) in $SYS_TMP/NAME/rackdhcpd.yaml
+conf() {
+	mkdir -p "$SYS_TMP/$1"
+	{
+		cat <<EOF
+server:
+  interfaces: [$2]
+  state_dir: $SYS_TMP/$1/state
+  control_socket: $SYS_TMP/$1/ctl/control.sock
+  pidfile: $SYS_TMP/$1/rackdhcpd.pid
+  workers: 2
+  durability: sync
+  log_level: info
+  metrics: 127.0.0.1:9467
+subnets:
+  - cidr: 10.40.0.0/16
+    lease_time: 600
+    pools:
+      - range: 10.40.1.0-10.40.4.255
+        failover_peer: fo
+failover:
+  - name: fo
+    role: $3
+    address: $4
+    peer_address: $5
+    mclt: 300
+    max_response_delay: 5
+    max_unacked_updates: ${7:-64}
+    load_balance_max_seconds: 3
+    ack_after_peer: $6
+EOF
+		[ "$3" = primary ] && echo "    split: 128"
+	} >"$SYS_TMP/$1/rackdhcpd.yaml"
+}
+
+checker_selftest() {
+	/usr/bin/python3 "$CHECKER" --self-test >"$SYS_TMP/selftest.out" 2>&1
+	st=$?
+	sed 's/^/# self-test: /' "$SYS_TMP/selftest.out"
+	t_ok $st "ack_check.py finds a double ACK, a missing lease, a short lease and a FREE one in synthetic captures" \
+		"$SYS_TMP/selftest.out"
+}
 
 start() {	# start NAME: rackdhcpd in namespace NAME, wait until it serves
 	rd_start "$1" "$1" "$SYS_TMP/$1/rackdhcpd.yaml"

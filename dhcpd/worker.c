@@ -152,6 +152,7 @@ static int send_target(const struct target *t, const uint8_t *buf, size_t len)
  * ack_after_peer also for the failover peer's BNDACK of it. */
 struct pending {
 	rd_counters_t *ctr;
+	rd_store_t *store;        /* whose writer thread completes it */
 	rd_fo_peers_t *fo;        /* tell the failover peer once durable (NULL: none) */
 	rd_events_t *events;      /* MAAS lease events (NULL: off) */
 	rd_event_t *ev;           /* the commit event due once durable (NULL: none) */
@@ -193,8 +194,6 @@ static void pending_send(struct pending *p)
 	pending_account(p, send_target(&p->t, p->buf, p->len));
 }
 
-/* A held reply's outcome (failover thread): the peer acked the change, or
- * the reply is dropped and the client retransmits (fo_peer.h). */
 /* Free a pending reply; committed: its lease stands (durable, and the peer
  * has it when that was waited for), so MAAS hears of the commit, as ISC's
  * `on commit` would tell it.  A reply dropped after all tells nothing. */
@@ -206,6 +205,8 @@ static void pending_free(struct pending *p, bool committed)
 	free(p);
 }
 
+/* A held reply's outcome (failover thread): the peer acked the change, or
+ * the reply is dropped and the client retransmits (fo_peer.h). */
 static void pending_released(void *ctx, int status, const char *why)
 {
 	struct pending *p = ctx;
@@ -245,8 +246,12 @@ static void flush_released(void)
 
 static void pending_queue(struct pending *p)
 {
-	if (!released.sent)
+	/* First use on this writer thread: the store runs flush_released
+	 * after these completions (it reads the hook once they are done). */
+	if (!released.sent) {
 		rd_io_batch_init(&released, released_sent, NULL);
+		rd_store_set_batch_end(p->store, flush_released);
+	}
 	if (p->t.fd < 0 || (p->t.kind != SEND_RAW && p->t.kind != SEND_UDP)) {
 		pending_send(p);
 		pending_free(p, true);
@@ -657,6 +662,7 @@ void rd_worker_handle(rd_worker_t *w, const rd_rx_t *rx, uint32_t now, uint64_t 
 				return drop(w, RD_DROP_INTERNAL, mac, "out of memory");
 			}
 			p->ctr = w->ctr;
+			p->store = d->store;
 			p->fo = rcu_dereference(d->failover);
 			p->events = d->events;
 			p->ev = NULL;
@@ -676,7 +682,6 @@ void rd_worker_handle(rd_worker_t *w, const rd_rx_t *rx, uint32_t now, uint64_t 
 			memcpy(p->mac, mac, sizeof(p->mac));
 			p->len = out_len;
 			memcpy(p->buf, out, out_len);
-			rd_store_set_batch_end(d->store, flush_released);
 			int r = rd_store_submit(d->store, published, store_event(m->msgtype, rtype), pending_done, p);
 			rcu_read_unlock();
 			if (r < 0) {

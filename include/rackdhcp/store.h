@@ -191,7 +191,9 @@ typedef void (*rd_store_batch_end_fn)(void);
  * run (also of a failed batch), before flush / submit_wait waiters learn
  * that it is done: completions can queue work (replies to send, say) and
  * fn finishes it once per group commit.  NULL: none.  May be called at any
- * time from any thread; a change is seen from the next batch on.
+ * time from any thread; a change is seen from the next batch on, and one
+ * made by a completion already at the end of the batch that ran it (the
+ * hook is read after the completions).
  */
 void rd_store_set_batch_end(rd_store_t *st, rd_store_batch_end_fn fn);
 

@@ -1676,6 +1676,22 @@ const rd_cfg_failover_t *rd_config_failover(const rd_config_t *c, const char *na
 	return NULL;
 }
 
+bool rd_config_failover_same(const rd_cfg_failover_t *a, const rd_cfg_failover_t *b)
+{
+	return !strcmp(a->name, b->name) && a->role == b->role && a->address == b->address &&
+	       a->port == b->port && a->peer_address == b->peer_address && a->peer_port == b->peer_port &&
+	       a->mclt == b->mclt && a->has_split == b->has_split && a->has_hba == b->has_hba &&
+	       a->split == b->split && !memcmp(a->hba, b->hba, sizeof(a->hba)) &&
+	       a->max_response_delay == b->max_response_delay &&
+	       a->max_unacked_updates == b->max_unacked_updates &&
+	       a->load_balance_max_seconds == b->load_balance_max_seconds &&
+	       a->auto_partner_down == b->auto_partner_down &&
+	       a->ack_after_peer == b->ack_after_peer &&  /* it sets the window we announce */
+	       a->min_balance == b->min_balance && a->max_balance == b->max_balance &&
+	       a->max_lease_misbalance == b->max_lease_misbalance &&
+	       a->max_lease_ownership == b->max_lease_ownership;
+}
+
 /* ------------------------------------------------------------- publishing */
 
 static rd_config_t *current_config;     /* RCU-protected */

@@ -638,21 +638,8 @@ int rd_daemon_apply(rd_daemon_t *d, rd_config_t *cfg, const char *origin, char *
 		/* Failover relationships follow the reload (below); pools are
 		 * matched to a relationship by name. */
 		fo_changed = old->n_failovers != cfg->n_failovers;
-		for (size_t i = 0; !fo_changed && i < cfg->n_failovers; i++) {
-			const rd_cfg_failover_t *x = &old->failovers[i], *y = &cfg->failovers[i];
-			fo_changed = strcmp(x->name, y->name) || x->role != y->role || x->address != y->address ||
-				     x->port != y->port || x->peer_address != y->peer_address ||
-				     x->peer_port != y->peer_port || x->mclt != y->mclt ||
-				     memcmp(x->hba, y->hba, sizeof(x->hba)) ||
-				     x->max_response_delay != y->max_response_delay ||
-				     x->max_unacked_updates != y->max_unacked_updates ||
-				     x->load_balance_max_seconds != y->load_balance_max_seconds ||
-				     x->auto_partner_down != y->auto_partner_down ||
-				     x->ack_after_peer != y->ack_after_peer ||
-				     x->min_balance != y->min_balance || x->max_balance != y->max_balance ||
-				     x->max_lease_misbalance != y->max_lease_misbalance ||
-				     x->max_lease_ownership != y->max_lease_ownership;
-		}
+		for (size_t i = 0; !fo_changed && i < cfg->n_failovers; i++)
+			fo_changed = !rd_config_failover_same(&old->failovers[i], &cfg->failovers[i]);
 	}
 	rcu_read_unlock();
 	/* Outside the read-side section: the failover thread waits for a grace

@@ -1584,23 +1584,6 @@ static void on_drain(void *ctx, rd_fo_link_t *link)
 #define RETIRE_WAIT_MS 2000     /* a leaving relationship waits this long for the peer's PARTNER-DOWN */
 #define RECONF_CLAIM_MS 10000   /* a reload waits this long for the failover thread to take its request */
 
-/* Whether two configurations of one relationship run it the same way. */
-static bool same_relationship(const rd_cfg_failover_t *a, const rd_cfg_failover_t *b)
-{
-	return !strcmp(a->name, b->name) && a->role == b->role && a->address == b->address &&
-	       a->port == b->port && a->peer_address == b->peer_address && a->peer_port == b->peer_port &&
-	       a->mclt == b->mclt && a->has_split == b->has_split && a->has_hba == b->has_hba &&
-	       a->split == b->split && !memcmp(a->hba, b->hba, sizeof(a->hba)) &&
-	       a->max_response_delay == b->max_response_delay &&
-	       a->max_unacked_updates == b->max_unacked_updates &&
-	       a->load_balance_max_seconds == b->load_balance_max_seconds &&
-	       a->auto_partner_down == b->auto_partner_down &&
-	       a->ack_after_peer == b->ack_after_peer &&  /* it sets the window we announce */
-	       a->min_balance == b->min_balance && a->max_balance == b->max_balance &&
-	       a->max_lease_misbalance == b->max_lease_misbalance &&
-	       a->max_lease_ownership == b->max_lease_ownership;
-}
-
 /* Two listeners that cannot be bound at once (same port, same or wildcard address). */
 static bool listeners_clash(const rd_cfg_failover_t *a, const rd_cfg_failover_t *b)
 {
@@ -1811,7 +1794,7 @@ static int apply_config(rd_fo_peers_t *s, const rd_config_t *cfg, bool handed_ou
 	}
 	for (size_t i = 0; i < n_old; i++) {
 		const rd_cfg_failover_t *f = cfg_failover(cfg, old->p[i]->name);
-		if (f && same_relationship(&old->p[i]->cfg, f))
+		if (f && rd_config_failover_same(&old->p[i]->cfg, f))
 			continue;
 		removed[n_gone] = f == NULL;
 		gone[n_gone++] = old->p[i];
@@ -1819,7 +1802,7 @@ static int apply_config(rd_fo_peers_t *s, const rd_config_t *cfg, bool handed_ou
 	for (size_t k = 0; k < nn; k++) {
 		const rd_cfg_failover_t *f = &cfg->failovers[k];
 		rd_fo_peer_t *o = peer_named(s, f->name);
-		if (o && same_relationship(&o->cfg, f)) {
+		if (o && rd_config_failover_same(&o->cfg, f)) {
 			nv->p[k] = o;           /* untouched: link, machine and queues go on */
 			continue;
 		}

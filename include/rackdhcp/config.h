@@ -271,6 +271,13 @@ const rd_cfg_reservation_t *rd_config_reservation_by_addr(const rd_config_t *c, 
 /*! The failover peer of that name, or NULL. */
 const rd_cfg_failover_t *rd_config_failover(const rd_config_t *c, const char *name);
 
+/*!
+ * Whether two configurations of a relationship run it the same way: every
+ * setting, name included.  A reload restarts a relationship whose settings
+ * differ (failover/peer.c); the daemon asks the failover thread only then.
+ */
+bool rd_config_failover_same(const rd_cfg_failover_t *a, const rd_cfg_failover_t *b);
+
 /*! True if bucket (0..255, the RFC 3074 hash of the client) belongs to the primary. */
 static inline bool rd_config_hba_primary(const rd_cfg_failover_t *f, uint8_t bucket)
 {

@@ -760,33 +760,73 @@ static enum avail try_addr(struct ctx *c, uint32_t addr)
 }
 
 /* A new address from the subnet's pools (§4.3.1 last choice). */
+
+struct rejects {
+	uint32_t v[3 * MAX_REJECTS];
+	size_t n;               /* claimed and refused, kept claimed until the end */
+	size_t left[2];         /* refusals still allowed: [0] FREE side, [1] BACKUP sets */
+};
+
+/*
+ * Claim addresses of pool p from the FREE side (busy bitmap) or the BACKUP
+ * set until one may go to this client; refused ones stay claimed in rj
+ * (so the scan moves on) until allocate() gives them back.
+ */
+static bool claim_in(struct ctx *c, const rd_cfg_pool_t *p, bool backup, struct rejects *rj, uint32_t *addr)
+{
+	uint32_t a;
+
+	while (rj->left[backup] &&
+	       (backup ? rd_table_claim_backup(c->t, p->start, p->end, &a) :
+			 rd_table_claim(c->t, p->start, p->end, 0, &a)) == 0) {
+		const rd_lease_t *l = rd_table_by_addr(c->t, a);
+		bool need;
+		/* The bitmap is a hint: check the version that is there now. */
+		if (addr_avail(c, a, l, &need) == AV_YES) {
+			c->out->claimed = a;
+			c->out->old_lease = l;
+			*addr = a;
+			return true;
+		}
+		rj->v[rj->n++] = a;     /* keep it claimed while we look on */
+		rj->left[backup]--;
+	}
+	return false;
+}
+
+/* rd_engine_fo_t.backup_use for pool p. */
+static int backup_use(const struct ctx *c, const rd_cfg_pool_t *p)
+{
+	const rd_engine_fo_t *fo = c->in->fo;
+	return fo && fo->backup_use ? fo->backup_use(fo->ctx, p->start) : RD_ENGINE_BACKUP_NO;
+}
+
+/*
+ * Pool by pool: its BACKUP set first where those addresses are ours (a
+ * secondary's free pool), then its FREE side (a primary's, and expired or
+ * released addresses that came back to us); after every pool, the BACKUP
+ * sets a primary in PARTNER-DOWN may take over.  Each kind has one budget
+ * of refusals for the whole subnet.
+ */
 static bool allocate(struct ctx *c, uint32_t *addr)
 {
-	uint32_t rejects[MAX_REJECTS];
-	size_t nrej = 0;
-	bool found = false;
+	struct rejects rj = { .n = 0, .left = { MAX_REJECTS, 2 * MAX_REJECTS } };
+	bool found = false, later = false;
+	size_t np = c->sn->n_pools;
 
-	for (size_t i = 0; i < c->sn->n_pools && !found; i++) {
+	for (size_t i = 0; i < np && !found; i++) {
 		const rd_cfg_pool_t *p = &c->sn->pools[i];
-		uint32_t a;
-
-		while (!found && nrej < MAX_REJECTS &&
-		       rd_table_claim(c->t, p->start, p->end, 0, &a) == 0) {
-			const rd_lease_t *l = rd_table_by_addr(c->t, a);
-			bool need;
-			/* The bitmap is a hint: check the version that is there now. */
-			if (addr_avail(c, a, l, &need) == AV_YES) {
-				c->out->claimed = a;
-				c->out->old_lease = l;
-				*addr = a;
-				found = true;
-			} else {
-				rejects[nrej++] = a;   /* keep it claimed while we look on */
-			}
-		}
+		int bu = backup_use(c, p);
+		later |= bu == RD_ENGINE_BACKUP_LAST;
+		found = (bu == RD_ENGINE_BACKUP_FIRST && claim_in(c, p, true, &rj, addr)) ||
+			claim_in(c, p, false, &rj, addr);
 	}
-	for (size_t i = 0; i < nrej; i++)
-		rd_table_unclaim(c->t, rejects[i]);
+	for (size_t i = 0; i < np && !found && later; i++) {
+		const rd_cfg_pool_t *p = &c->sn->pools[i];
+		found = backup_use(c, p) == RD_ENGINE_BACKUP_LAST && claim_in(c, p, true, &rj, addr);
+	}
+	for (size_t k = 0; k < rj.n; k++)
+		rd_table_unclaim(c->t, rj.v[k]);
 	if (found)
 		return true;
 

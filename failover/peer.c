@@ -2334,6 +2334,22 @@ static bool eng_may_allocate(void *ctx, uint32_t addr, const rd_lease_t *l, uint
 	return rd_fo_may_allocate(&in);
 }
 
+/* Where this server's free addresses are in the pool holding addr (engine.h). */
+static int eng_backup_use(void *ctx, uint32_t addr)
+{
+	rd_fo_peers_t *s = ctx;
+	rd_fo_peer_t *p = peer_for_addr(s, rd_config_current(), addr);
+	if (!p)
+		return RD_ENGINE_BACKUP_NO;
+	if (p->cfg.role != RD_FO_PRIMARY)
+		return RD_ENGINE_BACKUP_FIRST;
+	/* The primary takes BACKUP leases only in PARTNER-DOWN, once MCLT
+	 * has passed (rd_fo_may_allocate checks each one). */
+	if (atomic_load(&p->pub.state) == RD_FO_ST_PARTNER_DOWN)
+		return RD_ENGINE_BACKUP_LAST;
+	return RD_ENGINE_BACKUP_NO;
+}
+
 static uint32_t eng_lease_time(void *ctx, const rd_lease_t *old, rd_lease_t *nl, uint32_t now, uint32_t want)
 {
 	rd_fo_peers_t *s = ctx;
@@ -2524,6 +2540,7 @@ static int peers_new(rd_table_t *table, rd_store_t *store, rd_fo_peers_t **out)
 		return RD_ENOMEM;
 	}
 	s->engine = (rd_engine_fo_t){ .may_serve = eng_may_serve, .may_allocate = eng_may_allocate,
+				      .backup_use = eng_backup_use,
 				      .lease_time = eng_lease_time, .ctx = s };
 	*out = s;
 	return 0;

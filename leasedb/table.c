@@ -40,7 +40,7 @@
 
 /*
  * Claim bits live in blocks of RD_BLK_ADDRS aligned addresses, created the
- * first time a pool covers them and kept until rd_table_free (1 KiB per
+ * first time a pool covers them and kept until rd_table_free (1.5 KiB per
  * 4096 addresses ever pooled).  A bit belongs to its ADDRESS, not to a pool
  * object: every publish at an address inside a block keeps its bits exact,
  * in a pool or not, and every pool version covering the address uses the
@@ -54,6 +54,7 @@ struct bit_blk {
 	uint32_t idx;                  /* addr >> RD_BLK_SHIFT */
 	uint64_t busy[RD_BLK_WORDS];   /* atomic: 1 = not available for allocation */
 	uint64_t prev[RD_BLK_WORDS];   /* atomic: 1 = current lease names a client */
+	uint64_t bkp[RD_BLK_WORDS];    /* atomic: 1 = current lease is BACKUP and not claimed */
 };
 
 /* One registered range.  Immutable but for the atomics; a changed range is
@@ -62,6 +63,7 @@ struct rd_pool {
 	struct rcu_head rcu;
 	uint32_t start, end;
 	uint32_t cursor;           /* atomic: address where the next scan starts */
+	uint32_t bcursor;          /* atomic: the same for BACKUP claims */
 	void *tag;                 /* atomic */
 	uint64_t leases;           /* atomic */
 	uint64_t by_state[8];      /* atomic */
@@ -245,6 +247,12 @@ static bool lease_takes(const rd_lease_t *l)
 	       l->state == RD_LEASE_BACKUP;
 }
 
+/* Does this version belong to the secondary's free set (rd_table_claim_backup)? */
+static bool lease_backup(const rd_lease_t *l)
+{
+	return l->state == RD_LEASE_BACKUP && !(l->flags & RD_LEASE_F_RESERVED);
+}
+
 static void lease_free_rcu(struct rcu_head *head)
 {
 	free(caa_container_of(head, rd_lease_t, rcu));
@@ -414,6 +422,45 @@ static bool pool_claim(struct rd_pool *p, uint32_t lo, uint32_t hi, bool avoid_p
 	return got;
 }
 
+/*
+ * Claim a BACKUP address in [a, b] (inside p): clear one set bkp bit, word
+ * by word.  The bit is set only while the current version is BACKUP and no
+ * claimer holds it, so two BACKUP claimers never win the same address.
+ */
+static bool bkp_scan(struct rd_pool *p, uint32_t a, uint32_t b, uint32_t *addr)
+{
+	for (uint32_t w = a >> 6; w <= b >> 6; w++) {
+		struct bit_blk *blk = p->blk[(w >> 6) - p->first_blk];
+		uint64_t *word = &blk->bkp[w & (RD_BLK_WORDS - 1)];
+		uint64_t mask = word_mask(w, a, b);
+		uint64_t cur = __atomic_load_n(word, __ATOMIC_ACQUIRE);
+		for (;;) {
+			uint64_t cand = cur & mask;
+			if (!cand)
+				break;
+			uint64_t bit = cand & (~cand + 1);
+			if (__atomic_compare_exchange_n(word, &cur, cur & ~bit, false,
+							__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+				*addr = w * 64 + (uint32_t)__builtin_ctzll(bit);
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+static bool bkp_claim(struct rd_pool *p, uint32_t lo, uint32_t hi, uint32_t *addr)
+{
+	uint32_t c = __atomic_load_n(&p->bcursor, __ATOMIC_RELAXED);
+
+	if (c < lo || c > hi)
+		c = lo;
+	bool got = bkp_scan(p, c, hi, addr) || (c > lo && bkp_scan(p, lo, c - 1, addr));
+	if (got)
+		__atomic_store_n(&p->bcursor, *addr + 1, __ATOMIC_RELAXED);
+	return got;
+}
+
 /* Bring the bits and counters from version oldv to newv (either may be
  * NULL).  Runs under the address's stripe lock.  `pre` = step 1. */
 static void pool_account_pre(struct where w, const rd_lease_t *newv)
@@ -444,6 +491,11 @@ static void pool_account_post(struct where w, const rd_lease_t *oldv, const rd_l
 		bit_set(pw, addr);
 	else
 		bit_clear(pw, addr);
+	uint64_t *bw = &w.b->bkp[(addr >> 6) & (RD_BLK_WORDS - 1)];
+	if (newv && lease_backup(newv))
+		bit_set(bw, addr);
+	else
+		bit_clear(bw, addr);
 	if (!newv || !lease_takes(newv))
 		bit_clear(busy_word(w.b, addr), addr);
 }
@@ -635,6 +687,8 @@ static void seed_bits(const struct rd_pool_set *fresh, const rd_lease_t *l)
 		bit_set(busy_word(b, l->addr), l->addr);
 	if (rd_lease_key(l, key))
 		bit_set(&b->prev[(l->addr >> 6) & (RD_BLK_WORDS - 1)], l->addr);
+	if (lease_backup(l))
+		bit_set(&b->bkp[(l->addr >> 6) & (RD_BLK_WORDS - 1)], l->addr);
 }
 
 /*
@@ -1165,6 +1219,30 @@ int rd_table_claim(rd_table_t *t, uint32_t start, uint32_t end, uint32_t hint, u
 	return ret;
 }
 
+int rd_table_claim_backup(rd_table_t *t, uint32_t start, uint32_t end, uint32_t *addr)
+{
+	if (!t || !addr || start > end)
+		return RD_EINVAL;
+	int ret = RD_ENOPOOL;
+
+	rcu_read_lock();
+	struct rd_pool_set *set = pools_get(t);
+	size_t first = 0, n = set ? set->n : 0;
+	while (first < n && set->pool[first]->end < start)
+		first++;
+	if (first < n && set->pool[first]->start <= end)
+		ret = RD_ENOADDR;
+	for (size_t i = first; ret == RD_ENOADDR && i < n && set->pool[i]->start <= end; i++) {
+		struct rd_pool *p = set->pool[i];
+		uint32_t lo = start > p->start ? start : p->start;
+		uint32_t hi = end < p->end ? end : p->end;
+		if (bkp_claim(p, lo, hi, addr))
+			ret = 0;
+	}
+	rcu_read_unlock();
+	return ret;
+}
+
 int rd_table_claim_addr(rd_table_t *t, uint32_t addr)
 {
 	int ret = RD_ENOPOOL;
@@ -1193,6 +1271,14 @@ int rd_table_unclaim(rd_table_t *t, uint32_t addr)
 		const rd_lease_t *cur = rd_table_by_addr(t, addr);
 		if (!cur || !lease_takes(cur))
 			bit_clear(busy_word(w.b, addr), addr);
+		/* A BACKUP claim (or any claim of an address that is BACKUP
+		 * now) hands the address back to the BACKUP set.  Racing a
+		 * publish may leave the bit set on a version that is no longer
+		 * BACKUP: the next BACKUP claimer clears it, its check of the
+		 * current version refuses the address, and its unclaim does not
+		 * set the bit again. */
+		if (cur && lease_backup(cur))
+			bit_set(&w.b->bkp[(addr >> 6) & (RD_BLK_WORDS - 1)], addr);
 		ret = 0;
 	}
 	rcu_read_unlock();

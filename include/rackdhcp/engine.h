@@ -49,6 +49,13 @@ typedef struct rd_table rd_table_t;
 
 typedef struct rd_cfg_subnet rd_cfg_subnet_t;
 
+/*! rd_engine_fo_t.backup_use: when to look in a pool's BACKUP set. */
+enum rd_engine_backup_use {
+	RD_ENGINE_BACKUP_NO = 0,     /*!< never: BACKUP addresses are the peer's */
+	RD_ENGINE_BACKUP_FIRST,      /*!< before the FREE ones: they are ours (secondary) */
+	RD_ENGINE_BACKUP_LAST,       /*!< after the FREE ones (primary in PARTNER-DOWN) */
+};
+
 /*!
  * The failover seam (docs/architecture.md): the questions the engine asks of
  * the failover layer, for subnets whose pools have a failover peer.  The
@@ -71,6 +78,16 @@ typedef struct rd_engine_fo {
 	 * failover pools: true.
 	 */
 	bool (*may_allocate)(void *ctx, uint32_t addr, const rd_lease_t *l, uint32_t now);
+	/*!
+	 * Where the pool holding addr keeps this server's free addresses now
+	 * (enum rd_engine_backup_use): the secondary allocates from BACKUP
+	 * leases, which the table's ordinary claims never return, so the
+	 * engine claims them from the table's BACKUP set
+	 * (rd_table_claim_backup) first; the primary in PARTNER-DOWN may take
+	 * them after its own FREE ones.  NULL: RD_ENGINE_BACKUP_NO.
+	 * may_allocate still decides each address.
+	 */
+	int (*backup_use)(void *ctx, uint32_t addr);
 	/*!
 	 * A DHCPACK of nl (old: the version it replaces, NULL if none) that
 	 * wants `want` seconds: set nl->ends, tstp, tsfp, atsfp by the MCLT

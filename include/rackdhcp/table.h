@@ -28,7 +28,8 @@
  * SET = "not available for a new allocation".  A bit is set by an in-flight
  * claim (rd_table_claim*) and by publishing a version that keeps the
  * address taken: ACTIVE, ABANDONED, BACKUP (owned by the failover
- * secondary; failover will get its own claim path), or any version flagged
+ * secondary, which claims it through a third bitmap of its own,
+ * rd_table_claim_backup), or any version flagged
  * RD_LEASE_F_RESERVED.  Publishing FREE, EXPIRED, RELEASED or RESET clears
  * it.  Claims CAS 64-bit words, so two concurrent claims never return the
  * same address and no lock is taken.
@@ -44,9 +45,9 @@
  *
  * Pool changes (live resize).  The bits belong to ADDRESSES, not to pool
  * objects: they live in blocks of 4096 aligned addresses, created the first
- * time a pool covers them and kept until rd_table_free (1 KiB per 4096
+ * time a pool covers them and kept until rd_table_free (1.5 KiB per 4096
  * addresses ever pooled).  Every publish at an address inside a block keeps
- * its two bits exact, whether or not the address is in a pool at that
+ * its three bits exact, whether or not the address is in a pool at that
  * moment.  A pool is an immutable object {range, counters, pointers to its
  * blocks}; the sorted pool array is RCU-published.  rd_table_set_pools()
  * builds the new array (an unchanged range keeps its object), creates the
@@ -246,6 +247,22 @@ size_t rd_table_count(rd_table_t *t);
  * RD_ENOPOOL if the range overlaps no pool.  Lock-free.
  */
 int rd_table_claim(rd_table_t *t, uint32_t start, uint32_t end, uint32_t hint, uint32_t *addr);
+
+/*!
+ * Claim an address whose current version is BACKUP (the failover
+ * secondary's free set, or the primary's in PARTNER-DOWN) in [start, end],
+ * scanning from the pool's BACKUP cursor.  A third bitmap per block holds
+ * "BACKUP and not claimed": publishing a BACKUP version (not flagged
+ * RD_LEASE_F_RESERVED) sets the bit, any other version clears it, a claim
+ * clears it with a CAS, so two claimers never get the same address, and
+ * rd_table_unclaim sets it again if the address is still BACKUP.  The busy
+ * bit of a BACKUP address stays set throughout, so rd_table_claim never
+ * returns it.  As with rd_table_claim the bit is a hint: the caller checks
+ * the current version, and rd_table_replace's CAS decides.  RD_ENOADDR
+ * when no BACKUP address is left, RD_ENOPOOL if the range overlaps no
+ * pool.  Lock-free.
+ */
+int rd_table_claim_backup(rd_table_t *t, uint32_t start, uint32_t end, uint32_t *addr);
 
 /*!
  * Claim this exact address (requested or previous address).  0, RD_ECONFLICT

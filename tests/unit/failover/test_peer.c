@@ -225,6 +225,73 @@ static void test_engine_seam(const rd_config_t *cfg)
 	free(out);
 }
 
+static int stub_bu;     /* what stub_backup_use answers */
+
+static int stub_backup_use(void *ctx, uint32_t addr)
+{
+	(void)ctx, (void)addr;
+	return stub_bu;
+}
+
+/* A table with pool .100-.119: .100-.109 never used (FREE), .110-.119 BACKUP. */
+static rd_table_t *half_backup_table(void)
+{
+	rd_table_t *t = rd_table_new(64);
+	rd_table_add_pool(t, A(10, 9, 0, 100), A(10, 9, 0, 119), NULL);
+	rcu_read_lock();
+	for (uint32_t a = A(10, 9, 0, 110); a <= A(10, 9, 0, 119); a++) {
+		rd_lease_t *bk = rd_lease_new(a, NULL, 0, NULL, 0);
+		bk->state = RD_LEASE_BACKUP;
+		rd_table_replace(t, NULL, bk);
+	}
+	rcu_read_unlock();
+	return t;
+}
+
+/* The engine looks in the BACKUP set where backup_use says so, without a scan. */
+static void test_engine_backup_set(const rd_config_t *cfg)
+{
+	rd_engine_fo_t fo = { .may_serve = stub_serve, .may_allocate = stub_alloc,
+			      .backup_use = stub_backup_use, .lease_time = stub_time };
+	rd_engine_out_t *out = calloc(1, sizeof(*out));
+
+	stub.serve = true;
+	stub.grant = 0;
+	stub.allow_state = RD_LEASE_BACKUP;
+	stub_bu = RD_ENGINE_BACKUP_FIRST;
+	stub.asked_alloc = 0;
+	rd_table_t *t = half_backup_table();
+	is_int(engine_run(cfg, t, &fo, RD_DHCPDISCOVER, 0, 0, out, NULL), RD_DHCPOFFER,
+	       "backup set first (secondary): an offer");
+	ok(out->reply.yiaddr >= A(10, 9, 0, 110) && out->reply.yiaddr <= A(10, 9, 0, 119),
+	   "... of a BACKUP address (.%u)", out->reply.yiaddr & 255);
+	is_int(stub.asked_alloc, 1, "... found at the first try, no FREE address refused first");
+	rd_table_free(t);
+
+	stub_bu = RD_ENGINE_BACKUP_LAST;
+	stub.asked_alloc = 0;
+	t = half_backup_table();
+	is_int(engine_run(cfg, t, &fo, RD_DHCPDISCOVER, 0, 0, out, NULL), RD_DHCPOFFER,
+	       "backup set last (primary in PARTNER-DOWN): an offer");
+	ok(out->reply.yiaddr >= A(10, 9, 0, 110) && out->reply.yiaddr <= A(10, 9, 0, 119),
+	   "... of a BACKUP address once the FREE side refused (.%u)", out->reply.yiaddr & 255);
+	is_int(stub.asked_alloc, 9, "... after 8 FREE addresses refused, at the first BACKUP one");
+	rd_table_free(t);
+
+	/* A refused BACKUP claim goes back to the set: the next search finds it. */
+	stub.allow_state = 0;
+	stub_bu = RD_ENGINE_BACKUP_FIRST;
+	t = half_backup_table();
+	is_int(engine_run(cfg, t, &fo, RD_DHCPDISCOVER, 0, 0, out, NULL), 0, "nothing allowed: no offer");
+	stub.allow_state = RD_LEASE_BACKUP;
+	stub.asked_alloc = 0;
+	is_int(engine_run(cfg, t, &fo, RD_DHCPDISCOVER, 0, 0, out, NULL), RD_DHCPOFFER,
+	       "the refused BACKUP addresses were given back to the set");
+	is_int(stub.asked_alloc, 1, "... and one is found at once");
+	rd_table_free(t);
+	free(out);
+}
+
 /* ---- replies held for the peer (ack_after_peer) ---- */
 
 struct rel {
@@ -477,6 +544,7 @@ int main(void)
 	rd_config_publish(ca);
 
 	test_engine_seam(cb);
+	test_engine_backup_set(cb);
 
 	rd_fo_peers_t *none = (rd_fo_peers_t *)1;
 	ok(rd_fo_peers_start(NULL, ta, sa, &none) == 0 && none == NULL, "no config: no peers, no thread");

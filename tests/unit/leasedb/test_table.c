@@ -569,6 +569,187 @@ static void test_load(void)
 	rd_table_free(t);   /* LeakSanitizer checks every version is freed */
 }
 
+/* ---- the BACKUP set (rd_table_claim_backup) */
+
+static void test_backup_claims(void)
+{
+	rd_table_t *t = rd_table_new(0);
+	uint32_t s = IP(10, 3, 0, 0), e = IP(10, 3, 0, 15);
+	uint32_t a;
+
+	is_int(rd_table_claim_backup(t, s, e, &a), RD_ENOPOOL, "backup claim with no pool");
+	rd_table_add_pool(t, s, e, NULL);
+	is_int(rd_table_claim_backup(t, s, e, &a), RD_ENOADDR, "no BACKUP lease: nothing");
+	rcu_read_lock();
+	/* s..s+7 BACKUP, s+8 BACKUP but reserved, s+9 FREE, s+10 ACTIVE. */
+	for (uint32_t i = 0; i < 8; i++)
+		rd_table_replace(t, NULL, mk(s + i, RD_LEASE_BACKUP, 0, 0));
+	rd_lease_t *r = mk(s + 8, RD_LEASE_BACKUP, 0, 0);
+	r->flags |= RD_LEASE_F_RESERVED;
+	rd_table_replace(t, NULL, r);
+	rd_table_replace(t, NULL, mk(s + 9, RD_LEASE_FREE, 0, 0));
+	rd_table_replace(t, NULL, mk(s + 10, RD_LEASE_ACTIVE, 3, 100));
+	rcu_read_unlock();
+
+	uint8_t seen[16] = { 0 };
+	int n = 0, bad = 0;
+	while (rd_table_claim_backup(t, s, e, &a) == 0) {
+		n++;
+		bad += a < s || a > s + 7 || seen[a - s]++;
+	}
+	is_int(n, 8, "eight BACKUP addresses claimed");
+	is_int(bad, 0, "each once, none reserved, FREE or ACTIVE");
+	is_int(rd_table_claim(t, s, e, 0, &a), 0, "an ordinary claim...");
+	ok(a == s + 9 || a > s + 10, "...never returns a BACKUP address (got .%u)", a & 255);
+	rd_table_unclaim(t, a);
+
+	/* Unclaim gives a BACKUP address back to the BACKUP set. */
+	is_int(rd_table_unclaim(t, s + 3), 0, "unclaim a BACKUP claim");
+	is_int(rd_table_claim_backup(t, s, e, &a), 0, "claimable again");
+	is_int(a, s + 3, "the same address");
+	is_int(rd_table_claim_addr(t, s + 3), RD_ECONFLICT, "its busy bit stayed set");
+
+	/* A claimed BACKUP address given to a client (ACTIVE) leaves the set
+	 * for good, even if the claim is then given back. */
+	rcu_read_lock();
+	const rd_lease_t *b = rd_table_by_addr(t, s + 3);
+	rd_lease_t *x = edit(b);
+	x->state = RD_LEASE_ACTIVE;
+	x->ends = 1000;
+	is_int(rd_table_replace(t, b, x), 0, "BACKUP -> ACTIVE");
+	rcu_read_unlock();
+	rd_table_unclaim(t, s + 3);
+	is_int(rd_table_claim_backup(t, s, e, &a), RD_ENOADDR, "ACTIVE is not in the BACKUP set");
+
+	/* A peer update turning FREE into BACKUP adds the address; BACKUP
+	 * into FREE (pool balancing back) removes it. */
+	rcu_read_lock();
+	const rd_lease_t *f = rd_table_by_addr(t, s + 9);
+	x = edit(f);
+	x->state = RD_LEASE_BACKUP;
+	rd_table_replace(t, f, x);
+	rcu_read_unlock();
+	is_int(rd_table_claim_backup(t, s, e, &a), 0, "FREE -> BACKUP joins the set");
+	is_int(a, s + 9, "that address");
+	rd_table_unclaim(t, s + 9);
+	rcu_read_lock();
+	b = rd_table_by_addr(t, s + 9);
+	x = edit(b);
+	x->state = RD_LEASE_FREE;
+	rd_table_replace(t, b, x);
+	rcu_read_unlock();
+	is_int(rd_table_claim_backup(t, s, e, &a), RD_ENOADDR, "BACKUP -> FREE leaves it");
+	is_int(rd_table_claim(t, s + 9, s + 9, 0, &a), 0, "and the FREE side has it");
+	rd_table_free(t);
+
+	/* Leases loaded before their pool exists: the new pool's blocks are
+	 * seeded with the BACKUP set too. */
+	t = rd_table_new(0);
+	for (uint32_t i = 0; i < 4; i++)
+		rd_table_load(t, mk(s + i * 4, RD_LEASE_BACKUP, 0, 0));
+	rd_table_range_t rg = { .start = s, .end = e };
+	is_int(rd_table_set_pools(t, &rg, 1), 0, "pool registered after the load");
+	n = 0;
+	bad = 0;
+	while (rd_table_claim_backup(t, s, e, &a) == 0) {
+		n++;
+		bad += (a - s) % 4 != 0;
+	}
+	is_int(n, 4, "the four loaded BACKUP leases are claimable");
+	is_int(bad, 0, "and only they");
+	rd_table_free(t);
+}
+
+/*
+ * Two claimers take BACKUP addresses and publish an ACTIVE version over
+ * each while a third thread (a failover peer handing addresses over) turns
+ * FREE ones into BACKUP.  Every claim must win its CAS (no one else holds
+ * the address), no address goes twice, and every address handed over is
+ * eventually taken.
+ */
+#define BK_N 2048
+struct bk_ctx {
+	rd_table_t *t;
+	uint32_t base;
+	int claims, cas_lost;
+	uint8_t *owner;     /* BK_N entries: which claimer took it (1-based) */
+	int id;
+	volatile int *feeding;
+};
+
+static void *bk_claimer(void *arg)
+{
+	struct bk_ctx *c = arg;
+	uint32_t a;
+
+	rcu_register_thread();
+	for (;;) {
+		int feeding = __atomic_load_n(c->feeding, __ATOMIC_ACQUIRE);
+		if (rd_table_claim_backup(c->t, c->base, c->base + BK_N - 1, &a) != 0) {
+			if (!feeding)
+				break;
+			continue;
+		}
+		rcu_read_lock();
+		const rd_lease_t *cur = rd_table_by_addr(c->t, a);
+		if (!cur || cur->state != RD_LEASE_BACKUP) {
+			c->cas_lost++;          /* the bit was stale: must not happen here */
+		} else {
+			rd_lease_t *x = edit(cur);
+			x->state = RD_LEASE_ACTIVE;
+			x->ends = 1000;
+			if (rd_table_replace(c->t, cur, x) == 0) {
+				c->claims++;
+				if (__atomic_exchange_n(&c->owner[a - c->base], (uint8_t)c->id, __ATOMIC_RELAXED))
+					c->cas_lost += 1000;   /* taken twice */
+			} else {
+				rd_lease_free(x);
+				c->cas_lost++;
+			}
+		}
+		rcu_read_unlock();
+	}
+	rcu_unregister_thread();
+	return NULL;
+}
+
+static void test_backup_claim_race(void)
+{
+	rd_table_t *t = rd_table_new(0);
+	uint32_t base = IP(10, 4, 0, 0);
+	static uint8_t owner[BK_N];
+	volatile int feeding = 1;
+	struct bk_ctx c[2];
+	pthread_t th[2];
+
+	rd_table_add_pool(t, base, base + BK_N - 1, NULL);
+	for (uint32_t i = 0; i < BK_N; i++)
+		rd_table_load(t, mk(base + i, RD_LEASE_FREE, 0, 0));
+	for (int i = 0; i < 2; i++) {
+		c[i] = (struct bk_ctx){ .t = t, .base = base, .owner = owner, .id = i + 1, .feeding = &feeding };
+		pthread_create(&th[i], NULL, bk_claimer, &c[i]);
+	}
+	for (uint32_t i = 0; i < BK_N; i++) {
+		rcu_read_lock();
+		const rd_lease_t *f = rd_table_by_addr(t, base + i);
+		rd_lease_t *x = edit(f);
+		x->state = RD_LEASE_BACKUP;
+		if (rd_table_replace(t, f, x) != 0)
+			rd_lease_free(x);
+		rcu_read_unlock();
+	}
+	__atomic_store_n(&feeding, 0, __ATOMIC_RELEASE);
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	is_int(c[0].claims + c[1].claims, BK_N, "every address handed over was taken once (%d + %d)",
+	       c[0].claims, c[1].claims);
+	is_int(c[0].cas_lost + c[1].cas_lost, 0, "no claim lost its CAS or took an address twice");
+	rd_table_pool_stats_t st;
+	rd_table_pool_stats(t, base, &st);
+	is_int((long long)st.by_state[RD_LEASE_ACTIVE], BK_N, "all ACTIVE in the end");
+	rd_table_free(t);
+}
+
 int main(void)
 {
 	plan_lazy();
@@ -580,6 +761,8 @@ int main(void)
 	run_claim_race(false);
 	run_claim_race(true);
 	test_write_race();
+	test_backup_claims();
+	test_backup_claim_race();
 	test_expire();
 	test_load();
 	rd_table_free(NULL);

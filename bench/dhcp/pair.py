@@ -39,7 +39,7 @@ flow to the peer.  A rung whose clients would not fit in what is left of
 the pool is not run.
 
 Settings (besides bench.py's, see run.sh; BENCH_LADDER's default here is
-"250 500 1000 2000 4000 6000 8000 12000 16000", and with BENCH_QUICK
+"250 500 1000 2000 3000 4000 5000 6000 7000 8000 12000 16000", and with BENCH_QUICK
 "250 1000 4000 8000 12000"):
   BENCH_PAIR_SERVERS="canned,isc-pair,kea-ha,rackdhcpd-pair"
   BENCH_PAIR_SPLIT=128          ISC and rackdhcpd: hash buckets of the primary
@@ -77,7 +77,7 @@ SECONDS = B.SECONDS
 # than 2.5 % from ~500/s (bench-baseline), and a ladder that starts above a
 # row's capacity measures nothing for it.  bench_server reads B.LADDER.
 B.LADDER = LADDER = [int(x) for x in ENV.get(
-    "BENCH_LADDER", "250 1000 4000 8000 12000" if QUICK else "250 500 1000 2000 4000 6000 8000 12000 16000"
+    "BENCH_LADDER", "250 1000 4000 8000 12000" if QUICK else "250 500 1000 2000 3000 4000 5000 6000 7000 8000 12000 16000"
 ).replace(",", " ").split()]
 SERVERS = ENV.get("BENCH_PAIR_SERVERS", "canned,isc-pair,kea-ha,rackdhcpd-pair").replace(",", " ").split()
 SPLIT = env_int("BENCH_PAIR_SPLIT", 128)

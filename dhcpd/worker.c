@@ -205,6 +205,8 @@ static void pending_free(struct pending *p, bool committed)
 	free(p);
 }
 
+static void pending_queue_fo(struct pending *p);
+
 /* A held reply's outcome (failover thread): the peer acked the change, or
  * the reply is dropped and the client retransmits (fo_peer.h). */
 static void pending_released(void *ctx, int status, const char *why)
@@ -216,10 +218,10 @@ static void pending_released(void *ctx, int status, const char *why)
 		rd_log(LOG_WARNING, "%s %s to %s not sent: %s (the client will retry)", rd_dhcp_msgtype_name(p->type),
 		       ip, p->mac, why ? why : rd_strerror(status));
 		rd_ctr_add(&p->ctr->drop[RD_DROP_ENGINE], 1);
-	} else {
-		pending_send(p);
+		pending_free(p, false);
+		return;
 	}
-	pending_free(p, status >= 0);
+	pending_queue_fo(p);
 }
 
 /*
@@ -228,6 +230,9 @@ static void pending_released(void *ctx, int status, const char *why)
  * flush_released, which the store runs once after the completions of each
  * batch, sends them with one sendmmsg per socket (io.h) and then frees them.
  * Each is still sent only after its fsync; the batch only saves syscalls.
+ * Replies held for the peer (ack_after_peer) are released by its BNDACKs on
+ * the failover thread, which has a batch of its own, sent at the end of
+ * each round of its loop (rd_fo_peers_set_release_end).
  */
 static __thread rd_io_batch_t released;   /* zero (sent == NULL) until first used */
 
@@ -244,6 +249,8 @@ static void flush_released(void)
 	rd_io_batch_flush(&released);
 }
 
+static void released_add(struct pending *p);
+
 static void pending_queue(struct pending *p)
 {
 	/* First use on this writer thread: the store runs flush_released
@@ -252,6 +259,21 @@ static void pending_queue(struct pending *p)
 		rd_io_batch_init(&released, released_sent, NULL);
 		rd_store_set_batch_end(p->store, flush_released);
 	}
+	released_add(p);
+}
+
+/* The same on the failover thread, for replies the peer's BNDACKs release:
+ * they leave at the end of its round (rd_fo_peers_set_release_end). */
+static void pending_queue_fo(struct pending *p)
+{
+	if (!released.sent)
+		rd_io_batch_init(&released, released_sent, NULL);
+	rd_fo_peers_set_release_end(p->fo, flush_released);
+	released_add(p);
+}
+
+static void released_add(struct pending *p)
+{
 	if (p->t.fd < 0 || (p->t.kind != SEND_RAW && p->t.kind != SEND_UDP)) {
 		pending_send(p);
 		pending_free(p, true);

@@ -154,6 +154,8 @@ struct rd_fo_peers {
 	pthread_t thr;
 	bool thr_started;
 	int wake_fd;
+	atomic_bool wake_pending;       /* wake_fd written since the thread last looked */
+	_Atomic(rd_fo_release_end_fn) release_end;   /* see rd_fo_peers_set_release_end */
 	atomic_bool stop, graceful;
 	pthread_mutex_t lock;           /* guards the inbox below */
 	uint32_t *changed;
@@ -183,8 +185,18 @@ static uint32_t now_s(void)
 	return (uint32_t)time(NULL);
 }
 
+/*
+ * Wake the failover thread.  A group commit completes its changes back to
+ * back, each queueing an address or an ack here: only the first of them
+ * since the thread last cleared wake_pending writes the eventfd (one
+ * syscall and one wake-up per batch instead of per lease).  The thread
+ * clears the flag before it takes the inbox lock, so whatever was queued
+ * before a skipped write is drained by that same round.
+ */
 static void wake(rd_fo_peers_t *s)
 {
+	if (atomic_exchange(&s->wake_pending, true))
+		return;
 	uint64_t one = 1;
 	ssize_t w = write(s->wake_fd, &one, sizeof(one));
 	(void)w;
@@ -1149,12 +1161,23 @@ static void holds_register(rd_fo_peers_t *s, struct hold *list)
 	rcu_read_unlock();
 }
 
+/* The caller's hook after a round of released replies (fo_peer.h). */
+static void release_end(rd_fo_peers_t *s)
+{
+	rd_fo_release_end_fn fn = atomic_load(&s->release_end);
+	if (fn)
+		fn();
+}
+
 /* rd_fo_peers_drop_held's request, on the failover thread. */
 static void holds_drop_all(rd_fo_peers_t *s, unsigned ticket, const char *why)
 {
 	struct peer_vec *vec = peers_vec(s);
 	for (size_t i = 0; vec && i < vec->n; i++)
 		holds_fail_all(vec->p[i], -ECANCELED, why ? why : "dropped");
+	/* Replies released earlier in this round leave now, before the
+	 * caller may close the sockets they name. */
+	release_end(s);
 	pthread_mutex_lock(&s->lock);
 	s->drop_done = ticket;
 	pthread_cond_broadcast(&s->dropped);
@@ -2075,9 +2098,7 @@ static rd_fo_peer_t *peer_by_idx(rd_fo_peers_t *s, unsigned idx)
 
 static void drain_inbox(rd_fo_peers_t *s)
 {
-	uint64_t v;
-	while (read(s->wake_fd, &v, sizeof(v)) == sizeof(v))
-		;
+	atomic_store(&s->wake_pending, false);
 	pthread_mutex_lock(&s->lock);
 	uint32_t *changed = s->changed;
 	size_t n = s->n_changed;
@@ -2207,7 +2228,11 @@ static void *fo_thread(void *arg)
 			if (t < timeout)
 				timeout = t;
 		}
-		(void)poll(pp, (nfds_t)nfd, timeout);
+		if (poll(pp, (nfds_t)nfd, timeout) > 0 && (pp[0].revents & POLLIN)) {
+			uint64_t v;     /* an eventfd read takes the whole count */
+			ssize_t r = read(s->wake_fd, &v, sizeof(v));
+			(void)r;
+		}
 		now_ms = rd_fo_link_now_ms();
 		drain_inbox(s);
 		if (!shutting) {
@@ -2222,8 +2247,10 @@ static void *fo_thread(void *arg)
 			balance_timer(vec->p[i], now);
 			holds_expire(vec->p[i], now_ms);
 		}
+		release_end(s);
 	}
 	free(pfd);
+	release_end(s);
 
 	/* Graceful end: record where we stop (SHUTDOWN -> RECOVER, STOS
 	 * backdated if the partner took over), let queued bytes go, close. */
@@ -2396,6 +2423,12 @@ void rd_fo_peers_notify(rd_fo_peers_t *s, uint32_t addr)
 	s->changed[s->n_changed++] = addr;
 	pthread_mutex_unlock(&s->lock);
 	wake(s);
+}
+
+void rd_fo_peers_set_release_end(rd_fo_peers_t *s, rd_fo_release_end_fn fn)
+{
+	if (s && atomic_load_explicit(&s->release_end, memory_order_relaxed) != fn)
+		atomic_store(&s->release_end, fn);
 }
 
 bool rd_fo_peers_hold_wanted(rd_fo_peers_t *s, uint32_t addr)

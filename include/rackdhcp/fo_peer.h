@@ -150,6 +150,18 @@ bool rd_fo_peers_hold_wanted(rd_fo_peers_t *p, uint32_t addr);
  */
 bool rd_fo_peers_notify_hold(rd_fo_peers_t *p, uint32_t addr, rd_fo_release_fn fn, void *ctx);
 
+/*! Runs on the failover thread after each round that may have released held replies. */
+typedef void (*rd_fo_release_end_fn)(void);
+
+/*!
+ * Set the hook run on the failover thread at the end of every round of its
+ * loop (after the BNDACKs read in that round released their replies), and
+ * before rd_fo_peers_drop_held() returns: a caller that queues released
+ * replies in a batch (rather than sending each from rd_fo_release_fn)
+ * sends them there.  Cheap when unchanged; any thread.
+ */
+void rd_fo_peers_set_release_end(rd_fo_peers_t *p, rd_fo_release_end_fn fn);
+
 /*!
  * Drop (status -ECANCELED, why) every reply held right now, and every one
  * already handed over, and return once that is done (at most ~5 s): after

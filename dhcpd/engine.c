@@ -812,19 +812,30 @@ static bool allocate(struct ctx *c, uint32_t *addr)
 {
 	struct rejects rj = { .n = 0, .left = { MAX_REJECTS, 2 * MAX_REJECTS } };
 	bool found = false, later = false;
-	size_t np = c->sn->n_pools;
+	size_t np = c->sn->n_pools, i = 0;
+	/* Start where the last search succeeded (alloc_hint, config.h) and
+	 * wrap round: a subnet of many ranges fills them one after another,
+	 * and the full ones need not be scanned again for every client. */
+	uint32_t *hint = (uint32_t *)(uintptr_t)&c->sn->alloc_hint;
+	size_t h = __atomic_load_n(hint, __ATOMIC_RELAXED);
 
-	for (size_t i = 0; i < np && !found; i++) {
+	if (h >= np)
+		h = 0;
+	for (size_t k = 0; k < np && !found; k++) {
+		i = (h + k) % np;
 		const rd_cfg_pool_t *p = &c->sn->pools[i];
 		int bu = backup_use(c, p);
 		later |= bu == RD_ENGINE_BACKUP_LAST;
 		found = (bu == RD_ENGINE_BACKUP_FIRST && claim_in(c, p, true, &rj, addr)) ||
 			claim_in(c, p, false, &rj, addr);
 	}
-	for (size_t i = 0; i < np && !found && later; i++) {
+	for (size_t k = 0; k < np && !found && later; k++) {
+		i = (h + k) % np;
 		const rd_cfg_pool_t *p = &c->sn->pools[i];
 		found = backup_use(c, p) == RD_ENGINE_BACKUP_LAST && claim_in(c, p, true, &rj, addr);
 	}
+	if (found && i != h)
+		__atomic_store_n(hint, (uint32_t)i, __ATOMIC_RELAXED);
 	for (size_t k = 0; k < rj.n; k++)
 		rd_table_unclaim(c->t, rj.v[k]);
 	if (found)
@@ -834,7 +845,7 @@ static bool allocate(struct ctx *c, uint32_t *addr)
 	 * lease past its end the table has not expired yet (as ISC does).  The
 	 * scan is bounded so that a full /8 cannot make every DISCOVER slow. */
 	uint32_t budget = RECLAIM_SCAN_MAX;
-	for (size_t i = 0; i < c->sn->n_pools && budget; i++) {
+	for (i = 0; i < c->sn->n_pools && budget; i++) {
 		const rd_cfg_pool_t *p = &c->sn->pools[i];
 		for (uint64_t a = p->start; a <= p->end && budget; a++, budget--) {
 			const rd_lease_t *l = rd_table_by_addr(c->t, (uint32_t)a);

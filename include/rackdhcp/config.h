@@ -195,6 +195,14 @@ struct rd_cfg_subnet {
 	/* lookup indexes built at load (private: use the rd_config_* lookups) */
 	const rd_cfg_reservation_t **res_by_mac;
 	const rd_cfg_reservation_t **res_by_addr;
+	/*!
+	 * Not configuration: a cache the engine keeps in the snapshot (atomic,
+	 * relaxed): the index of the pool where its last new address was
+	 * found, where the next search starts, so that the pools filled
+	 * before it are not scanned again for every DISCOVER (engine.c,
+	 * allocate).  0 in a fresh snapshot.
+	 */
+	uint32_t alloc_hint;
 };
 
 /*! How the region's view and the file's own subnets combine (docs/config.md, `region.source`). */

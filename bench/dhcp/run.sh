@@ -20,7 +20,7 @@
 #   BENCH_QUICK=1           smoke run: 3-s rungs, ladder 1000 4000 12000 24000
 #   BENCH_LADDER="500 1000 …"  offered rates (DORA exchanges/s)
 #   BENCH_LOSS_PCT=2.5      a server's ladder stops at its first rung losing more
-#   BENCH_SERVERS="canned,isc,kea,rackdhcpd"   which rows, in this order
+#   BENCH_SERVERS="canned,isc,isc-1pool,kea,rackdhcpd"   which rows, in this order
 #   BENCH_CLIENTS=1000000   perfdhcp -R (raised to 2 x rate x seconds if lower)
 #   BENCH_POOL_SIZE         addresses in the pool (default and maximum 983039)
 #   BENCH_OUT=FILE          JSON results (default $BENCH_RESULTS_DIR/results-<date>.json)

@@ -1180,36 +1180,54 @@ size_t rd_table_count(rd_table_t *t)
 
 /* ---------------------------------------------------------------- claims */
 
-int rd_table_claim(rd_table_t *t, uint32_t start, uint32_t end, uint32_t hint, uint32_t *addr)
+/* The first pool of set that may overlap [start, end] (*first; set->n
+ * means none): RD_ENOADDR if one overlaps, else RD_ENOPOOL. */
+static int pools_in(const struct rd_pool_set *set, uint32_t start, uint32_t end, size_t *first)
+{
+	size_t f = 0, n = set ? set->n : 0;
+
+	while (f < n && set->pool[f]->end < start)
+		f++;
+	*first = f;
+	return f < n && set->pool[f]->start <= end ? RD_ENOADDR : RD_ENOPOOL;
+}
+
+/* [start, end] clipped to pool p. */
+static void clip(const struct rd_pool *p, uint32_t start, uint32_t end, uint32_t *lo, uint32_t *hi)
+{
+	*lo = start > p->start ? start : p->start;
+	*hi = end < p->end ? end : p->end;
+}
+
+/* rd_table_claim (backup false) and rd_table_claim_backup (hint unused). */
+static int claim_range(rd_table_t *t, uint32_t start, uint32_t end, uint32_t hint, bool backup, uint32_t *addr)
 {
 	if (!t || !addr || start > end)
 		return RD_EINVAL;
-	int ret = RD_ENOPOOL;
+	size_t first;
 
 	rcu_read_lock();
 	struct rd_pool_set *set = pools_get(t);
-	size_t first = 0, n = set ? set->n : 0;
-	while (first < n && set->pool[first]->end < start)
-		first++;
-	if (first < n && set->pool[first]->start <= end)
-		ret = RD_ENOADDR;
+	size_t n = set ? set->n : 0;
+	int ret = pools_in(set, start, end, &first);
 
 	/* The caller's hint (previous or requested address) wins if free,
 	 * even if it names a previous client: it is usually that client. */
-	if (ret == RD_ENOADDR && hint >= start && hint <= end) {
+	if (!backup && ret == RD_ENOADDR && hint >= start && hint <= end) {
 		struct rd_pool *p = set_pool(set, hint);
 		if (p && bit_claim(p->blk[(hint >> RD_BLK_SHIFT) - p->first_blk], hint)) {
 			*addr = hint;
 			ret = 0;
 		}
 	}
-	/* Pass 1 avoids addresses that still name a previous client. */
-	for (int pass = 0; pass < 2 && ret == RD_ENOADDR; pass++) {
+	/* FREE side: pass 0 avoids addresses that still name a previous
+	 * client.  The BACKUP set has one pass. */
+	for (int pass = 0; pass < (backup ? 1 : 2) && ret == RD_ENOADDR; pass++) {
 		for (size_t i = first; i < n && set->pool[i]->start <= end; i++) {
 			struct rd_pool *p = set->pool[i];
-			uint32_t lo = start > p->start ? start : p->start;
-			uint32_t hi = end < p->end ? end : p->end;
-			if (pool_claim(p, lo, hi, pass == 0, addr)) {
+			uint32_t lo, hi;
+			clip(p, start, end, &lo, &hi);
+			if (backup ? bkp_claim(p, lo, hi, addr) : pool_claim(p, lo, hi, pass == 0, addr)) {
 				ret = 0;
 				break;
 			}
@@ -1219,28 +1237,14 @@ int rd_table_claim(rd_table_t *t, uint32_t start, uint32_t end, uint32_t hint, u
 	return ret;
 }
 
+int rd_table_claim(rd_table_t *t, uint32_t start, uint32_t end, uint32_t hint, uint32_t *addr)
+{
+	return claim_range(t, start, end, hint, false, addr);
+}
+
 int rd_table_claim_backup(rd_table_t *t, uint32_t start, uint32_t end, uint32_t *addr)
 {
-	if (!t || !addr || start > end)
-		return RD_EINVAL;
-	int ret = RD_ENOPOOL;
-
-	rcu_read_lock();
-	struct rd_pool_set *set = pools_get(t);
-	size_t first = 0, n = set ? set->n : 0;
-	while (first < n && set->pool[first]->end < start)
-		first++;
-	if (first < n && set->pool[first]->start <= end)
-		ret = RD_ENOADDR;
-	for (size_t i = first; ret == RD_ENOADDR && i < n && set->pool[i]->start <= end; i++) {
-		struct rd_pool *p = set->pool[i];
-		uint32_t lo = start > p->start ? start : p->start;
-		uint32_t hi = end < p->end ? end : p->end;
-		if (bkp_claim(p, lo, hi, addr))
-			ret = 0;
-	}
-	rcu_read_unlock();
-	return ret;
+	return claim_range(t, start, end, 0, true, addr);
 }
 
 int rd_table_claim_addr(rd_table_t *t, uint32_t addr)

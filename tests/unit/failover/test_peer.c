@@ -248,6 +248,21 @@ static rd_table_t *half_backup_table(void)
 	return t;
 }
 
+/* One DISCOVER on a fresh half_backup_table with backup_use answering bu:
+ * an offer of a BACKUP address after `asks` may_allocate questions. */
+static void backup_case(const rd_config_t *cfg, const rd_engine_fo_t *fo, rd_engine_out_t *out, int bu,
+			unsigned asks, const char *what, const char *how)
+{
+	stub_bu = bu;
+	stub.asked_alloc = 0;
+	rd_table_t *t = half_backup_table();
+	is_int(engine_run(cfg, t, fo, RD_DHCPDISCOVER, 0, 0, out, NULL), RD_DHCPOFFER, "%s: an offer", what);
+	ok(out->reply.yiaddr >= A(10, 9, 0, 110) && out->reply.yiaddr <= A(10, 9, 0, 119),
+	   "... of a BACKUP address (.%u)", out->reply.yiaddr & 255);
+	is_int(stub.asked_alloc, asks, "... %s", how);
+	rd_table_free(t);
+}
+
 /* The engine looks in the BACKUP set where backup_use says so, without a scan. */
 static void test_engine_backup_set(const rd_config_t *cfg)
 {
@@ -258,30 +273,15 @@ static void test_engine_backup_set(const rd_config_t *cfg)
 	stub.serve = true;
 	stub.grant = 0;
 	stub.allow_state = RD_LEASE_BACKUP;
-	stub_bu = RD_ENGINE_BACKUP_FIRST;
-	stub.asked_alloc = 0;
-	rd_table_t *t = half_backup_table();
-	is_int(engine_run(cfg, t, &fo, RD_DHCPDISCOVER, 0, 0, out, NULL), RD_DHCPOFFER,
-	       "backup set first (secondary): an offer");
-	ok(out->reply.yiaddr >= A(10, 9, 0, 110) && out->reply.yiaddr <= A(10, 9, 0, 119),
-	   "... of a BACKUP address (.%u)", out->reply.yiaddr & 255);
-	is_int(stub.asked_alloc, 1, "... found at the first try, no FREE address refused first");
-	rd_table_free(t);
-
-	stub_bu = RD_ENGINE_BACKUP_LAST;
-	stub.asked_alloc = 0;
-	t = half_backup_table();
-	is_int(engine_run(cfg, t, &fo, RD_DHCPDISCOVER, 0, 0, out, NULL), RD_DHCPOFFER,
-	       "backup set last (primary in PARTNER-DOWN): an offer");
-	ok(out->reply.yiaddr >= A(10, 9, 0, 110) && out->reply.yiaddr <= A(10, 9, 0, 119),
-	   "... of a BACKUP address once the FREE side refused (.%u)", out->reply.yiaddr & 255);
-	is_int(stub.asked_alloc, 9, "... after 8 FREE addresses refused, at the first BACKUP one");
-	rd_table_free(t);
+	backup_case(cfg, &fo, out, RD_ENGINE_BACKUP_FIRST, 1, "backup set first (secondary)",
+		    "found at the first try, no FREE address refused first");
+	backup_case(cfg, &fo, out, RD_ENGINE_BACKUP_LAST, 9, "backup set last (primary in PARTNER-DOWN)",
+		    "after 8 FREE addresses refused, at the first BACKUP one");
 
 	/* A refused BACKUP claim goes back to the set: the next search finds it. */
 	stub.allow_state = 0;
 	stub_bu = RD_ENGINE_BACKUP_FIRST;
-	t = half_backup_table();
+	rd_table_t *t = half_backup_table();
 	is_int(engine_run(cfg, t, &fo, RD_DHCPDISCOVER, 0, 0, out, NULL), 0, "nothing allowed: no offer");
 	stub.allow_state = RD_LEASE_BACKUP;
 	stub.asked_alloc = 0;

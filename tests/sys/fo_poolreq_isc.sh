@@ -162,6 +162,17 @@ fo_field() {	# fo_field NAME: one number of relationship fo in failover status -
 for r in json.load(sys.stdin)["relationships"]:
     if r["name"] == "fo": print(r[sys.argv[1]])' "$1" 2>/dev/null
 }
+pool_backup() {	# the pool's BACKUP count as `rackdhcpctl status --json` shows our table
+	"$RACKDHCPCTL" -s "$SYS_TMP/$RUN/ctl/control.sock" --json status 2>/dev/null | python3 -c 'import json, sys
+def walk(o):
+    if isinstance(o, dict):
+        if o.get("range") == sys.argv[1]: print(o["backup"])
+        for v in o.values(): walk(v)
+    elif isinstance(o, list):
+        for v in o: walk(v)
+walk(json.load(sys.stdin))' "$FIRST-$LAST" 2>/dev/null | head -n 1
+}
+ctl_backup_ge() { v=$(pool_backup); [ "${v:-0}" -ge "$1" ]; }
 field_ge() { v=$(fo_field "$1"); [ "${v:-0}" -ge "$2" ]; }
 idle() { [ "$(fo_field queued_updates)" = 0 ] && [ "$(fo_field unacked_updates)" = 0 ]; }
 isc_last() {	# "ADDRESS STATE" for each address's last record in ISC's lease file
@@ -260,11 +271,14 @@ n=$(since a-ours "$MA" | sed -n 's/.*the peer answered our POOLREQ: \([0-9]*\) a
 check "(a) our log: ISC's POOLRESP gave us addresses ($n)" test "$n" -ge 1
 check "(a) ISC logged a balance run on our request" sh -c 'tail -n +$(($2 + 1)) "$1" | grep -q "balancing pool"' - \
 	"$SYS_TMP/a-isc.out" "$MI"
-check "(a) ISC did not answer negatively" sh -c '! grep -q "Got POOLREQ, answering negatively" "$1"' - "$SYS_TMP/a-isc.out"
+check "(a) ISC did not answer our POOLREQ negatively" sh -c '! tail -n +$(($2 + 1)) "$1" | grep -q "answering negatively"' - \
+	"$SYS_TMP/a-isc.out" "$MI"
 want=$((B0 - 12 + (n > 0 ? n : 1)))
 check "(a) the moved addresses are BACKUP in our SQLite (now $(ours_count 7), want $want)" wait_for 10 has_backup "$want"
 isc_has_backup() { [ "$(isc_count backup)" -ge "$1" ]; }
 check "(a) ... and in ISC's dhcpd.leases" wait_for 10 isc_has_backup "$want"
+check "(a) ... and \`rackdhcpctl status\` shows the pool's BACKUP count grown ($(pool_backup), want >= $want)" \
+	wait_for 5 ctl_backup_ge "$want"
 final_checks
 rd_stop "$OURS"
 proc_stop "$ISC"
@@ -292,6 +306,8 @@ check "(b) ... and log it" wait_for 5 we_log
 n=$(since b-ours "$MO" | sed -n 's/.*the peer ran short of free addresses (POOLREQ): \([0-9]*\) given to it.*/\1/p' |
 	awk '{ s += $1 } END { print s + 0 }')
 check "(b) we gave ISC addresses on its POOLREQ ($n)" test "$n" -ge 1
+isc_got() { since b-isc "$MI" | grep -Eq "pool response: [1-9][0-9]* leases"; }
+check "(b) ISC logs our POOLRESP with a count (pool response: N leases)" wait_for 5 isc_got
 want=$((B0 - 12 + (n > 0 ? n : 1)))
 check "(b) the moved addresses are BACKUP in ISC's dhcpd.leases (now $(isc_count backup), want $want)" \
 	wait_for 10 isc_has_backup "$want"

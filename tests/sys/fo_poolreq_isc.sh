@@ -39,6 +39,9 @@
 # ISC secondary runs its balance and moves BACKUP addresses to FREE (its
 # dhcpd.leases and our SQLite both lose that many BACKUP) and answers
 # POOLRESP with its count.
+# Run D, ISC dhcpd primary + rackdhcpd secondary — ISC asks us: clients
+# hashing to ISC take its FREE addresses until its timer sends POOLREQ; we
+# move BACKUP addresses to FREE (our SQLite and ISC's dhcpd.leases).
 # After each run, once no update is in flight, both servers agree on the
 # binding state of every address of the pool (our SQLite vs the last
 # record for it in ISC's dhcpd.leases; no row in our store = FREE), no
@@ -209,6 +212,7 @@ clients() {
 		case $r in "ACK "*" $2 "*) GOT=$((GOT + 1)) ;; esac
 	done
 }
+ours_backup_le() { [ "$(ours_count 7)" -le "$1" ]; }
 since() { tail -n +$(($2 + 1)) "$SYS_TMP/$1.out"; }	# since LABEL LINE: LABEL's log after LINE
 logs() { echo "$SYS_TMP/$OURS.out $SYS_TMP/$ISC.out"; }
 check() {	# check DESCRIPTION CMD...: a TAP line, both logs on failure
@@ -353,8 +357,38 @@ want=$((B0 - (n > 0 ? n : 1)))
 isc_backup_le() { [ "$(isc_count backup)" -le "$1" ]; }
 check "(c) ISC's secondary moved BACKUP addresses to FREE: its dhcpd.leases has $(isc_count backup) BACKUP, want <= $want" \
 	wait_for 10 isc_backup_le "$want"
-ours_backup_le() { [ "$(ours_count 7)" -le "$1" ]; }
 check "(c) ... and our SQLite has them FREE again (BACKUP rows <= $want)" wait_for 10 ours_backup_le "$want"
+final_checks
+rd_stop "$OURS"
+proc_stop "$ISC"
+
+# ======== Run D: ISC dhcpd primary, rackdhcpd secondary: ISC asks us ========
+RUN=d OURS=d-ours ISC=d-isc
+ours_conf d secondary 10.31.0.2 10.31.0.1 600 3600 15
+isc_conf "$SYS_TMP/d/isc.conf" primary 10.31.0.1 10.31.0.2 2 5 5
+check "(d) ISC dhcpd starts as the primary" start_isc pri p0
+check "(d) rackdhcpd starts as the secondary" start_ours sec
+check "(d) both reach NORMAL" wait_for 60 both_normal
+check "(d) ISC hands us our BACKUP share on entry to NORMAL (20 of 40)" wait_for 20 has_backup 20
+F0=$(isc_count free) B0=$(ours_count 7)
+P0=$(fo_field poolreq_received)
+MO=$(wc -l <"$SYS_TMP/d-ours.out") MI=$(wc -l <"$SYS_TMP/d-isc.out")
+echo "# (d) before the clients: poolreq_received $P0, ISC's FREE $F0, our BACKUP $B0"
+clients 12 10.31.0.1 "$PRI_MACS"
+check "(d) 12 clients hashing to ISC are each answered by ISC ($GOT)" test "$GOT" -eq 12
+isc_asks() { since d-isc "$MI" | grep -q 'requesting peer rebalance'; }
+check "(d) ISC's timer finds it short and it asks (its log: requesting peer rebalance)" wait_for 20 isc_asks
+check "(d) we receive ISC's POOLREQ (poolreq_received > $P0)" wait_for 15 field_ge poolreq_received $((P0 + 1))
+we_log() { since d-ours "$MO" | grep -q 'the peer ran short of free addresses (POOLREQ)'; }
+check "(d) ... and log it" wait_for 5 we_log
+n=$(since d-ours "$MO" | sed -n 's/.*the peer ran short of free addresses (POOLREQ): \([0-9]*\) given to it.*/\1/p' |
+	awk '{ s += $1 } END { print s + 0 }')
+check "(d) we gave ISC addresses on its POOLREQ ($n): BACKUP moved to FREE" test "$n" -ge 1
+want=$((B0 - (n > 0 ? n : 1)))
+check "(d) our SQLite has them FREE (BACKUP rows now $(ours_count 7), want <= $want)" wait_for 10 ours_backup_le "$want"
+isc_has_free() { [ "$(isc_count free)" -ge "$1" ]; }
+check "(d) ... and ISC's dhcpd.leases too (free now $(isc_count free), want >= $((F0 - 12 + (n > 0 ? n : 1))))" \
+	wait_for 10 isc_has_free $((F0 - 12 + (n > 0 ? n : 1)))
 final_checks
 rd_stop "$OURS"
 proc_stop "$ISC"

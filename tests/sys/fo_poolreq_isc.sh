@@ -214,6 +214,8 @@ clients() {
 }
 ours_backup_le() { [ "$(ours_count 7)" -le "$1" ]; }
 since() { tail -n +$(($2 + 1)) "$SYS_TMP/$1.out"; }	# since LABEL LINE: LABEL's log after LINE
+logged() { since "$1" "$2" | grep -qi -- "$3"; }	# logged LABEL LINE TEXT: TEXT is in it (any case)
+not_logged() { ! logged "$@"; }
 logs() { echo "$SYS_TMP/$OURS.out $SYS_TMP/$ISC.out"; }
 check() {	# check DESCRIPTION CMD...: a TAP line, both logs on failure
 	d=$1
@@ -245,7 +247,7 @@ final_checks() {
 	check "($RUN) no address is ACTIVE on one side and free on the other${both:+:$both}" test -z "$both"
 	check "($RUN) we rejected no BNDUPD of ISC's (bndupd_rejected 0)" test "$(fo_field bndupd_rejected)" = 0
 	check "($RUN) ISC rejected no BNDUPD of ours (no \"rejected\" in its log)" \
-		sh -c '! grep -qi "rejected" "$1"' - "$SYS_TMP/$ISC.out"
+		not_logged "$ISC" 0 rejected
 	echo "# ($RUN) final: ours free $(ours_count 1) backup $(ours_count 7) active $(ours_count 2);" \
 		"ISC free $(isc_count free) backup $(isc_count backup) active $(isc_count active)"
 }
@@ -267,16 +269,13 @@ echo "# (a) before the clients: poolreq_sent $P0, poolresp_received $R0"
 clients 12 10.31.0.2 "$SEC_MACS"
 check "(a) 12 clients hashing to us are each answered by rackdhcpd ($GOT)" test "$GOT" -eq 12
 check "(a) our timer finds us short and sends POOLREQ (poolreq_sent > $P0)" wait_for 20 field_ge poolreq_sent $((P0 + 1))
-check "(a) ... and logs it" sh -c 'tail -n +$(($2 + 1)) "$1" | grep -q "asking the peer for more (POOLREQ)"' - \
-	"$SYS_TMP/a-ours.out" "$MA"
+check "(a) ... and logs it" logged a-ours "$MA" 'asking the peer for more (POOLREQ)'
 check "(a) ISC answers POOLRESP (poolresp_received > $R0)" wait_for 15 field_ge poolresp_received $((R0 + 1))
 n=$(since a-ours "$MA" | sed -n 's/.*the peer answered our POOLREQ: \([0-9]*\) addresses given to us.*/\1/p' |
 	awk '{ s += $1 } END { print s + 0 }')
 check "(a) our log: ISC's POOLRESP gave us addresses ($n)" test "$n" -ge 1
-check "(a) ISC logged a balance run on our request" sh -c 'tail -n +$(($2 + 1)) "$1" | grep -q "balancing pool"' - \
-	"$SYS_TMP/a-isc.out" "$MI"
-check "(a) ISC did not answer our POOLREQ negatively" sh -c '! tail -n +$(($2 + 1)) "$1" | grep -q "answering negatively"' - \
-	"$SYS_TMP/a-isc.out" "$MI"
+check "(a) ISC logged a balance run on our request" logged a-isc "$MI" 'balancing pool'
+check "(a) ISC did not answer our POOLREQ negatively" not_logged a-isc "$MI" 'answering negatively'
 want=$((B0 - 12 + (n > 0 ? n : 1)))
 check "(a) the moved addresses are BACKUP in our SQLite (now $(ours_count 7), want $want)" wait_for 10 has_backup "$want"
 isc_has_backup() { [ "$(isc_count backup)" -ge "$1" ]; }
@@ -302,11 +301,10 @@ MO=$(wc -l <"$SYS_TMP/b-ours.out") MI=$(wc -l <"$SYS_TMP/b-isc.out")
 echo "# (b) before the clients: poolreq_received $P0, ISC's BACKUP $B0"
 clients 12 10.31.0.2 "$SEC_MACS"
 check "(b) 12 clients hashing to ISC are each answered by ISC ($GOT)" test "$GOT" -eq 12
-isc_asks() { since b-isc "$MI" | grep -q 'requesting peer rebalance'; }
-check "(b) ISC's timer finds it short and it asks (its log: requesting peer rebalance)" wait_for 20 isc_asks
+check "(b) ISC's timer finds it short and it asks (its log: requesting peer rebalance)" \
+	wait_for 20 logged b-isc "$MI" 'requesting peer rebalance'
 check "(b) we receive ISC's POOLREQ (poolreq_received > $P0)" wait_for 15 field_ge poolreq_received $((P0 + 1))
-we_log() { since b-ours "$MO" | grep -q 'the peer ran short of free addresses (POOLREQ)'; }
-check "(b) ... and log it" wait_for 5 we_log
+check "(b) ... and log it" wait_for 5 logged b-ours "$MO" 'the peer ran short of free addresses (POOLREQ)'
 n=$(since b-ours "$MO" | sed -n 's/.*the peer ran short of free addresses (POOLREQ): \([0-9]*\) given to it.*/\1/p' |
 	awk '{ s += $1 } END { print s + 0 }')
 check "(b) we gave ISC addresses on its POOLREQ ($n)" test "$n" -ge 1
@@ -351,8 +349,7 @@ check "(c) ISC answers POOLRESP (poolresp_received > $R0)" wait_for 15 field_ge 
 n=$(since c-ours "$MO" | sed -n 's/.*the peer answered our POOLREQ: \([0-9]*\) addresses given to us.*/\1/p' |
 	awk '{ s += $1 } END { print s + 0 }')
 check "(c) our log: ISC's POOLRESP gave us addresses ($n)" test "$n" -ge 1
-check "(c) ISC logged a balance run on our request" sh -c 'tail -n +$(($2 + 1)) "$1" | grep -q "balancing pool"' - \
-	"$SYS_TMP/c-isc.out" "$MI"
+check "(c) ISC logged a balance run on our request" logged c-isc "$MI" 'balancing pool'
 want=$((B0 - (n > 0 ? n : 1)))
 isc_backup_le() { [ "$(isc_count backup)" -le "$1" ]; }
 check "(c) ISC's secondary moved BACKUP addresses to FREE: its dhcpd.leases has $(isc_count backup) BACKUP, want <= $want" \
@@ -376,11 +373,10 @@ MO=$(wc -l <"$SYS_TMP/d-ours.out") MI=$(wc -l <"$SYS_TMP/d-isc.out")
 echo "# (d) before the clients: poolreq_received $P0, ISC's FREE $F0, our BACKUP $B0"
 clients 12 10.31.0.1 "$PRI_MACS"
 check "(d) 12 clients hashing to ISC are each answered by ISC ($GOT)" test "$GOT" -eq 12
-isc_asks() { since d-isc "$MI" | grep -q 'requesting peer rebalance'; }
-check "(d) ISC's timer finds it short and it asks (its log: requesting peer rebalance)" wait_for 20 isc_asks
+check "(d) ISC's timer finds it short and it asks (its log: requesting peer rebalance)" \
+	wait_for 20 logged d-isc "$MI" 'requesting peer rebalance'
 check "(d) we receive ISC's POOLREQ (poolreq_received > $P0)" wait_for 15 field_ge poolreq_received $((P0 + 1))
-we_log() { since d-ours "$MO" | grep -q 'the peer ran short of free addresses (POOLREQ)'; }
-check "(d) ... and log it" wait_for 5 we_log
+check "(d) ... and log it" wait_for 5 logged d-ours "$MO" 'the peer ran short of free addresses (POOLREQ)'
 n=$(since d-ours "$MO" | sed -n 's/.*the peer ran short of free addresses (POOLREQ): \([0-9]*\) given to it.*/\1/p' |
 	awk '{ s += $1 } END { print s + 0 }')
 check "(d) we gave ISC addresses on its POOLREQ ($n): BACKUP moved to FREE" test "$n" -ge 1

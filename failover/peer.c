@@ -1543,6 +1543,13 @@ static void on_message(void *ctx, rd_fo_link_t *link, const rd_fo_msg_t *m)
 		struct bal_run br;
 		atomic_fetch_add(&p->pub.poolreq_recv, 1);
 		balance_pools(p, BAL_NOW, &br);
+		/* This was a balance run: drop the planned one and plan anew, so
+		 * that the next comes at least min_balance after this one (ISC
+		 * cancels its timer on a POOLREQ and replans the same way). */
+		if (p->sm.state == RD_FO_ST_NORMAL) {
+			p->bal_at = 0;
+			balance_plan(p, &br, p->bal_last);
+		}
 		rd_fo_msg_init(&r, RD_FO_POOLRESP, 0, m->xid);
 		rd_fo_set_uint(&r, RD_FO_OPT_ADDRESSES_TRANSFERRED, br.moved);
 		send_msg(p, &r);

@@ -320,3 +320,12 @@ TESTS += tests/unit/dhcpd/test_io_batch
 tests_unit_dhcpd_test_io_batch_SOURCES = tests/unit/dhcpd/test_io_batch.c
 tests_unit_dhcpd_test_io_batch_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_dhcpd_test_io_batch_LDADD = $(TAP_LDADD)
+
+# ---- failover: POOLREQ/POOLRESP against a live ISC dhcpd 4.4 ------------------
+# Four runs in network namespaces, 40-address pool: each side asks the
+# other (POOLREQ when short) in both pairings (rackdhcpd primary or
+# secondary); each side's counters, logs and moves, and both stores agreeing
+# on every address after.  Root, netns, ISC dhcpd, sqlite3, python3 (tshark
+# optional).  ~40 s.
+TESTS += tests/sys/fo_poolreq_isc.sh
+dist_check_SCRIPTS += tests/sys/fo_poolreq_isc.sh

@@ -9,7 +9,9 @@
  *    primary's (min_balance 3600) is planned no earlier than that;
  *  - once the secondary has allocated its whole BACKUP share, its timer
  *    sends POOLREQ and the primary hands it half of its FREE addresses
- *    (the primary's own timer never ran: the POOLREQ did it);
+ *    (the primary's own timer never ran: the POOLREQ did it), and the
+ *    primary's next run is planned min_balance after the POOLREQ's run,
+ *    not left where entry to NORMAL had planned it;
  *  - leaving NORMAL drops the plan.
  * Runtime: ~10 s, every wait bounded.
  */
@@ -171,8 +173,16 @@ int main(void)
 	is_int((long long)(x.poolreq_recv - got0), 0, "... the primary got none");
 	is_int((long long)x.balance_runs, 0, "... and the primary's timer has not run");
 
-	/* 3. The secondary hands out its whole BACKUP share. */
-	now = (uint32_t)time(NULL);
+	/* 3. The secondary hands out its whole BACKUP share.  First let the
+	 * clock pass the primary's current plan less min_balance, so that a
+	 * plan left over from entry to NORMAL is told apart from one made
+	 * by the POOLREQ's run (bounded: the plan is at most 4 s of jitter
+	 * past entry + 3600). */
+	x = status(fa);
+	for (int i = 0; i < 120 && (uint32_t)time(NULL) <= x.balance_next - 3600; i++)
+		usleep(50000);
+	uint32_t t_req = (uint32_t)time(NULL);
+	now = t_req;
 	unsigned taken = 0;
 	for (uint32_t a = POOL_START; a <= POOL_END; a++) {
 		rcu_read_lock();
@@ -214,6 +224,9 @@ int main(void)
 	is_int((long long)x.balance_moved, POOL_SIZE / 2 + POOL_SIZE / 4, "primary: %llu moved in all",
 	       (unsigned long long)x.balance_moved);
 	is_int((long long)x.balance_runs, 0, "the primary's own timer still has not run: the POOLREQ did it");
+	ok(x.balance_next >= t_req + 3600,
+	   "the POOLREQ's run replanned the primary's timer min_balance after it (in %d s, asked at %+d s)",
+	   (int)(x.balance_next - (uint32_t)time(NULL)), (int)(t_req - (uint32_t)time(NULL)));
 	is_int((long long)count(ta, RD_LEASE_ACTIVE), POOL_SIZE / 2, "the primary knows the %u leases",
 	       POOL_SIZE / 2);
 

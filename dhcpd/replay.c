@@ -24,6 +24,30 @@
 #include "rackdhcp/replay.h"
 #include "rackdhcp/table.h"
 
+/*
+ * Whether the lease table is freed at the end of a replay whose caller
+ * exits right after (opts->exiting).  Freeing it unlinks every version from
+ * both hash tables and frees each one: a walk over memory that is no longer
+ * in cache, measured at a third of a replay's last-level cache misses
+ * (bench_replay, 50,000 clients) for memory the kernel reclaims anyway.
+ * Builds with a leak checker (AddressSanitizer, LeakSanitizer) always free
+ * it, so they keep checking that teardown leaves nothing behind.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define REPLAY_LEAK_CHECKED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(leak_sanitizer)
+#define REPLAY_LEAK_CHECKED 1
+#endif
+#endif
+#ifndef REPLAY_LEAK_CHECKED
+#define REPLAY_LEAK_CHECKED 0
+#endif
+
+/* A table left to the OS stays reachable from here (for valgrind's leak
+ * report: "still reachable", not "lost"). */
+static rd_table_t *replay_left_table;
+
 struct replay {
 	const rd_replay_opts_t *o;
 	rd_replay_stats_t *st;
@@ -295,7 +319,9 @@ out:
 		pcap_dump_close(r->dump);
 	if (r->dead)
 		pcap_close(r->dead);
-	if (r->table)
+	if (r->table && o->exiting && !REPLAY_LEAK_CHECKED && ret >= 0)
+		replay_left_table = r->table;   /* the process exits: the OS takes it back */
+	else if (r->table)
 		rd_table_free(r->table);
 	rd_config_free(r->cfg);
 	free(r);

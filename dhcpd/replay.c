@@ -191,6 +191,7 @@ static int on_frame(void *ctx, const rd_capture_frame_t *f)
 		.link_mask = r->link_mask,
 		.src_addr = fr.ip.src,
 		.via_unicast = fr.ip.dst != 0xffffffffu,
+		.no_reason = r->o->quiet,   /* an answer's reason is only printed */
 	};
 	/* The MAC is formatted only for a line that is printed. */
 	if (!r->o->quiet)

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "rackdhcp/capture.h"
 #include "rackdhcp/config.h"
@@ -108,17 +109,29 @@ static int replay_link(const rd_config_t *cfg, uint32_t given, uint32_t *addr, u
 	return 0;
 }
 
-/* A table with every configured pool registered. */
-static rd_table_t *replay_table(const rd_config_t *cfg)
+/*
+ * A table with every configured pool registered, sized for the most leases
+ * this replay can make: no more than the pools' and reservations'
+ * addresses, nor than the capture's client messages (each makes at most one
+ * new lease; every message takes at least MIN_MSG_BYTES of the file: 240
+ * bytes of DHCP, 28 of IPv4 + UDP, a record header).  Sized up front and
+ * never resized: lookups in overfull buckets, or in a table shrunk in the
+ * middle of the run, were the biggest single cost of a replay.
+ */
+#define MIN_MSG_BYTES 256u
+
+static rd_table_t *replay_table(const rd_config_t *cfg, const char *input)
 {
-	/* Sized for the pools up front: the hash tables' automatic resize
-	 * runs behind the inserts, and lookups in overfull buckets were the
-	 * biggest single cost of a replay. */
 	uint64_t hint = 0;
-	for (size_t i = 0; i < cfg->n_subnets; i++)
+	for (size_t i = 0; i < cfg->n_subnets; i++) {
+		hint += cfg->subnets[i].n_reservations;
 		for (size_t p = 0; p < cfg->subnets[i].n_pools; p++)
 			hint += (uint64_t)cfg->subnets[i].pools[p].end - cfg->subnets[i].pools[p].start + 1;
-	rd_table_t *t = rd_table_new(hint < 1024 ? 1024 : hint > (1u << 22) ? (1u << 22) : (size_t)hint);
+	}
+	struct stat sb;
+	if (stat(input, &sb) == 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size / MIN_MSG_BYTES < hint)
+		hint = (uint64_t)sb.st_size / MIN_MSG_BYTES;
+	rd_table_t *t = rd_table_new_fixed(hint < 1024 ? 1024 : hint > (1u << 22) ? (1u << 22) : (size_t)hint);
 	for (size_t i = 0; t && i < cfg->n_subnets; i++) {
 		const rd_cfg_subnet_t *s = &cfg->subnets[i];
 		for (size_t p = 0; p < s->n_pools; p++) {
@@ -321,7 +334,7 @@ int rd_replay_run(const rd_replay_opts_t *o, rd_replay_stats_t *st, char *err, s
 	ret = replay_link(r->cfg, o->link_addr, &r->link_addr, &r->link_mask, err, errlen);
 	if (ret < 0)
 		goto out;
-	r->table = replay_table(r->cfg);
+	r->table = replay_table(r->cfg, o->input);
 	if (!r->table) {
 		snprintf(err, errlen, "cannot create the lease table");
 		ret = RD_ENOMEM;

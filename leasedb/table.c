@@ -1354,3 +1354,32 @@ size_t rd_table_expire(rd_table_t *t, uint32_t now, rd_table_expire_cb cb, void 
 	pthread_mutex_unlock(&t->expire_lock);
 	return n;
 }
+
+/* ---------------------------------------------------------------- fixed-size tables */
+
+rd_table_t *rd_table_new_fixed(size_t expected)
+{
+	rd_table_t *t = rd_table_new(0);
+	if (!t)
+		return NULL;
+	/* Without CDS_LFHT_AUTO_RESIZE (and so without accounting): no
+	 * resize worker, no shrink when the split item counters happen to
+	 * cross a power of two.  max == min == init: one flat bucket array
+	 * (liburcu's mmap layout: a bucket is one array index away). */
+	unsigned long n = pow2_at_least(expected);
+	struct cds_lfht *a = cds_lfht_new(n, n, n, 0, NULL);
+	struct cds_lfht *c = cds_lfht_new(n, n, n, 0, NULL);
+	if (!a || !c) {
+		if (a)
+			cds_lfht_destroy(a, NULL);
+		if (c)
+			cds_lfht_destroy(c, NULL);
+		rd_table_free(t);
+		return NULL;
+	}
+	cds_lfht_destroy(t->by_addr, NULL);
+	cds_lfht_destroy(t->by_client, NULL);
+	t->by_addr = a;
+	t->by_client = c;
+	return t;
+}

@@ -320,3 +320,13 @@ TESTS += tests/unit/dhcpd/test_io_batch
 tests_unit_dhcpd_test_io_batch_SOURCES = tests/unit/dhcpd/test_io_batch.c
 tests_unit_dhcpd_test_io_batch_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_dhcpd_test_io_batch_LDADD = $(TAP_LDADD)
+
+# ---- the replay's fixed-size lease table (rd_table_new_fixed) ------------------
+# A table sized for 64 holding 4096 leases: lookups by address (runs of
+# neighbouring addresses, two /16s with equal low bits) and by client,
+# renewals, expiry, iteration, claims, leak-free free.
+check_PROGRAMS += tests/unit/leasedb/test_table_fixed
+TESTS += tests/unit/leasedb/test_table_fixed
+tests_unit_leasedb_test_table_fixed_SOURCES = tests/unit/leasedb/test_table_fixed.c
+tests_unit_leasedb_test_table_fixed_CPPFLAGS = $(TEST_CPPFLAGS) $(RD_DEP_CFLAGS)
+tests_unit_leasedb_test_table_fixed_LDADD = $(TAP_LDADD)

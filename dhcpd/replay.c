@@ -49,6 +49,24 @@
  * report: "still reachable", not "lost"). */
 static rd_table_t *replay_left_table;
 
+/*
+ * The look-ahead: client messages are parsed AHEAD messages before they
+ * run, and the client index's bucket for each is prefetched meanwhile (a
+ * new client's lookup otherwise waits on two cache misses in a row): the
+ * bucket head when it is parsed, the node it points to one message before
+ * it runs.  Messages still run, and print, in capture order.
+ */
+#define AHEAD 4
+
+struct pending {
+	unsigned number;           /* frame number */
+	int64_t ts_usec;
+	bool refused;              /* the codec refused it; d says why */
+	rd_frame_t fr;             /* its payload view is stale by then: not used */
+	rd_diag_t d;
+	rd_dhcp_t req;
+};
+
 struct replay {
 	const rd_replay_opts_t *o;
 	rd_replay_stats_t *st;
@@ -64,7 +82,10 @@ struct replay {
 	uint8_t *obuf;
 	size_t olen;
 	int oerr;                  /* errno of the first failed write, 0 if none */
-	rd_dhcp_t req;
+	struct pending ring[AHEAD];
+	unsigned head, count;      /* oldest pending message, how many */
+	int run_err;               /* a message failed to run: stop, do not drain */
+	bool any_cid;              /* some subnet keys clients by option 61 */
 	rd_engine_out_t out;
 	uint8_t payload[RD_DHCP_MAX_LEN];
 	uint8_t frame[RD_DHCP_MAX_LEN + 64];
@@ -164,7 +185,7 @@ static void out_flush(struct replay *r)
 }
 
 /* Wrap the built reply in a frame addressed as the engine decided and write it. */
-static int write_answer(struct replay *r, const rd_capture_frame_t *f, const rd_frame_t *in, size_t plen)
+static int write_answer(struct replay *r, int64_t ts_usec, const rd_frame_t *in, size_t plen)
 {
 	const rd_engine_dest_t *d = &r->out.dest;
 	rd_frame_hdr_t h = {
@@ -182,7 +203,7 @@ static int write_answer(struct replay *r, const rd_capture_frame_t *f, const rd_
 		memcpy(h.eth_dst, in->eth.src, RD_ETH_ALEN);   /* the relay sent us the request */
 	else
 		memcpy(h.eth_dst, d->mac, d->mac_len < RD_ETH_ALEN ? d->mac_len : RD_ETH_ALEN);
-	int64_t t = f->ts_usec + 1;
+	int64_t t = ts_usec + 1;
 	if (r->obuf) {
 		if (OBUF_SIZE - r->olen < sizeof(struct rec_hdr) + sizeof(r->frame))
 			out_flush(r);
@@ -209,29 +230,47 @@ static int write_answer(struct replay *r, const rd_capture_frame_t *f, const rd_
 	return 0;
 }
 
-static int on_frame(void *ctx, const rd_capture_frame_t *f)
+/* The client key the engine will most likely use (for a prefetch only: a
+ * wrong guess costs a wasted prefetch). */
+static size_t guess_key(const struct replay *r, const rd_dhcp_t *m, uint8_t *key)
 {
-	struct replay *r = ctx;
-	rd_frame_t fr;
-	rd_diag_t d;
-	char mac[64], ip[16];
+	size_t len;
+	const uint8_t *v = r->any_cid ? rd_dhcp_get(m, RD_OPT_CLIENT_ID, &len) : NULL;
+	if (v && len > 0 && len <= RD_LEASE_MAX_CLIENT_ID) {
+		memcpy(key, v, len);
+		return len;
+	}
+	if (m->hlen == 0 || m->hlen > RD_DHCP_CHADDR_LEN)
+		return 0;
+	key[0] = m->htype;
+	memcpy(key + 1, m->chaddr, m->hlen);
+	return (size_t)m->hlen + 1;
+}
 
-	r->st->frames++;
-	if (rd_capture_parse(f->linktype, f->data, f->caplen, RD_FRAME_NO_UDP_CSUM, &fr, &d) < 0)
-		return 0;
-	if (fr.udp.dport != RD_DHCP_SERVER_PORT)
-		return 0;
-	if (rd_dhcp_parse(fr.payload, fr.payload_len, &r->req, &d) < 0) {
+static void prefetch(struct replay *r, const struct pending *p, int depth)
+{
+	uint8_t key[RD_LEASE_KEY_MAX];
+	if (!p->refused)
+		rd_table_prefetch_client(r->table, key, guess_key(r, &p->req, key), depth);
+}
+
+/* Run the oldest pending message through the engine and answer it. */
+static int run_one(struct replay *r, struct pending *p)
+{
+	char mac[64], ip[16];
+	rd_diag_t d;
+
+	if (p->refused) {
 		r->st->refused++;
 		if (!r->o->quiet)
-			fprintf(r->o->out, "%5u  refused: %s: %s\n", f->number, rd_strerror(d.code), d.reason);
+			fprintf(r->o->out, "%5u  refused: %s: %s\n", p->number, rd_strerror(p->d.code), p->d.reason);
 		return 0;
 	}
-	if (r->req.op != RD_BOOTREQUEST)
-		return 0;
+	const rd_frame_t fr = p->fr;
+	const unsigned number = p->number;
 	r->st->requests++;
 
-	uint32_t now = (uint32_t)(f->ts_usec / 1000000);
+	uint32_t now = (uint32_t)(p->ts_usec / 1000000);
 	rd_table_expire(r->table, now, NULL, NULL);
 
 	rd_engine_in_t in = {
@@ -246,20 +285,20 @@ static int on_frame(void *ctx, const rd_capture_frame_t *f)
 	};
 	/* The MAC is formatted only for a line that is printed. */
 	if (!r->o->quiet)
-		fmt_mac(r->req.chaddr, r->req.hlen, mac, sizeof(mac));
+		fmt_mac(p->req.chaddr, p->req.hlen, mac, sizeof(mac));
 	rcu_read_lock();
-	int ret = rd_engine_process(&in, &r->req, &r->out);
+	int ret = rd_engine_process(&in, &p->req, &r->out);
 	if (ret < 0) {
 		rcu_read_unlock();
 		return ret;
 	}
-	const char *qtype = rd_dhcp_msgtype_name(r->req.msgtype);
+	const char *qtype = rd_dhcp_msgtype_name(p->req.msgtype);
 	if (r->out.action == RD_ENGINE_DROP) {
 		rd_engine_abort(r->table, &r->out);
 		rcu_read_unlock();
 		r->st->dropped++;
 		if (!r->o->quiet)
-			fprintf(r->o->out, "%5u  %s %s -> (no answer: %s)\n", f->number, qtype, mac, r->out.reason);
+			fprintf(r->o->out, "%5u  %s %s -> (no answer: %s)\n", number, qtype, mac, r->out.reason);
 		return 0;
 	}
 	/* REPLY or COMMIT: publish the lease change first (the daemon makes
@@ -270,8 +309,8 @@ static int on_frame(void *ctx, const rd_capture_frame_t *f)
 			/* Impossible in a single-threaded replay unless the engine is wrong. */
 			rd_engine_abort(r->table, &r->out);
 			rcu_read_unlock();
-			fmt_mac(r->req.chaddr, r->req.hlen, mac, sizeof(mac));
-			fprintf(r->o->out, "%5u  %s %s -> lease change refused by the table: %s\n", f->number,
+			fmt_mac(p->req.chaddr, p->req.hlen, mac, sizeof(mac));
+			fprintf(r->o->out, "%5u  %s %s -> lease change refused by the table: %s\n", number,
 				qtype, mac, rd_strerror(ret));
 			r->st->dropped++;
 			return 0;
@@ -283,7 +322,7 @@ static int on_frame(void *ctx, const rd_capture_frame_t *f)
 		rcu_read_unlock();
 		r->st->dropped++;
 		if (!r->o->quiet)
-			fprintf(r->o->out, "%5u  %s %s -> (no answer: %s)\n", f->number, qtype, mac, r->out.reason);
+			fprintf(r->o->out, "%5u  %s %s -> (no answer: %s)\n", number, qtype, mac, r->out.reason);
 		return 0;
 	}
 	rcu_read_unlock();
@@ -291,9 +330,9 @@ static int on_frame(void *ctx, const rd_capture_frame_t *f)
 	rd_diag_clear(&d);
 	int plen = rd_dhcp_build(&r->out.reply, r->out.prl, r->out.prl_len, r->out.max_msg, r->payload,
 				 sizeof(r->payload), NULL, &d);
-	if (plen < 0 || write_answer(r, f, &fr, (size_t)plen) < 0) {
-		fmt_mac(r->req.chaddr, r->req.hlen, mac, sizeof(mac));
-		fprintf(r->o->out, "%5u  %s %s -> cannot build the answer: %s\n", f->number, qtype, mac,
+	if (plen < 0 || write_answer(r, p->ts_usec, &fr, (size_t)plen) < 0) {
+		fmt_mac(p->req.chaddr, p->req.hlen, mac, sizeof(mac));
+		fprintf(r->o->out, "%5u  %s %s -> cannot build the answer: %s\n", number, qtype, mac,
 			plen < 0 ? d.reason : "frame too large");
 		r->st->dropped++;
 		return 0;
@@ -310,9 +349,51 @@ static int on_frame(void *ctx, const rd_capture_frame_t *f)
 		if (tl == 1)
 			type = t[0];
 		fmt_ip(r->out.reply.yiaddr, ip, sizeof(ip));
-		fprintf(r->o->out, "%5u  %s %s -> %s %s (%s)\n", f->number, qtype, mac,
+		fprintf(r->o->out, "%5u  %s %s -> %s %s (%s)\n", number, qtype, mac,
 			rd_dhcp_msgtype_name(type), ip, r->out.reason);
 	}
+	return 0;
+}
+
+/* Run the oldest pending message, then prefetch deeper for the next one. */
+static int run_next(struct replay *r)
+{
+	struct pending *p = &r->ring[r->head];
+	r->head = (r->head + 1) % AHEAD;
+	r->count--;
+	if (r->count)
+		prefetch(r, &r->ring[r->head], 1);
+	int ret = run_one(r, p);
+	if (ret < 0)
+		r->run_err = ret;
+	return ret;
+}
+
+static int on_frame(void *ctx, const rd_capture_frame_t *f)
+{
+	struct replay *r = ctx;
+	rd_frame_t fr;
+	rd_diag_t d;
+
+	r->st->frames++;
+	if (rd_capture_parse(f->linktype, f->data, f->caplen, RD_FRAME_NO_UDP_CSUM, &fr, &d) < 0)
+		return 0;
+	if (fr.udp.dport != RD_DHCP_SERVER_PORT)
+		return 0;
+	if (r->count == AHEAD) {
+		int ret = run_next(r);
+		if (ret < 0)
+			return ret;
+	}
+	struct pending *p = &r->ring[(r->head + r->count) % AHEAD];
+	p->refused = rd_dhcp_parse(fr.payload, fr.payload_len, &p->req, &p->d) < 0;
+	if (!p->refused && p->req.op != RD_BOOTREQUEST)
+		return 0;
+	p->number = f->number;
+	p->ts_usec = f->ts_usec;
+	p->fr = fr;
+	r->count++;
+	prefetch(r, p, 0);
 	return 0;
 }
 
@@ -367,7 +448,15 @@ int rd_replay_run(const rd_replay_opts_t *o, rd_replay_stats_t *st, char *err, s
 			goto out;
 		}
 	}
+	for (size_t i = 0; i < r->cfg->n_subnets; i++)
+		r->any_cid |= !r->cfg->subnets[i].ignore_client_ids;
 	ret = rd_capture_foreach(o->input, on_frame, r, err, errlen);
+	/* The last messages, also after a capture error (they came before it). */
+	while (r->count && !r->run_err) {
+		int rr = run_next(r);
+		if (rr < 0 && ret >= 0)
+			ret = rr;
+	}
 	if (r->obuf) {
 		out_flush(r);
 		errno = 0;

@@ -108,6 +108,7 @@ struct rd_table {
 	pthread_mutex_t stripe[RD_TABLE_STRIPES];
 	struct exp_heap heap[RD_TABLE_STRIPES];   /* under the same-index stripe */
 	int heap_lost;             /* atomic: a push failed, next expiry scans everything */
+	unsigned long fixed;       /* rd_table_new_fixed: buckets per index (flat array), else 0 */
 };
 
 struct client_key {
@@ -1367,8 +1368,11 @@ rd_table_t *rd_table_new_fixed(size_t expected)
 	 * cross a power of two.  max == min == init: one flat bucket array
 	 * (liburcu's mmap layout: a bucket is one array index away). */
 	unsigned long n = pow2_at_least(expected);
-	struct cds_lfht *a = cds_lfht_new(n, n, n, 0, NULL);
-	struct cds_lfht *c = cds_lfht_new(n, n, n, 0, NULL);
+	/* The mmap layout asked for by name (cds_lfht_new picks it too, for
+	 * these sizes on 64-bit): rd_table_prefetch_client finds a bucket
+	 * through its public bucket_at. */
+	struct cds_lfht *a = _cds_lfht_new(n, n, n, 0, &cds_lfht_mm_mmap, &rcu_flavor, NULL);
+	struct cds_lfht *c = _cds_lfht_new(n, n, n, 0, &cds_lfht_mm_mmap, &rcu_flavor, NULL);
 	if (!a || !c) {
 		if (a)
 			cds_lfht_destroy(a, NULL);
@@ -1381,5 +1385,22 @@ rd_table_t *rd_table_new_fixed(size_t expected)
 	cds_lfht_destroy(t->by_client, NULL);
 	t->by_addr = a;
 	t->by_client = c;
+	t->fixed = n;
 	return t;
+}
+
+void rd_table_prefetch_client(rd_table_t *t, const uint8_t *key, size_t key_len, int depth)
+{
+	if (!t->fixed || !key || !key_len)
+		return;
+	unsigned long h = key_hash(t, key, key_len);
+	struct cds_lfht_node *b = cds_lfht_mm_mmap.bucket_at(t->by_client, h & (t->fixed - 1));
+	if (depth == 0) {
+		__builtin_prefetch(b);
+		return;
+	}
+	/* Bucket nodes live as long as the table; the node it points to is
+	 * only prefetched, never dereferenced (it may be on its way out).
+	 * Its flag bits stay inside the node's 16 bytes. */
+	__builtin_prefetch(__atomic_load_n(&b->next, __ATOMIC_RELAXED));
 }

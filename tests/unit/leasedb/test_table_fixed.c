@@ -6,7 +6,7 @@
  * found by address and by client, across run boundaries and in two /16s
  * whose addresses share their low 16 bits; replace, expiry, iteration,
  * claims and a leak-free rd_table_free (LeakSanitizer in the sanitizer
- * build) work as on a resizable table.
+ * build) work as on a resizable table; prefetch hints change nothing.
  */
 #include <stdbool.h>
 #include <stdlib.h>
@@ -83,6 +83,7 @@ int main(void)
 			by_client++;
 	}
 	is_int(by_addr, 2 * N, "every lease found by address (runs and /16s with equal low bits apart)");
+
 	is_int(by_client, 2 * N, "every lease found by client");
 	ok(rd_table_by_addr(t, IP(10, 3, 0, 0)) == NULL && rd_table_by_addr(t, addr_of(N - 1) + 1) == NULL,
 	   "addresses never inserted are not found");
@@ -102,6 +103,22 @@ int main(void)
 	}
 	is_int(bad, 0, "half of 10.1/16 renewed");
 	rcu_read_unlock();
+
+	/* Prefetch hints (the replay's look-ahead) for present, absent and
+	 * empty keys, outside any read section as allowed, on this table and
+	 * on a resizable one: no effect. */
+	rd_table_t *plain = rd_table_new(0);
+	for (unsigned i = 0; i < 2 * N + 8; i++) {
+		size_t kl = key_of(i + 1, key);
+		rd_table_prefetch_client(t, key, kl, 0);
+		rd_table_prefetch_client(t, key, kl, 1);
+		if (plain)
+			rd_table_prefetch_client(plain, key, kl, 1);
+	}
+	rd_table_prefetch_client(t, NULL, 0, 1);
+	rd_table_prefetch_client(t, key, 0, 0);
+	rd_table_free(plain);
+	is_int((long long)rd_table_count(t), 2 * N, "prefetch hints change nothing");
 
 	is_int((long long)rd_table_expire(t, 200, NULL, NULL), N + N / 2,
 	       "expiry at 200 takes the 10.2/16 leases and the unrenewed half of 10.1/16");

@@ -1290,6 +1290,8 @@ static size_t expire_scan(rd_table_t *t, uint32_t now, rd_table_expire_cb cb, vo
 	return n;
 }
 
+static void expire_prefetch(rd_table_t *t, const struct exp_ent *due, size_t k, size_t i);
+
 size_t rd_table_expire(rd_table_t *t, uint32_t now, rd_table_expire_cb cb, void *ctx)
 {
 	size_t n = 0;
@@ -1309,12 +1311,14 @@ size_t rd_table_expire(rd_table_t *t, uint32_t now, rd_table_expire_cb cb, void 
 	if (__atomic_exchange_n(&t->heap_lost, 0, __ATOMIC_ACQ_REL))
 		n += expire_scan(t, now, cb, ctx, &nomem);
 
+	/* Pop every stripe's due entries under its lock, then expire them in
+	 * the same order outside the locks (replace takes them), with a
+	 * look-ahead that prefetches what the next ones will touch. */
 	uint32_t min = UINT32_MAX;
+	size_t k = 0;
 	for (size_t si = 0; si < RD_TABLE_STRIPES; si++) {
 		struct exp_heap *h = &t->heap[si];
-		size_t k = 0;
 
-		/* Pop under the stripe lock, expire outside it (replace takes it). */
 		pthread_mutex_lock(&t->stripe[si]);
 		while (h->n && h->v[0].ends <= now) {
 			if (k == due_cap) {
@@ -1332,24 +1336,31 @@ size_t rd_table_expire(rd_table_t *t, uint32_t now, rd_table_expire_cb cb, void 
 		if (h->n && h->v[0].ends < min)
 			min = h->v[0].ends;
 		pthread_mutex_unlock(&t->stripe[si]);
-
-		rcu_read_lock();
-		for (size_t i = 0; i < k; i++) {
-			const rd_lease_t *l = rd_table_by_addr(t, due[i].addr);
-			bool oom = false;
-			if (l && expire_one(t, l, now, cb, ctx, &oom))
-				n++;
-			if (oom) {
-				/* Keep the entry so the next call retries it. */
-				nomem = true;
-				pthread_mutex_lock(&t->stripe[si]);
-				if (!heap_push(h, due[i].ends, due[i].addr))
-					__atomic_store_n(&t->heap_lost, 1, __ATOMIC_RELAXED);
-				pthread_mutex_unlock(&t->stripe[si]);
-			}
-		}
-		rcu_read_unlock();
 	}
+
+	rcu_read_lock();
+	for (size_t i = 0; i < k; i++) {
+		if (i % 256 == 255) {
+			/* Let grace periods end: replaced versions get freed. */
+			rcu_read_unlock();
+			rcu_read_lock();
+		}
+		expire_prefetch(t, due, k, i);
+		const rd_lease_t *l = rd_table_by_addr(t, due[i].addr);
+		bool oom = false;
+		if (l && expire_one(t, l, now, cb, ctx, &oom))
+			n++;
+		if (oom) {
+			/* Keep the entry so the next call retries it. */
+			size_t si = stripe_idx(due[i].addr);
+			nomem = true;
+			pthread_mutex_lock(&t->stripe[si]);
+			if (!heap_push(&t->heap[si], due[i].ends, due[i].addr))
+				__atomic_store_n(&t->heap_lost, 1, __ATOMIC_RELAXED);
+			pthread_mutex_unlock(&t->stripe[si]);
+		}
+	}
+	rcu_read_unlock();
 	free(due);
 	atomic_min32(&t->next_expiry, nomem ? now : min);
 	pthread_mutex_unlock(&t->expire_lock);
@@ -1403,4 +1414,32 @@ void rd_table_prefetch_client(rd_table_t *t, const uint8_t *key, size_t key_len,
 	 * only prefetched, never dereferenced (it may be on its way out).
 	 * Its flag bits stay inside the node's 16 bytes. */
 	__builtin_prefetch(__atomic_load_n(&b->next, __ATOMIC_RELAXED));
+}
+
+/*
+ * rd_table_expire's look-ahead over its due entries (tables of
+ * rd_table_new_fixed only: their buckets can be found): the address
+ * bucket three entries ahead, the node it points to (usually the lease)
+ * two ahead, and the client-index bucket of the next lease, whose key is
+ * in cache by then.  Inside rcu_read_lock.
+ */
+static void expire_prefetch(rd_table_t *t, const struct exp_ent *due, size_t k, size_t i)
+{
+	if (!t->fixed)
+		return;
+	if (i + 3 < k)
+		__builtin_prefetch(cds_lfht_mm_mmap.bucket_at(t->by_addr,
+							      addr_hash(t, due[i + 3].addr) & (t->fixed - 1)));
+	if (i + 2 < k) {
+		struct cds_lfht_node *b = cds_lfht_mm_mmap.bucket_at(t->by_addr,
+								     addr_hash(t, due[i + 2].addr) & (t->fixed - 1));
+		__builtin_prefetch(__atomic_load_n(&b->next, __ATOMIC_RELAXED));
+	}
+	if (i + 1 < k) {
+		const rd_lease_t *l = rd_table_by_addr(t, due[i + 1].addr);
+		uint8_t key[RD_LEASE_KEY_MAX];
+		size_t len = l ? rd_lease_key(l, key) : 0;
+		if (len)
+			rd_table_prefetch_client(t, key, len, 0);
+	}
 }

@@ -128,7 +128,8 @@ int main(int argc, char **argv)
 
 	rcu_register_thread();
 	rd_replay_opts_t o = { .input = in, .config = cfg, .output = out, .link_addr = 0x0a140002u,
-			       .server_mac = { 2, 0, 0, 0, 0, 1 }, .quiet = true, .out = stdout };
+			       .server_mac = { 2, 0, 0, 0, 0, 1 }, .quiet = true, .out = stdout,
+			       .exiting = true };
 	rd_replay_stats_t st;
 	char err[512] = "";
 	double t0 = now(), c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);

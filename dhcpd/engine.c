@@ -916,7 +916,8 @@ static int do_discover(struct ctx *c)
 	int rc = reply_lease(c, RD_DHCPOFFER, addr);
 	if (rc < 0)
 		return rc;
-	reason_addr(out, "offer ", addr, why);
+	if (!c->in->no_reason)
+		reason_addr(out, "offer ", addr, why);
 	return 0;
 }
 
@@ -943,7 +944,8 @@ static int ack(struct ctx *c, uint32_t addr, const char *why)
 	int rc = reply_lease(c, RD_DHCPACK, addr);
 	if (rc < 0)
 		return rc;
-	reason_addr(out, "ack ", addr, why);
+	if (!c->in->no_reason)
+		reason_addr(out, "ack ", addr, why);
 	return 0;
 }
 

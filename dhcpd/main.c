@@ -223,6 +223,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
+	ro.exiting = true;   /* we return from main right after */
 	rcu_register_thread();
 	rd_replay_stats_t st;
 	char err[1024] = "";

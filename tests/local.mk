@@ -329,3 +329,13 @@ tests_unit_dhcpd_test_io_batch_LDADD = $(TAP_LDADD)
 # optional).  ~40 s.
 TESTS += tests/sys/fo_poolreq_isc.sh
 dist_check_SCRIPTS += tests/sys/fo_poolreq_isc.sh
+
+# ---- the replay's fixed-size lease table (rd_table_new_fixed) ------------------
+# A table sized for 64 holding 4096 leases: lookups by address (runs of
+# neighbouring addresses, two /16s with equal low bits) and by client,
+# renewals, expiry, iteration, claims, leak-free free.
+check_PROGRAMS += tests/unit/leasedb/test_table_fixed
+TESTS += tests/unit/leasedb/test_table_fixed
+tests_unit_leasedb_test_table_fixed_SOURCES = tests/unit/leasedb/test_table_fixed.c
+tests_unit_leasedb_test_table_fixed_CPPFLAGS = $(TEST_CPPFLAGS) $(RD_DEP_CFLAGS)
+tests_unit_leasedb_test_table_fixed_LDADD = $(TAP_LDADD)

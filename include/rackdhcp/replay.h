@@ -22,6 +22,8 @@ typedef struct {
 	uint8_t server_mac[6];    /*!< source MAC of our answers */
 	bool quiet;               /*!< no per-exchange lines */
 	FILE *out;                /*!< where the per-exchange lines go */
+	bool exiting;             /*!< the caller exits right after: a build without a leak
+				   *   checker leaves the lease table to the OS (see replay.c) */
 } rd_replay_opts_t;
 
 typedef struct {

@@ -148,6 +148,25 @@ typedef struct rd_table_pool_stats {
 rd_table_t *rd_table_new(size_t expected);
 
 /*!
+ * rd_table_new for a table whose size is bounded up front (the replay):
+ * both indexes get the next power of two >= expected buckets and never
+ * resize.  An automatic resize is driven by approximate split counters and
+ * can shrink a table in the middle of a run (longer chains until it grows
+ * again at 8 entries per bucket); with at most `expected` entries there is
+ * nothing to gain from one.  More entries still work, with longer chains.
+ * Same contract as rd_table_new otherwise; NULL on allocation failure.
+ */
+rd_table_t *rd_table_new_fixed(size_t expected);
+
+/*!
+ * A hint that rd_table_by_client(key) comes soon (the replay's look-ahead):
+ * depth 0 prefetches the client index's bucket head for the key; depth 1,
+ * some work later, the first node that bucket points to.  Changes nothing,
+ * needs no read section; a no-op for tables not made by rd_table_new_fixed.
+ */
+void rd_table_prefetch_client(rd_table_t *t, const uint8_t *key, size_t key_len, int depth);
+
+/*!
  * Free the table and every lease version in it, after flushing pending
  * call_rcu callbacks.  The caller guarantees no other thread uses it any more.
  * NULL is a no-op.

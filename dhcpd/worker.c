@@ -532,6 +532,8 @@ void rd_worker_handle(rd_worker_t *w, const rd_rx_t *rx, uint32_t now, uint64_t 
 			.src_addr = rx->raw ? fr.ip.src : rx->src,
 			.via_unicast = !rx->raw,
 			.fo = rd_fo_peers_engine(rcu_dereference(d->failover)),
+			/* an OFFER's or ACK's reason only goes into the INFO line */
+			.no_reason = !rd_log_enabled(LOG_INFO),
 		};
 		if (link)
 			ifname = link->name;

@@ -118,8 +118,9 @@ typedef struct {
 	bool not_authoritative;
 	/*! The failover seam; NULL: no failover configured (every answer "yes"). */
 	const rd_engine_fo_t *fo;
-	/*! The caller prints no reason (replay --quiet): an OFFER's or ACK's
-	 *  reason is left empty instead of formatted.  DROP reasons are kept. */
+	/*! The caller prints no reason (replay --quiet, a daemon logging below
+	 *  INFO): an OFFER's or ACK's reason is left empty instead of
+	 *  formatted.  DROP reasons are kept. */
 	bool no_reason;
 } rd_engine_in_t;
 

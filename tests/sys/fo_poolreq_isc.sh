@@ -252,6 +252,48 @@ final_checks() {
 		"ISC free $(isc_count free) backup $(isc_count backup) active $(isc_count active)"
 }
 
+# we_ask IP MACS: 12 clients that hash to us (served at IP) take our free
+# addresses until our timer sends POOLREQ; ISC answers with a balance run
+# and POOLRESP.  Sets n (addresses ISC gave us, by our log) and MO/MI.
+we_ask() {
+	P0=$(fo_field poolreq_sent) R0=$(fo_field poolresp_received)
+	MO=$(wc -l <"$SYS_TMP/$RUN-ours.out") MI=$(wc -l <"$SYS_TMP/$RUN-isc.out")
+	echo "# ($RUN) before the clients: poolreq_sent $P0, poolresp_received $R0"
+	clients 12 "$1" "$2"
+	check "($RUN) 12 clients hashing to us are each answered by rackdhcpd ($GOT)" test "$GOT" -eq 12
+	check "($RUN) our timer finds us short and sends POOLREQ (poolreq_sent > $P0)" \
+		wait_for 20 field_ge poolreq_sent $((P0 + 1))
+	check "($RUN) ... and logs it" logged "$RUN-ours" "$MO" 'asking the peer for more (POOLREQ)'
+	check "($RUN) ISC answers POOLRESP (poolresp_received > $R0)" \
+		wait_for 15 field_ge poolresp_received $((R0 + 1))
+	n=$(since "$RUN-ours" "$MO" |
+		sed -n 's/.*the peer answered our POOLREQ: \([0-9]*\) addresses given to us.*/\1/p' |
+		awk '{ s += $1 } END { print s + 0 }')
+	check "($RUN) our log: ISC's POOLRESP gave us addresses ($n)" test "$n" -ge 1
+	check "($RUN) ISC logged a balance run on our request" logged "$RUN-isc" "$MI" 'balancing pool'
+	check "($RUN) ISC did not answer our POOLREQ negatively" not_logged "$RUN-isc" "$MI" 'answering negatively'
+}
+
+# isc_asks IP MACS: 12 clients that hash to ISC (served at IP) take its free
+# addresses until its timer sends POOLREQ; we answer.  Sets n (addresses we
+# gave, by our log) and MO/MI.
+isc_asks() {
+	P0=$(fo_field poolreq_received)
+	MO=$(wc -l <"$SYS_TMP/$RUN-ours.out") MI=$(wc -l <"$SYS_TMP/$RUN-isc.out")
+	echo "# ($RUN) before the clients: poolreq_received $P0"
+	clients 12 "$1" "$2"
+	check "($RUN) 12 clients hashing to ISC are each answered by ISC ($GOT)" test "$GOT" -eq 12
+	check "($RUN) ISC's timer finds it short and it asks (its log: requesting peer rebalance)" \
+		wait_for 20 logged "$RUN-isc" "$MI" 'requesting peer rebalance'
+	check "($RUN) we receive ISC's POOLREQ (poolreq_received > $P0)" \
+		wait_for 15 field_ge poolreq_received $((P0 + 1))
+	check "($RUN) ... and log it" wait_for 5 logged "$RUN-ours" "$MO" 'the peer ran short of free addresses (POOLREQ)'
+	n=$(since "$RUN-ours" "$MO" |
+		sed -n 's/.*the peer ran short of free addresses (POOLREQ): \([0-9]*\) given to it.*/\1/p' |
+		awk '{ s += $1 } END { print s + 0 }')
+	check "($RUN) we gave ISC addresses on its POOLREQ ($n)" test "$n" -ge 1
+}
+
 # ======== Run A: ISC dhcpd primary, rackdhcpd secondary: we ask ISC ========
 RUN=a OURS=a-ours ISC=a-isc
 ours_conf a secondary 10.31.0.2 10.31.0.1 2 5 5
@@ -263,19 +305,7 @@ has_backup() { [ "$(ours_count 7)" -ge "$1" ]; }
 check "(a) ISC hands us our BACKUP share on entry to NORMAL (20 of 40)" wait_for 20 has_backup 20
 B0=$(ours_count 7)
 echo "# (a) after the first balance: our BACKUP $B0, ISC's $(isc_count free) free / $(isc_count backup) backup"
-P0=$(fo_field poolreq_sent) R0=$(fo_field poolresp_received)
-MA=$(wc -l <"$SYS_TMP/a-ours.out") MI=$(wc -l <"$SYS_TMP/a-isc.out")
-echo "# (a) before the clients: poolreq_sent $P0, poolresp_received $R0"
-clients 12 10.31.0.2 "$SEC_MACS"
-check "(a) 12 clients hashing to us are each answered by rackdhcpd ($GOT)" test "$GOT" -eq 12
-check "(a) our timer finds us short and sends POOLREQ (poolreq_sent > $P0)" wait_for 20 field_ge poolreq_sent $((P0 + 1))
-check "(a) ... and logs it" logged a-ours "$MA" 'asking the peer for more (POOLREQ)'
-check "(a) ISC answers POOLRESP (poolresp_received > $R0)" wait_for 15 field_ge poolresp_received $((R0 + 1))
-n=$(since a-ours "$MA" | sed -n 's/.*the peer answered our POOLREQ: \([0-9]*\) addresses given to us.*/\1/p' |
-	awk '{ s += $1 } END { print s + 0 }')
-check "(a) our log: ISC's POOLRESP gave us addresses ($n)" test "$n" -ge 1
-check "(a) ISC logged a balance run on our request" logged a-isc "$MI" 'balancing pool'
-check "(a) ISC did not answer our POOLREQ negatively" not_logged a-isc "$MI" 'answering negatively'
+we_ask 10.31.0.2 "$SEC_MACS"
 want=$((B0 - 12 + (n > 0 ? n : 1)))
 check "(a) the moved addresses are BACKUP in our SQLite (now $(ours_count 7), want $want)" wait_for 10 has_backup "$want"
 isc_has_backup() { [ "$(isc_count backup)" -ge "$1" ]; }
@@ -296,18 +326,7 @@ check "(b) rackdhcpd starts as the primary" start_ours pri
 check "(b) both reach NORMAL" wait_for 60 both_normal
 check "(b) we hand ISC its BACKUP share on entry to NORMAL (20 of 40)" wait_for 20 isc_has_backup 20
 B0=$(isc_count backup)
-P0=$(fo_field poolreq_received)
-MO=$(wc -l <"$SYS_TMP/b-ours.out") MI=$(wc -l <"$SYS_TMP/b-isc.out")
-echo "# (b) before the clients: poolreq_received $P0, ISC's BACKUP $B0"
-clients 12 10.31.0.2 "$SEC_MACS"
-check "(b) 12 clients hashing to ISC are each answered by ISC ($GOT)" test "$GOT" -eq 12
-check "(b) ISC's timer finds it short and it asks (its log: requesting peer rebalance)" \
-	wait_for 20 logged b-isc "$MI" 'requesting peer rebalance'
-check "(b) we receive ISC's POOLREQ (poolreq_received > $P0)" wait_for 15 field_ge poolreq_received $((P0 + 1))
-check "(b) ... and log it" wait_for 5 logged b-ours "$MO" 'the peer ran short of free addresses (POOLREQ)'
-n=$(since b-ours "$MO" | sed -n 's/.*the peer ran short of free addresses (POOLREQ): \([0-9]*\) given to it.*/\1/p' |
-	awk '{ s += $1 } END { print s + 0 }')
-check "(b) we gave ISC addresses on its POOLREQ ($n)" test "$n" -ge 1
+isc_asks 10.31.0.2 "$SEC_MACS"
 isc_got() { since b-isc "$MI" | grep -Eq "pool response: [1-9][0-9]* leases"; }
 check "(b) ISC logs our POOLRESP with a count (pool response: N leases)" wait_for 5 isc_got
 want=$((B0 - 12 + (n > 0 ? n : 1)))
@@ -339,17 +358,7 @@ check "(c) rackdhcpd starts as the primary" start_ours pri
 check "(c) both reach NORMAL" wait_for 60 both_normal
 check "(c) we hand ISC its BACKUP share on entry to NORMAL (20 of 40)" wait_for 20 isc_has_backup 20
 B0=$(isc_count backup)
-P0=$(fo_field poolreq_sent) R0=$(fo_field poolresp_received)
-MO=$(wc -l <"$SYS_TMP/c-ours.out") MI=$(wc -l <"$SYS_TMP/c-isc.out")
-echo "# (c) before the clients: poolreq_sent $P0, poolresp_received $R0, ISC's BACKUP $B0"
-clients 12 10.31.0.1 "$PRI_MACS"
-check "(c) 12 clients hashing to us are each answered by rackdhcpd ($GOT)" test "$GOT" -eq 12
-check "(c) our timer finds us short and sends POOLREQ (poolreq_sent > $P0)" wait_for 20 field_ge poolreq_sent $((P0 + 1))
-check "(c) ISC answers POOLRESP (poolresp_received > $R0)" wait_for 15 field_ge poolresp_received $((R0 + 1))
-n=$(since c-ours "$MO" | sed -n 's/.*the peer answered our POOLREQ: \([0-9]*\) addresses given to us.*/\1/p' |
-	awk '{ s += $1 } END { print s + 0 }')
-check "(c) our log: ISC's POOLRESP gave us addresses ($n)" test "$n" -ge 1
-check "(c) ISC logged a balance run on our request" logged c-isc "$MI" 'balancing pool'
+we_ask 10.31.0.1 "$PRI_MACS"
 want=$((B0 - (n > 0 ? n : 1)))
 isc_backup_le() { [ "$(isc_count backup)" -le "$1" ]; }
 check "(c) ISC's secondary moved BACKUP addresses to FREE: its dhcpd.leases has $(isc_count backup) BACKUP, want <= $want" \
@@ -368,18 +377,7 @@ check "(d) rackdhcpd starts as the secondary" start_ours sec
 check "(d) both reach NORMAL" wait_for 60 both_normal
 check "(d) ISC hands us our BACKUP share on entry to NORMAL (20 of 40)" wait_for 20 has_backup 20
 F0=$(isc_count free) B0=$(ours_count 7)
-P0=$(fo_field poolreq_received)
-MO=$(wc -l <"$SYS_TMP/d-ours.out") MI=$(wc -l <"$SYS_TMP/d-isc.out")
-echo "# (d) before the clients: poolreq_received $P0, ISC's FREE $F0, our BACKUP $B0"
-clients 12 10.31.0.1 "$PRI_MACS"
-check "(d) 12 clients hashing to ISC are each answered by ISC ($GOT)" test "$GOT" -eq 12
-check "(d) ISC's timer finds it short and it asks (its log: requesting peer rebalance)" \
-	wait_for 20 logged d-isc "$MI" 'requesting peer rebalance'
-check "(d) we receive ISC's POOLREQ (poolreq_received > $P0)" wait_for 15 field_ge poolreq_received $((P0 + 1))
-check "(d) ... and log it" wait_for 5 logged d-ours "$MO" 'the peer ran short of free addresses (POOLREQ)'
-n=$(since d-ours "$MO" | sed -n 's/.*the peer ran short of free addresses (POOLREQ): \([0-9]*\) given to it.*/\1/p' |
-	awk '{ s += $1 } END { print s + 0 }')
-check "(d) we gave ISC addresses on its POOLREQ ($n): BACKUP moved to FREE" test "$n" -ge 1
+isc_asks 10.31.0.1 "$PRI_MACS"
 want=$((B0 - (n > 0 ? n : 1)))
 check "(d) our SQLite has them FREE (BACKUP rows now $(ours_count 7), want <= $want)" wait_for 10 ours_backup_le "$want"
 isc_has_free() { [ "$(isc_count free)" -ge "$1" ]; }

@@ -62,7 +62,7 @@ tests_unit_dhcpd_test_boot_LDADD = $(TAP_LDADD)
 tests_unit_leasedb_test_lease_SOURCES = tests/unit/leasedb/test_lease.c
 tests_unit_leasedb_test_lease_CPPFLAGS = $(TEST_CPPFLAGS) $(RD_DEP_CFLAGS)
 tests_unit_leasedb_test_lease_LDADD = $(TAP_LDADD)
-tests_unit_leasedb_test_table_SOURCES = tests/unit/leasedb/test_table.c
+tests_unit_leasedb_test_table_SOURCES = tests/unit/leasedb/test_table.c tests/unit/leasedb/table_fixture.h
 tests_unit_leasedb_test_table_CPPFLAGS = $(TEST_CPPFLAGS) $(RD_DEP_CFLAGS)
 tests_unit_leasedb_test_table_LDADD = $(TAP_LDADD)
 tests_unit_leasedb_test_store_SOURCES = tests/unit/leasedb/test_store.c
@@ -336,6 +336,6 @@ dist_check_SCRIPTS += tests/sys/fo_poolreq_isc.sh
 # renewals, expiry, iteration, claims, leak-free free.
 check_PROGRAMS += tests/unit/leasedb/test_table_fixed
 TESTS += tests/unit/leasedb/test_table_fixed
-tests_unit_leasedb_test_table_fixed_SOURCES = tests/unit/leasedb/test_table_fixed.c
+tests_unit_leasedb_test_table_fixed_SOURCES = tests/unit/leasedb/test_table_fixed.c tests/unit/leasedb/table_fixture.h
 tests_unit_leasedb_test_table_fixed_CPPFLAGS = $(TEST_CPPFLAGS) $(RD_DEP_CFLAGS)
 tests_unit_leasedb_test_table_fixed_LDADD = $(TAP_LDADD)

@@ -13,32 +13,18 @@
 
 #include "tap.h"
 #include "rackdhcp/table.h"
+#include "table_fixture.h"
 
 #define IP(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (uint32_t)(d))
 
-/* A lease for addr with hardware key 01:02:03:04:05:<mac>. */
 static rd_lease_t *mk(uint32_t addr, uint8_t state, unsigned mac, uint32_t ends)
 {
-	rd_lease_t *l = rd_lease_new(addr, NULL, 0, NULL, 0);
-	if (!l)
-		bail_out("out of memory");
-	l->state = state;
-	l->ends = ends;
-	if (mac) {
-		l->htype = 1;
-		l->hlen = 6;
-		uint8_t hw[6] = { 2, 0, (uint8_t)(mac >> 24), (uint8_t)(mac >> 16),
-				  (uint8_t)(mac >> 8), (uint8_t)mac };
-		memcpy(l->chaddr, hw, 6);
-	}
-	return l;
+	return fixture_lease(addr, state, mac, ends);
 }
 
 static size_t key_of(unsigned mac, uint8_t *key)
 {
-	uint8_t k[7] = { 1, 2, 0, (uint8_t)(mac >> 24), (uint8_t)(mac >> 16), (uint8_t)(mac >> 8), (uint8_t)mac };
-	memcpy(key, k, sizeof(k));
-	return sizeof(k);
+	return fixture_key(mac, key);
 }
 
 static rd_lease_t *edit(const rd_lease_t *l)

@@ -41,7 +41,7 @@ the pool is not run.
 Settings (besides bench.py's, see run.sh; BENCH_LADDER's default here is
 "250 500 1000 2000 3000 4000 5000 6000 7000 8000 12000 16000", and with BENCH_QUICK
 "250 1000 4000 8000 12000"):
-  BENCH_PAIR_SERVERS="canned,isc-pair,kea-ha,rackdhcpd-pair"
+  BENCH_PAIR_SERVERS="canned,isc-pair,isc-pair-1pool,kea-ha,rackdhcpd-pair"
   BENCH_PAIR_SPLIT=128          ISC and rackdhcpd: hash buckets of the primary
   BENCH_PAIR_POOL_SIZE=393216   addresses (131072 with BENCH_QUICK); every pair
                                 balances half of them to the secondary at
@@ -79,7 +79,7 @@ SECONDS = B.SECONDS
 B.LADDER = LADDER = [int(x) for x in ENV.get(
     "BENCH_LADDER", "250 1000 4000 8000 12000" if QUICK else "250 500 1000 2000 3000 4000 5000 6000 7000 8000 12000 16000"
 ).replace(",", " ").split()]
-SERVERS = ENV.get("BENCH_PAIR_SERVERS", "canned,isc-pair,kea-ha,rackdhcpd-pair").replace(",", " ").split()
+SERVERS = ENV.get("BENCH_PAIR_SERVERS", "canned,isc-pair,isc-pair-1pool,kea-ha,rackdhcpd-pair").replace(",", " ").split()
 SPLIT = env_int("BENCH_PAIR_SPLIT", 128)
 POOL_SIZE = min(env_int("BENCH_PAIR_POOL_SIZE", 131072 if QUICK else 393216), B.POOL_MAX)
 ISC_POOL_SIZE = min(env_int("BENCH_ISC_PAIR_POOL_SIZE", 16384 if QUICK else 32768), POOL_SIZE)
@@ -307,6 +307,7 @@ class IscPair(Pair, B.Isc):
     # here) and its linear lease lists make a big pool impractical; a
     # smaller pool only makes ISC faster (bench-baseline gotcha 17).
     pool_size = ISC_POOL_SIZE
+    isc_ranges = ISC_RANGES
     title = "ISC dhcpd 4.4 failover pair (split %d)" % SPLIT
     durability = "fsync per lease (leases file), BNDUPD after the ACK"
 
@@ -325,7 +326,7 @@ class IscPair(Pair, B.Isc):
            prim="  mclt 3600;\n  split %d;\n" % SPLIT if k == "a" else "")
         conf = os.path.join(d, "dhcpd.conf")
         with open(conf, "w") as f:
-            f.write(B.Isc.conf_text(ISC_RANGES, head, 'failover peer "%s"; ' % FO_NAME))
+            f.write(B.Isc.conf_text(self.isc_ranges, head, 'failover peer "%s"; ' % FO_NAME))
         leases = os.path.join(d, "dhcpd.leases")
         open(leases, "w").close()
         self.backup_seen = (0, time.monotonic())
@@ -339,6 +340,17 @@ class IscPair(Pair, B.Isc):
 
     def stores(self):
         return {k: isc_counts(os.path.join(self.dirs[k], "dhcpd.leases"))[0].get("active", 0) for k in self.keys}
+
+
+class IscPairOnePool(IscPair):
+    """The same ISC pair with its addresses in one pool, as
+    ../shared/docs/bench-baseline configured its ISC failover pair (one
+    65,521-address pool; here the same ISC_POOL_SIZE addresses as the
+    isc-pair row, so only the layout differs): its lease lists grow long,
+    as in a MAAS subnet with one dynamic range."""
+    name = "isc-pair-1pool"
+    isc_ranges = [(ISC_RANGES[0][0], ISC_RANGES[-1][1])]
+    title = "ISC dhcpd 4.4 failover pair, one pool (split %d)" % SPLIT
 
 
 def balanced(pair, backup, queued=0):
@@ -494,7 +506,7 @@ class RackPair(Pair, B.Rack):
         return out
 
 
-PAIR_CLASSES = {c.name: c for c in (CannedPair, IscPair, KeaHa, RackPair)}
+PAIR_CLASSES = {c.name: c for c in (CannedPair, IscPair, IscPairOnePool, KeaHa, RackPair)}
 
 
 # ------------------------------------------------------------------ a rung
@@ -594,27 +606,29 @@ def summary(rows):
             s["stopped"] = r["stopped"]
         if r.get("note"):
             s["note"] = r["note"]
-    return B.summary(rows, refs=(("x_isc_pair", "isc-pair"), ("x_kea_ha", "kea-ha")), extra=extra)
+    return B.summary(rows, refs=(("x_isc_pair", "isc-pair"), ("x_isc_pair_1pool", "isc-pair-1pool"),
+                                 ("x_kea_ha", "kea-ha")), extra=extra)
 
 
 def print_summary(summ):
     log("\n== pair summary: highest leases/s with <= %g %% of exchanges lost (%d-s rungs, fresh clients, DORA, "
         "%d-address pool, ISC pair %d) ==" % (B.LOSS_LIMIT, SECONDS, POOL_SIZE, ISC_POOL_SIZE))
     log("| pair | durability | pool | leases/s (offered) | avg DORA ms | stores caught up | % of canned "
-        "| × ISC pair | × Kea HA |")
-    log("|---|---|---|---|---|---|---|---|---|")
+        "| × ISC pair | × ISC pair one pool | × Kea HA |")
+    log("|---|---|---|---|---|---|---|---|---|---|")
 
     def f(v, fmt):
         return fmt % v if v is not None else "-"
     for s in summ:
         if "leases_per_s" in s:
-            log("| %s | %s | %s | %.0f (%d/s) | %.2f | %s | %s | %s | %s |" % (
+            log("| %s | %s | %s | %.0f (%d/s) | %.2f | %s | %s | %s | %s | %s |" % (
                 s["title"], s["durability"], s["pool"], s["leases_per_s"], s["offered"], s["dora_avg_ms"] or 0,
                 {True: "yes", False: "NO", None: "-"}[s.get("stores_caught_up")],
-                f(s.get("pct_of_canned"), "%.1f %%"), f(s.get("x_isc_pair"), "%.2f"), f(s.get("x_kea_ha"), "%.2f")))
+                f(s.get("pct_of_canned"), "%.1f %%"), f(s.get("x_isc_pair"), "%.2f"),
+                f(s.get("x_isc_pair_1pool"), "%.2f"), f(s.get("x_kea_ha"), "%.2f")))
         else:
             msg = s["status"] + (": " + s["error"] if s.get("error") else "")
-            log("| %s | %s | %s | %s | - | - | - | - | - |" % (s["title"], s["durability"], s["pool"],
+            log("| %s | %s | %s | %s | - | - | - | - | - | - |" % (s["title"], s["durability"], s["pool"],
                                                          (msg[:400] + ("…" if len(msg) > 400 else "")).replace("|", "/")))
     for s in summ:
         if s.get("stopped"):

@@ -394,26 +394,38 @@ static uint64_t word_mask(uint32_t w, uint32_t a, uint32_t b)
 	return mask;
 }
 
+/* What a claim takes: a clear busy bit (FREE side; optionally not one whose
+ * address still names a previous client), or a set BACKUP bit. */
+enum claim_kind {
+	CLAIM_FREE_NEW,         /* busy clear and no previous client */
+	CLAIM_FREE,             /* busy clear */
+	CLAIM_BACKUP,           /* bkp set: BACKUP and not claimed */
+};
+
 /*
- * Claim a clear busy bit for an address in [a, b] (inside p), word by word.
- * The CAS retries only when another claimer changed the same word; each
- * retry re-reads the word, so two claimers can never both win one bit.
+ * Claim an address in [a, b] (inside p), word by word: set a clear busy
+ * bit, or clear a set bkp bit.  The CAS retries only when another claimer
+ * changed the same word; each retry re-reads the word, so two claimers can
+ * never both win one bit.
  */
-static bool pool_scan(struct rd_pool *p, uint32_t a, uint32_t b, bool avoid_prev, uint32_t *addr)
+static bool pool_scan(struct rd_pool *p, uint32_t a, uint32_t b, enum claim_kind kind, uint32_t *addr)
 {
+	bool backup = kind == CLAIM_BACKUP;
+
 	for (uint32_t w = a >> 6; w <= b >> 6; w++) {
 		struct bit_blk *blk = p->blk[(w >> 6) - p->first_blk];
-		uint64_t *word = &blk->busy[w & (RD_BLK_WORDS - 1)];
+		size_t wi = w & (RD_BLK_WORDS - 1);
+		uint64_t *word = backup ? &blk->bkp[wi] : &blk->busy[wi];
 		uint64_t mask = word_mask(w, a, b);
 		uint64_t cur = __atomic_load_n(word, __ATOMIC_ACQUIRE);
 		for (;;) {
-			uint64_t cand = ~cur & mask;
-			if (avoid_prev)
-				cand &= ~__atomic_load_n(&blk->prev[w & (RD_BLK_WORDS - 1)], __ATOMIC_RELAXED);
+			uint64_t cand = (backup ? cur : ~cur) & mask;
+			if (kind == CLAIM_FREE_NEW)
+				cand &= ~__atomic_load_n(&blk->prev[wi], __ATOMIC_RELAXED);
 			if (!cand)
 				break;
 			uint64_t bit = cand & (~cand + 1);
-			if (__atomic_compare_exchange_n(word, &cur, cur | bit, false,
+			if (__atomic_compare_exchange_n(word, &cur, backup ? cur & ~bit : cur | bit, false,
 							__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
 				*addr = w * 64 + (uint32_t)__builtin_ctzll(bit);
 				return true;
@@ -423,56 +435,18 @@ static bool pool_scan(struct rd_pool *p, uint32_t a, uint32_t b, bool avoid_prev
 	return false;
 }
 
-/* Claim in [lo, hi] (inside p), starting at the pool's rotating cursor. */
-static bool pool_claim(struct rd_pool *p, uint32_t lo, uint32_t hi, bool avoid_prev, uint32_t *addr)
+/* Claim in [lo, hi] (inside p), starting at the pool's rotating cursor
+ * (one for the FREE side, one for the BACKUP set). */
+static bool pool_claim(struct rd_pool *p, uint32_t lo, uint32_t hi, enum claim_kind kind, uint32_t *addr)
 {
-	uint32_t c = __atomic_load_n(&p->cursor, __ATOMIC_RELAXED);
+	uint32_t *cursor = kind == CLAIM_BACKUP ? &p->bcursor : &p->cursor;
+	uint32_t c = __atomic_load_n(cursor, __ATOMIC_RELAXED);
 
 	if (c < lo || c > hi)
 		c = lo;
-	bool got = pool_scan(p, c, hi, avoid_prev, addr) ||
-		   (c > lo && pool_scan(p, lo, c - 1, avoid_prev, addr));
+	bool got = pool_scan(p, c, hi, kind, addr) || (c > lo && pool_scan(p, lo, c - 1, kind, addr));
 	if (got)
-		__atomic_store_n(&p->cursor, *addr + 1, __ATOMIC_RELAXED);
-	return got;
-}
-
-/*
- * Claim a BACKUP address in [a, b] (inside p): clear one set bkp bit, word
- * by word.  The bit is set only while the current version is BACKUP and no
- * claimer holds it, so two BACKUP claimers never win the same address.
- */
-static bool bkp_scan(struct rd_pool *p, uint32_t a, uint32_t b, uint32_t *addr)
-{
-	for (uint32_t w = a >> 6; w <= b >> 6; w++) {
-		struct bit_blk *blk = p->blk[(w >> 6) - p->first_blk];
-		uint64_t *word = &blk->bkp[w & (RD_BLK_WORDS - 1)];
-		uint64_t mask = word_mask(w, a, b);
-		uint64_t cur = __atomic_load_n(word, __ATOMIC_ACQUIRE);
-		for (;;) {
-			uint64_t cand = cur & mask;
-			if (!cand)
-				break;
-			uint64_t bit = cand & (~cand + 1);
-			if (__atomic_compare_exchange_n(word, &cur, cur & ~bit, false,
-							__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-				*addr = w * 64 + (uint32_t)__builtin_ctzll(bit);
-				return true;
-			}
-		}
-	}
-	return false;
-}
-
-static bool bkp_claim(struct rd_pool *p, uint32_t lo, uint32_t hi, uint32_t *addr)
-{
-	uint32_t c = __atomic_load_n(&p->bcursor, __ATOMIC_RELAXED);
-
-	if (c < lo || c > hi)
-		c = lo;
-	bool got = bkp_scan(p, c, hi, addr) || (c > lo && bkp_scan(p, lo, c - 1, addr));
-	if (got)
-		__atomic_store_n(&p->bcursor, *addr + 1, __ATOMIC_RELAXED);
+		__atomic_store_n(cursor, *addr + 1, __ATOMIC_RELAXED);
 	return got;
 }
 
@@ -1235,14 +1209,15 @@ static int claim_range(rd_table_t *t, uint32_t start, uint32_t end, uint32_t hin
 			ret = 0;
 		}
 	}
-	/* FREE side: pass 0 avoids addresses that still name a previous
-	 * client.  The BACKUP set has one pass. */
+	/* FREE side: a first pass avoids addresses that still name a
+	 * previous client.  The BACKUP set has one pass. */
 	for (int pass = 0; pass < (backup ? 1 : 2) && ret == RD_ENOADDR; pass++) {
+		enum claim_kind kind = backup ? CLAIM_BACKUP : pass == 0 ? CLAIM_FREE_NEW : CLAIM_FREE;
 		for (size_t i = first; i < n && set->pool[i]->start <= end; i++) {
 			struct rd_pool *p = set->pool[i];
 			uint32_t lo, hi;
 			clip(p, start, end, &lo, &hi);
-			if (backup ? bkp_claim(p, lo, hi, addr) : pool_claim(p, lo, hi, pass == 0, addr)) {
+			if (pool_claim(p, lo, hi, kind, addr)) {
 				ret = 0;
 				break;
 			}

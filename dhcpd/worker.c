@@ -249,31 +249,11 @@ static void flush_released(void)
 	rd_io_batch_flush(&released);
 }
 
-static void released_add(struct pending *p);
-
-static void pending_queue(struct pending *p)
-{
-	/* First use on this writer thread: the store runs flush_released
-	 * after these completions (it reads the hook once they are done). */
-	if (!released.sent) {
-		rd_io_batch_init(&released, released_sent, NULL);
-		rd_store_set_batch_end(p->store, flush_released);
-	}
-	released_add(p);
-}
-
-/* The same on the failover thread, for replies the peer's BNDACKs release:
- * they leave at the end of its round (rd_fo_peers_set_release_end). */
-static void pending_queue_fo(struct pending *p)
+/* Queue p in this thread's batch (flush_released sends it). */
+static void released_add(struct pending *p)
 {
 	if (!released.sent)
 		rd_io_batch_init(&released, released_sent, NULL);
-	rd_fo_peers_set_release_end(p->fo, flush_released);
-	released_add(p);
-}
-
-static void released_add(struct pending *p)
-{
 	if (p->t.fd < 0 || (p->t.kind != SEND_RAW && p->t.kind != SEND_UDP)) {
 		pending_send(p);
 		pending_free(p, true);
@@ -283,6 +263,22 @@ static void released_add(struct pending *p)
 		rd_io_batch_raw(&released, p->t.fd, p->t.ifindex, p->t.mac, p->buf, p->len, p);
 	else
 		rd_io_batch_udp(&released, p->t.fd, p->t.dst, p->t.port, p->t.src, p->t.ifindex, p->buf, p->len, p);
+}
+
+/* The store's writer thread: the store runs flush_released after the
+ * completions of each batch (setting the same hook again costs a load). */
+static void pending_queue(struct pending *p)
+{
+	rd_store_set_batch_end(p->store, flush_released);
+	released_add(p);
+}
+
+/* The same on the failover thread, for replies the peer's BNDACKs release:
+ * they leave at the end of its round (rd_fo_peers_set_release_end). */
+static void pending_queue_fo(struct pending *p)
+{
+	rd_fo_peers_set_release_end(p->fo, flush_released);
+	released_add(p);
 }
 
 /* Store completion (writer thread): the lease is durable, or failed. */

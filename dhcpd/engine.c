@@ -296,30 +296,39 @@ static const rd_cfg_subnet_t *select_subnet(struct ctx *c, struct what *what)
 	return rd_config_subnet_for(cfg, c->in->link_addr);
 }
 
-/*
- * The client key: htype+chaddr with ignore_client_ids (MAAS), else the
- * client-id (option 61) if present, else htype+chaddr (§4.2).
- */
-static int client_key(struct ctx *c)
+size_t rd_engine_client_key(const rd_dhcp_t *m, bool use_client_id, uint8_t *key, const uint8_t **cid)
 {
-	const rd_dhcp_t *m = c->req;
-	const uint8_t *v;
 	size_t len;
+	const uint8_t *v = use_client_id ? rd_dhcp_get(m, RD_OPT_CLIENT_ID, &len) : NULL;
 
-	v = c->sn->ignore_client_ids ? NULL : rd_dhcp_get(m, RD_OPT_CLIENT_ID, &len);
+	if (cid)
+		*cid = NULL;
 	if (v && len > 0 && len <= RD_LEASE_MAX_CLIENT_ID) {
-		memcpy(c->key, v, len);
-		c->key_len = len;
-		c->key_cid = true;
-		c->cid = v;
-		c->cid_len = len;
-		return 0;
+		memcpy(key, v, len);
+		if (cid)
+			*cid = v;
+		return len;
 	}
 	if (m->hlen == 0 || m->hlen > RD_DHCP_CHADDR_LEN)
+		return 0;
+	key[0] = m->htype;
+	memcpy(key + 1, m->chaddr, m->hlen);
+	return (size_t)m->hlen + 1;
+}
+
+/* The client key of the subnet's choice (rd_engine_client_key). */
+static int client_key(struct ctx *c)
+{
+	const uint8_t *cid;
+
+	c->key_len = rd_engine_client_key(c->req, !c->sn->ignore_client_ids, c->key, &cid);
+	if (!c->key_len)
 		return -1;
-	c->key[0] = m->htype;
-	memcpy(c->key + 1, m->chaddr, m->hlen);
-	c->key_len = (size_t)m->hlen + 1;
+	if (cid) {
+		c->key_cid = true;
+		c->cid = cid;
+		c->cid_len = c->key_len;
+	}
 	return 0;
 }
 
@@ -759,8 +768,6 @@ static enum avail try_addr(struct ctx *c, uint32_t addr)
 	return av;
 }
 
-/* A new address from the subnet's pools (§4.3.1 last choice). */
-
 struct rejects {
 	uint32_t v[3 * MAX_REJECTS];
 	size_t n;               /* claimed and refused, kept claimed until the end */
@@ -802,6 +809,7 @@ static int backup_use(const struct ctx *c, const rd_cfg_pool_t *p)
 }
 
 /*
+ * A new address from the subnet's pools (§4.3.1 last choice).
  * Pool by pool: its BACKUP set first where those addresses are ours (a
  * secondary's free pool), then its FREE side (a primary's, and expired or
  * released addresses that came back to us); after every pool, the BACKUP

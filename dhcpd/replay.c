@@ -233,20 +233,11 @@ static int write_answer(struct replay *r, int64_t ts_usec, const rd_frame_t *in,
 }
 
 /* The client key the engine will most likely use (for a prefetch only: a
- * wrong guess costs a wasted prefetch). */
+ * wrong guess costs a wasted prefetch): any_cid stands for the subnet's
+ * ignore_client_ids, which is not known before the engine picks it. */
 static size_t guess_key(const struct replay *r, const rd_dhcp_t *m, uint8_t *key)
 {
-	size_t len;
-	const uint8_t *v = r->any_cid ? rd_dhcp_get(m, RD_OPT_CLIENT_ID, &len) : NULL;
-	if (v && len > 0 && len <= RD_LEASE_MAX_CLIENT_ID) {
-		memcpy(key, v, len);
-		return len;
-	}
-	if (m->hlen == 0 || m->hlen > RD_DHCP_CHADDR_LEN)
-		return 0;
-	key[0] = m->htype;
-	memcpy(key + 1, m->chaddr, m->hlen);
-	return (size_t)m->hlen + 1;
+	return rd_engine_client_key(m, r->any_cid, key, NULL);
 }
 
 static void prefetch(struct replay *r, const struct pending *p, int depth)

@@ -160,5 +160,16 @@ typedef struct {
  */
 int rd_engine_process(const rd_engine_in_t *in, const rd_dhcp_t *req, rd_engine_out_t *out);
 
+/*!
+ * A request's client key (RFC 2131 §4.2): its client-id (option 61) when
+ * use_client_id and the option is there and 1..RD_LEASE_MAX_CLIENT_ID
+ * bytes, else htype followed by chaddr.  Writes up to RD_LEASE_KEY_MAX
+ * bytes to key and returns the length (0: no usable chaddr); *cid (if not
+ * NULL) points at the option's data when the key is the client-id, else
+ * NULL.  The engine keys a subnet's leases this way with use_client_id =
+ * !ignore_client_ids.
+ */
+size_t rd_engine_client_key(const rd_dhcp_t *m, bool use_client_id, uint8_t *key, const uint8_t **cid);
+
 /*! Release what an outcome holds that was not committed (claim, new_lease). */
 void rd_engine_abort(rd_table_t *t, rd_engine_out_t *out);

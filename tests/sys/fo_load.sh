@@ -23,15 +23,8 @@
 conf() {
 	mkdir -p "$SYS_TMP/$1"
 	{
+		rd_server_yaml "$SYS_TMP/$1" "$2" 2
 		cat <<EOF
-server:
-  interfaces: [$2]
-  state_dir: $SYS_TMP/$1/state
-  control_socket: $SYS_TMP/$1/ctl/control.sock
-  pidfile: $SYS_TMP/$1/rackdhcpd.pid
-  workers: 2
-  durability: sync
-  log_level: info
   metrics: 127.0.0.1:9467
 subnets:
   - cidr: 10.40.0.0/16

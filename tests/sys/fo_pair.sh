@@ -81,15 +81,8 @@ ns_addr sec s0 10.30.0.2/24
 conf() {	# conf NAME IF ROLE ME PEER
 	mkdir -p "$SYS_TMP/$1"
 	{
+		rd_server_yaml "$SYS_TMP/$1" "$2" 1
 		cat <<EOF
-server:
-  interfaces: [$2]
-  state_dir: $SYS_TMP/$1/state
-  control_socket: $SYS_TMP/$1/ctl/control.sock
-  pidfile: $SYS_TMP/$1/rackdhcpd.pid
-  workers: 1
-  durability: sync
-  log_level: info
   metrics: 127.0.0.1:9467
 subnets:
   - cidr: 10.30.0.0/24

@@ -65,15 +65,9 @@ ns_addr pri p0 10.30.0.1/24
 ns_addr sec s0 10.30.0.2/24
 
 mkdir -p "$SYS_TMP/pri"
-cat >"$SYS_TMP/pri/rackdhcpd.yaml" <<EOF
-server:
-  interfaces: [p0]
-  state_dir: $SYS_TMP/pri/state
-  control_socket: $SYS_TMP/pri/ctl/control.sock
-  pidfile: $SYS_TMP/pri/rackdhcpd.pid
-  workers: 1
-  durability: sync
-  log_level: info
+{
+	rd_server_yaml "$SYS_TMP/pri" p0 1
+	cat <<EOF
 subnets:
   - cidr: 10.30.0.0/24
     routers: [10.30.0.1]
@@ -94,6 +88,7 @@ failover:
     max_unacked_updates: 10
     load_balance_max_seconds: 3
 EOF
+} >"$SYS_TMP/pri/rackdhcpd.yaml"
 cat >"$SYS_TMP/isc.conf" <<'EOF'
 authoritative;
 ddns-update-style none;

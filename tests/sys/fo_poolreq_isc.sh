@@ -80,15 +80,8 @@ ours_conf() {
 	d="$SYS_TMP/$1"
 	mkdir -p "$d"
 	{
+		rd_server_yaml "$d" "$([ "$2" = primary ] && echo p0 || echo s0)" 1
 		cat <<EOF
-server:
-  interfaces: [$([ "$2" = primary ] && echo p0 || echo s0)]
-  state_dir: $d/state
-  control_socket: $d/ctl/control.sock
-  pidfile: $d/rackdhcpd.pid
-  workers: 1
-  durability: sync
-  log_level: info
 subnets:
   - cidr: 10.31.0.0/24
     routers: [10.31.0.1]

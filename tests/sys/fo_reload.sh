@@ -58,15 +58,8 @@ conf() {
 	if [ "$n" = pri ]; then me=1 peer=2 if0=p0 fo2role=primary; else me=2 peer=1 if0=s0 fo2role=secondary; fi
 	mkdir -p "$SYS_TMP/$n"
 	{
+		rd_server_yaml "$SYS_TMP/$n" "$if0" 1
 		cat <<EOF
-server:
-  interfaces: [$if0]
-  state_dir: $SYS_TMP/$n/state
-  control_socket: $SYS_TMP/$n/ctl/control.sock
-  pidfile: $SYS_TMP/$n/rackdhcpd.pid
-  workers: 1
-  durability: sync
-  log_level: info
 subnets:
   - cidr: 10.31.0.0/24
     routers: [10.31.0.1]

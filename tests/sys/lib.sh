@@ -218,6 +218,19 @@ rd_stop() {
 }
 
 # wait_for SECONDS CMD...: retry CMD every 0.1 s until it succeeds or time is up.
+rd_server_yaml() {	# rd_server_yaml DIR IF WORKERS: a `server:` section, state under DIR
+	cat <<EOF
+server:
+  interfaces: [$2]
+  state_dir: $1/state
+  control_socket: $1/ctl/control.sock
+  pidfile: $1/rackdhcpd.pid
+  workers: $3
+  durability: sync
+  log_level: info
+EOF
+}
+
 wait_for() {
 	limit=$(($1 * 10))
 	shift

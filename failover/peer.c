@@ -2298,6 +2298,38 @@ static bool addr_orphaned(const rd_config_t *cfg, uint32_t addr)
 	return pl && pl->failover && pl->failover->name;
 }
 
+/*
+ * Whether the peer still has addresses to give in sn: ISC answers a client
+ * of the peer's when the peer has nothing left to allocate ("cancel load
+ * balance").  Counting that means a popcount over the pool's bitmaps, once
+ * for every DISCOVER of the peer's clients — a quarter of a worker's time
+ * under load — so the answer is kept in the snapshot for a second: the
+ * peer's pool running dry is noticed at most a second late, when the
+ * clients it cannot serve are retrying anyway.
+ */
+static bool peer_has_free_in(rd_fo_peers_t *s, const rd_fo_peer_t *p, const rd_cfg_subnet_t *sn)
+{
+	if (!sn)
+		return false;
+	uint32_t *cache = (uint32_t *)(uintptr_t)&sn->peer_free_cache;
+	uint32_t sec = (uint32_t)(rd_fo_link_now_ms() / 1000) + 1;
+	uint32_t c = __atomic_load_n(cache, __ATOMIC_RELAXED);
+	if (c >> 1 == (sec & 0x7fffffffu))
+		return c & 1;
+	bool has = false;
+	rd_table_pool_stats_t st;
+	for (size_t k = 0; k < sn->n_pools && !has; k++) {
+		if (rd_table_pool_stats(s->table, sn->pools[k].start, &st) < 0)
+			continue;
+		if (p->cfg.role == RD_FO_PRIMARY)
+			has = st.by_state[RD_LEASE_BACKUP] > 0;
+		else
+			has = st.unavailable < st.size;
+	}
+	__atomic_store_n(cache, (sec & 0x7fffffffu) << 1 | has, __ATOMIC_RELAXED);
+	return has;
+}
+
 static bool eng_may_serve(void *ctx, const rd_cfg_subnet_t *sn, const rd_dhcp_t *req, const char **why)
 {
 	rd_fo_peers_t *s = ctx;
@@ -2318,20 +2350,8 @@ static bool eng_may_serve(void *ctx, const rd_cfg_subnet_t *sn, const rd_dhcp_t 
 		const uint8_t *h = get_hba(p, hba) ? hba : (p->cfg.has_hba ? p->cfg.hba : NULL);
 		mine = rd_fo_lb_mine(h, p->cfg.role, bucket, rd_fo_lb_secs(req->secs, true),
 				     p->cfg.load_balance_max_seconds);
-		if (!mine) {
-			/* ISC answers a client of the peer's when the peer has
-			 * nothing left to allocate ("cancel load balance"). */
-			rd_table_pool_stats_t ps_;
-			peer_has_free = false;
-			for (size_t k = 0; sn && k < sn->n_pools && !peer_has_free; k++) {
-				if (rd_table_pool_stats(s->table, sn->pools[k].start, &ps_) < 0)
-					continue;
-				if (p->cfg.role == RD_FO_PRIMARY)
-					peer_has_free = ps_.by_state[RD_LEASE_BACKUP] > 0;
-				else
-					peer_has_free = ps_.unavailable < ps_.size;
-			}
-		}
+		if (!mine)
+			peer_has_free = peer_has_free_in(s, p, sn);
 	}
 	if (rd_fo_may_serve(st, ps, balanced, mine, peer_has_free))
 		return true;

@@ -203,6 +203,13 @@ struct rd_cfg_subnet {
 	 * allocate).  0 in a fresh snapshot.
 	 */
 	uint32_t alloc_hint;
+	/*!
+	 * Not configuration either: the failover layer's cache (atomic,
+	 * relaxed) of "the peer still has addresses to give" for load
+	 * balancing (failover/peer.c, peer_has_free_in): (second + 1) << 1 |
+	 * answer, recomputed at most once a second.  0 in a fresh snapshot.
+	 */
+	uint32_t peer_free_cache;
 };
 
 /*! How the region's view and the file's own subnets combine (docs/config.md, `region.source`). */

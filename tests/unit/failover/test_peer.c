@@ -513,6 +513,71 @@ static void test_hold(const char *tmp, unsigned port)
 	rd_config_free(cb);
 }
 
+/* A DISCOVER from chaddr 52:54:00:00:01:<id>, parsed. */
+static void discover_of(uint8_t id, rd_dhcp_t *req)
+{
+	rd_dhcp_builder_t b;
+	uint8_t wire[RD_DHCP_MAX_LEN];
+	rd_diag_t d;
+	rd_dhcp_builder_init(&b);
+	b.op = RD_BOOTREQUEST;
+	b.xid = 0x4343;
+	memcpy(b.chaddr, "\x52\x54\x00\x00\x01", 5);
+	b.chaddr[5] = id;
+	rd_dhcp_builder_set_u8(&b, RD_OPT_MESSAGE_TYPE, RD_DHCPDISCOVER, 0);
+	rd_diag_clear(&d);
+	int n = rd_dhcp_build(&b, NULL, 0, 0, wire, sizeof(wire), NULL, &d);
+	if (n < 0 || rd_dhcp_parse(wire, (size_t)n, req, &d) < 0)
+		bail_out("discover: %s", d.reason);
+}
+
+/*
+ * "Cancel load balance": in NORMAL the primary answers a client of the
+ * secondary's once the secondary has nothing left to give (no BACKUP lease
+ * in the pool).  The answer is cached for a second (peer.c, peer_has_free_in), so
+ * it changes within about a second of the pool running dry.
+ */
+static void test_cancel_lb(const rd_config_t *cfg, rd_table_t *t, const rd_engine_fo_t *e)
+{
+	static rd_dhcp_t req;
+	const char *why = NULL;
+	rcu_read_lock();
+	const rd_cfg_subnet_t *sn = rd_config_subnet_for(cfg, A(10, 9, 0, 100));
+	int id = -1;
+	for (int i = 0; i < 256 && id < 0; i++) {
+		discover_of((uint8_t)i, &req);
+		if (!e->may_serve(e->ctx, sn, &req, &why))
+			id = i;
+	}
+	rcu_read_unlock();
+	ok(id >= 0 && why && strstr(why, "peer's client"), "cancel lb: a client of the secondary's is not served (%s)",
+	   why ? why : "-");
+	/* The secondary's BACKUP addresses all go to clients. */
+	unsigned n = 0;
+	rcu_read_lock();
+	for (uint32_t a = A(10, 9, 0, 100); a <= A(10, 9, 0, 119); a++) {
+		const rd_lease_t *x = rd_table_by_addr(t, a);
+		if (!x || x->state != RD_LEASE_BACKUP)
+			continue;
+		rd_lease_t *nl = rd_lease_dup(x, NULL, 0, NULL, 0);
+		nl->state = RD_LEASE_ACTIVE;
+		nl->ends = (uint32_t)time(NULL) + 600;
+		if (rd_table_replace(t, x, nl) == 0)
+			n++;
+	}
+	rcu_read_unlock();
+	bool served = false;
+	for (int i = 0; i < 40 && !served && id >= 0; i++) {
+		usleep(100000);
+		discover_of((uint8_t)id, &req);
+		rcu_read_lock();
+		served = e->may_serve(e->ctx, sn, &req, &why);
+		rcu_read_unlock();
+	}
+	ok(n > 0 && served, "cancel lb: once the secondary has no BACKUP left (%u taken), the primary serves its "
+	   "client", n);
+}
+
 int main(void)
 {
 	char tmp[] = "/tmp/rd-test-peer.XXXXXX", pa[256], pb[256], err[512];
@@ -714,6 +779,8 @@ int main(void)
 	rcu_read_lock();
 	is_int(rd_table_replace(tb, rd_table_by_addr(tb, xaddr), xl), 0, "an EXPIRED lease on the secondary");
 	rcu_read_unlock();
+
+	test_cancel_lb(ca, ta, ea);
 
 	/* Graceful stop of the primary: the secondary takes over at once. */
 	rd_fo_peers_stop(fa, true);

@@ -532,6 +532,7 @@ static json_t *failover_json(rd_daemon_t *d)
 		bad |= put(o, "linked", json_boolean(st[i].linked));
 		bad |= put(o, "queued_updates", juint(st[i].queued));
 		bad |= put(o, "unacked_updates", juint(st[i].unacked));
+		bad |= put(o, "update_window", juint(st[i].window));
 		bad |= put(o, "bndupd_sent", juint(st[i].bndupd_sent));
 		bad |= put(o, "bndack_received", juint(st[i].bndack_recv));
 		bad |= put(o, "bndupd_received", juint(st[i].bndupd_recv));

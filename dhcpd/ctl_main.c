@@ -465,8 +465,9 @@ static void print_failover(const json_t *arr)
 		       num(f, "queued_updates"), num(f, "unacked_updates"));
 	}
 	json_array_foreach(arr, i, f)
-		printf("%s: BNDUPD sent %lld, BNDACK received %lld; BNDUPD received %lld, BNDACK sent %lld, "
-		       "rejected %lld\n", str(f, "name", "?"), num(f, "bndupd_sent"), num(f, "bndack_received"),
+		printf("%s: BNDUPD sent %lld (at most %lld awaiting BNDACK), BNDACK received %lld; BNDUPD received %lld, "
+		       "BNDACK sent %lld, rejected %lld\n", str(f, "name", "?"), num(f, "bndupd_sent"),
+		       num(f, "update_window"), num(f, "bndack_received"),
 		       num(f, "bndupd_received"), num(f, "bndack_sent"), num(f, "bndupd_rejected"));
 	json_array_foreach(arr, i, f) {
 		printf("%s: replies held for the peer's BNDACK %lld (released %lld, dropped %lld, waiting %lld)\n",

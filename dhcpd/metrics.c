@@ -201,6 +201,8 @@ static const struct {
 	{ "rackdhcpd_failover_balance_moved_total", "counter", "Free addresses handed to the partner by pool balancing." },
 	{ "rackdhcpd_failover_poolreq_sent_total", "counter", "POOLREQs sent: our side of a pool ran short." },
 	{ "rackdhcpd_failover_poolreq_received_total", "counter", "POOLREQs received: the partner ran short." },
+	{ "rackdhcpd_failover_updates_window", "gauge",
+	  "How many binding updates may await their BNDACK at once (0 while the link is down)." },
 };
 
 /* The values of fo_metrics[], in that order. */
@@ -223,6 +225,7 @@ static void fo_values(const rd_fo_peer_status_t *st, unsigned long long v[])
 	v[14] = st->balance_moved;
 	v[15] = st->poolreq_sent;
 	v[16] = st->poolreq_recv;
+	v[17] = st->window;
 }
 
 /* Region sync: the view's age, the polls by outcome, where the view came from. */

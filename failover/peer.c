@@ -39,6 +39,7 @@
 #include "rackdhcp/rcu.h"
 
 #define MAX_INFLIGHT 1024       /* our cap on the peer's max-unacked */
+#define RACK_WINDOW 128         /* updates in flight towards a rackdhcpd peer (on_up) */
 #define SHUTDOWN_WAIT_MS 5000   /* ISC waits about 5 s for PARTNER-DOWN */
 
 typedef struct rd_fo_peer rd_fo_peer_t;
@@ -69,6 +70,7 @@ struct pub {
 	_Atomic bool linked, has_hba;
 	_Atomic uint64_t hba[4];
 	_Atomic size_t queued, unacked;
+	_Atomic uint32_t window;
 	_Atomic uint64_t bndupd_sent, bndack_recv, bndupd_recv, bndack_sent, bndupd_rejected;
 	_Atomic size_t replies_waiting;
 	_Atomic uint64_t replies_held, replies_released, replies_dropped;
@@ -1485,17 +1487,24 @@ static void on_up(void *ctx, rd_fo_link_t *link, const rd_fo_link_peer_t *peer)
 	fmt_ip(peer->addr, ip, sizeof(ip));
 	p->link_gen++;
 	uint32_t window = peer->max_unacked ? peer->max_unacked : 1;
-	/* A rackdhcpd peer may announce a small window only for ISC's sake
-	 * (hold_link_conf); it acknowledges every update as soon as it is
-	 * durable and takes as many in flight as its own configuration says,
-	 * which a pair shares.  Sending just 3 at a time would cap the pair at
-	 * ~3 updates per round trip + fsync. */
-	if (!strncmp(peer->vendor_class, "rackdhcpd-", 10) && window < p->cfg.max_unacked_updates) {
-		rd_log(LOG_INFO, "failover %s: the peer is %s: up to %u updates in flight (it announced %u)", p->name,
-		       peer->vendor_class, p->cfg.max_unacked_updates, window);
-		window = p->cfg.max_unacked_updates;
+	/* A rackdhcpd peer announces a small window for ISC's sake only
+	 * (max_unacked_updates as MAAS writes it, or 3: hold_link_conf).  It
+	 * has no fixed receive buffer: each BNDUPD is applied as it arrives
+	 * and acknowledged once durable, and a group commit takes whatever
+	 * has arrived.  So it is sent up to RACK_WINDOW (or our own setting,
+	 * if larger): with ack_after_peer every ACK waits for a round trip
+	 * and the peer's commit, and 10 in flight cap a pair at ~10 leases
+	 * per round trip. */
+	if (!strncmp(peer->vendor_class, "rackdhcpd-", 10)) {
+		uint32_t w = p->cfg.max_unacked_updates > RACK_WINDOW ? p->cfg.max_unacked_updates : RACK_WINDOW;
+		if (window < w) {
+			rd_log(LOG_INFO, "failover %s: the peer is %s: up to %u updates in flight (it announced %u)",
+			       p->name, peer->vendor_class, w, window);
+			window = w;
+		}
 	}
 	p->max_unacked = window > MAX_INFLIGHT ? MAX_INFLIGHT : window;
+	atomic_store(&p->pub.window, p->max_unacked);
 	if (peer->has_hba)
 		set_hba(p, peer->hba);
 	rd_log(LOG_INFO, "failover %s: link up with %s (%s, %s), max-unacked %u, mclt %u", p->name, ip,
@@ -1582,6 +1591,7 @@ static void on_down(void *ctx, rd_fo_link_t *link, int reason, const char *why)
 	       why ? ": " : "", why ? why : "");
 	p->upddone_pending = false;
 	p->link_gen++;
+	atomic_store(&p->pub.window, 0);
 	holds_fail_all(p, -ENOTCONN, "the failover link went down before the peer's BNDACK");
 	rd_fo_event_t ev = { .kind = RD_FO_EV_LINK_LOST, .now = now_s() };
 	sm_event(p, &ev);
@@ -2537,6 +2547,7 @@ size_t rd_fo_peers_status(rd_fo_peers_t *s, rd_fo_peer_status_t *out, size_t cap
 		o->linked = atomic_load(&p->pub.linked);
 		o->queued = atomic_load(&p->pub.queued);
 		o->unacked = atomic_load(&p->pub.unacked);
+		o->window = atomic_load(&p->pub.window);
 		o->bndupd_sent = atomic_load(&p->pub.bndupd_sent);
 		o->bndack_recv = atomic_load(&p->pub.bndack_recv);
 		o->bndupd_recv = atomic_load(&p->pub.bndupd_recv);

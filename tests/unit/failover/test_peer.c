@@ -493,6 +493,8 @@ static void test_hold(const char *tmp, unsigned port)
 
 	/* 5. With the link down no reply waits; one handed over anyway is dropped. */
 	ok(wait_states(fa, RD_FO_ST_COMM_INTERRUPTED, NULL, 0, 10), "hold: primary in communications-interrupted");
+	status_of(fa, &st);
+	is_int(st.window, 0, "hold: no update window while the link is down");
 	rcu_read_lock();
 	ok(!rd_fo_peers_hold_wanted(fa, A(10, 9, 0, 110)), "hold: communications-interrupted: replies do not wait");
 	rcu_read_unlock();
@@ -634,6 +636,14 @@ int main(void)
 	   "the pool is balanced: %llu BACKUP on the secondary, %llu on the primary (of 20)",
 	   (unsigned long long)ps.by_state[RD_LEASE_BACKUP], (unsigned long long)pp.by_state[RD_LEASE_BACKUP]);
 
+	rd_fo_peer_status_t st;
+	status_of(fa, &st);
+	/* Each announced max_unacked_updates 3 (ack_after_peer), each knows
+	 * the other is rackdhcpd (vendor class) and keeps up to 128 in flight. */
+	is_int(st.window, 128, "towards a rackdhcpd peer up to 128 updates in flight");
+	status_of(fb, &st);
+	is_int(st.window, 128, "... both ways");
+
 	rd_store_fo_state_t fs;
 	ok(rd_store_fo_state_get(sa, "fo", &fs) == 0 && fs.state == RD_FO_ST_NORMAL && fs.stos,
 	   "primary's NORMAL is persisted (state %u)", fs.state);
@@ -708,7 +718,6 @@ int main(void)
 			usleep(50000);
 	}
 	ok(found_active, "and its SQLite store (it was durable before the BNDACK)");
-	rd_fo_peer_status_t st;
 	status_of(fb, &st);
 	ok(st.bndupd_recv >= 1 && st.bndack_sent >= 1 && st.bndupd_rejected == 0,
 	   "secondary: %llu BNDUPD in, %llu BNDACK out, none refused", (unsigned long long)st.bndupd_recv,

@@ -533,6 +533,24 @@ static json_t *failover_json(rd_daemon_t *d)
 		bad |= put(o, "queued_updates", juint(st[i].queued));
 		bad |= put(o, "unacked_updates", juint(st[i].unacked));
 		bad |= put(o, "update_window", juint(st[i].window));
+		char peer[24];
+		ip4(st[i].peer_address, peer, sizeof(peer));
+		snprintf(peer + strlen(peer), sizeof(peer) - strlen(peer), ":%u", st[i].peer_port);
+		bad |= put(o, "peer", json_string(peer));
+		bad |= put_time(o, "last_contact", st[i].last_contact);
+		/* The relationship's pools: FREE (the primary's), BACKUP (the
+		 * secondary's) and the rest, as `status` counts them. */
+		json_t *pools = json_array();
+		rcu_read_lock();
+		const rd_config_t *cfg = rd_config_current();
+		for (size_t k = 0; pools && cfg && k < cfg->n_subnets; k++)
+			for (size_t j = 0; j < cfg->subnets[k].n_pools; j++) {
+				const rd_cfg_pool_t *pl = &cfg->subnets[k].pools[j];
+				if (pl->failover && pl->failover->name && !strcmp(pl->failover->name, st[i].name))
+					bad |= push(pools, pool_json(d, &cfg->subnets[k], pl));
+			}
+		rcu_read_unlock();
+		bad |= put(o, "pools", pools);
 		bad |= put(o, "bndupd_sent", juint(st[i].bndupd_sent));
 		bad |= put(o, "bndack_received", juint(st[i].bndack_recv));
 		bad |= put(o, "bndupd_received", juint(st[i].bndupd_recv));

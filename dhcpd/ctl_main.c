@@ -470,6 +470,20 @@ static void print_failover(const json_t *arr)
 		       num(f, "update_window"), num(f, "bndack_received"),
 		       num(f, "bndupd_received"), num(f, "bndack_sent"), num(f, "bndupd_rejected"));
 	json_array_foreach(arr, i, f) {
+		long long last = num(f, "last_contact");
+		long long ago = last ? (long long)time(NULL) - last : 0;
+		printf("%s: peer %s, last contact %s", str(f, "name", "?"), str(f, "peer", "?"),
+		       str(f, "last_contact_iso", "never"));
+		if (last)
+			printf(" (%lld s ago)", ago < 0 ? 0 : ago);
+		putchar('\n');
+		size_t k;
+		json_t *pl;
+		json_array_foreach(json_object_get(f, "pools"), k, pl)
+			printf("%s: pool %s: %lld FREE, %lld BACKUP, %lld in use (of %lld)\n", str(f, "name", "?"),
+			       str(pl, "range", "?"), num(pl, "free"), num(pl, "backup"), num(pl, "used"), num(pl, "size"));
+	}
+	json_array_foreach(arr, i, f) {
 		printf("%s: replies held for the peer's BNDACK %lld (released %lld, dropped %lld, waiting %lld)\n",
 		       str(f, "name", "?"), num(f, "replies_held"), num(f, "replies_released"),
 		       num(f, "replies_dropped"), num(f, "replies_waiting"));

@@ -203,6 +203,7 @@ static const struct {
 	{ "rackdhcpd_failover_poolreq_received_total", "counter", "POOLREQs received: the partner ran short." },
 	{ "rackdhcpd_failover_updates_window", "gauge",
 	  "How many binding updates may await their BNDACK at once (0 while the link is down)." },
+	{ "rackdhcpd_failover_last_contact_seconds", "gauge", "When a message last came from the partner (Unix time; 0: never)." },
 };
 
 /* The values of fo_metrics[], in that order. */
@@ -226,6 +227,7 @@ static void fo_values(const rd_fo_peer_status_t *st, unsigned long long v[])
 	v[15] = st->poolreq_sent;
 	v[16] = st->poolreq_recv;
 	v[17] = st->window;
+	v[18] = st->last_contact;
 }
 
 /* Region sync: the view's age, the polls by outcome, where the view came from. */

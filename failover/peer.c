@@ -71,6 +71,7 @@ struct pub {
 	_Atomic uint64_t hba[4];
 	_Atomic size_t queued, unacked;
 	_Atomic uint32_t window;
+	_Atomic uint32_t last_contact;  /* Unix time of the peer's last message */
 	_Atomic uint64_t bndupd_sent, bndack_recv, bndupd_recv, bndack_sent, bndupd_rejected;
 	_Atomic size_t replies_waiting;
 	_Atomic uint64_t replies_held, replies_released, replies_dropped;
@@ -1486,6 +1487,7 @@ static void on_up(void *ctx, rd_fo_link_t *link, const rd_fo_link_peer_t *peer)
 	(void)link;
 	fmt_ip(peer->addr, ip, sizeof(ip));
 	p->link_gen++;
+	atomic_store(&p->pub.last_contact, now_s());
 	uint32_t window = peer->max_unacked ? peer->max_unacked : 1;
 	/* A rackdhcpd peer announces a small window for ISC's sake only
 	 * (max_unacked_updates as MAAS writes it, or 3: hold_link_conf).  It
@@ -1522,6 +1524,7 @@ static void on_message(void *ctx, rd_fo_link_t *link, const rd_fo_msg_t *m)
 	rd_fo_msg_t r;
 	(void)link;
 
+	atomic_store(&p->pub.last_contact, ev.now);
 	switch (m->type) {
 	case RD_FO_STATE:
 		ev.kind = RD_FO_EV_PARTNER_STATE;
@@ -2548,6 +2551,9 @@ size_t rd_fo_peers_status(rd_fo_peers_t *s, rd_fo_peer_status_t *out, size_t cap
 		o->queued = atomic_load(&p->pub.queued);
 		o->unacked = atomic_load(&p->pub.unacked);
 		o->window = atomic_load(&p->pub.window);
+		o->last_contact = atomic_load(&p->pub.last_contact);
+		o->peer_address = p->cfg.peer_address;
+		o->peer_port = p->cfg.peer_port;
 		o->bndupd_sent = atomic_load(&p->pub.bndupd_sent);
 		o->bndack_recv = atomic_load(&p->pub.bndack_recv);
 		o->bndupd_recv = atomic_load(&p->pub.bndupd_recv);

@@ -181,6 +181,9 @@ typedef struct {
 	uint32_t stos;
 	bool linked;
 	size_t queued, unacked;     /*!< BNDUPDs waiting / awaiting their BNDACK */
+	uint32_t peer_address;      /*!< the partner's configured address and port */
+	uint16_t peer_port;
+	uint32_t last_contact;      /*!< when a message last came from the partner (Unix time; 0: never) */
 	uint32_t window;            /*!< how many may await their BNDACK at once (the peer's max-unacked; more for a rackdhcpd peer); 0 while the link is down */
 	uint64_t bndupd_sent, bndack_recv, bndupd_recv, bndack_sent, bndupd_rejected;
 	size_t replies_waiting;     /*!< replies held for the peer's BNDACK right now */

@@ -179,6 +179,21 @@ ctl_says_normal() {	# rackdhcpctl failover status on the secondary: our state an
 	out=$("$RACKDHCPCTL" -s "$SYS_TMP/sec/ctl/control.sock" failover status 2>&1) || return 1
 	echo "$out" | awk '$1 == "fo" && $3 == "normal" && $4 == "normal" && $5 == "up" { found = 1 } END { exit !found }'
 }
+ctl_shows_peer() {	# ctl_shows_peer WINDOW: ... and the partner's address, a recent last contact,
+	# the pool's FREE/BACKUP counts, WINDOW updates in flight at most
+	out=$("$RACKDHCPCTL" -s "$SYS_TMP/sec/ctl/control.sock" failover status 2>&1) || return 1
+	echo "$out" | grep -q "^fo: peer 10.30.0.1:647, last contact 20[0-9-]*T[0-9:]*Z ([0-9][0-9]* s ago)" || return 1
+	echo "$out" | awk '$1 == "fo:" && $2 == "pool" && $5 == "FREE," && $7 == "BACKUP," && $4 + 0 > 0 && $6 + 0 > 0 { f = 1 }
+		END { exit !f }' || return 1
+	# The JSON form: the same pool, whose counts add up to no more than its size.
+	"$RACKDHCPCTL" -s "$SYS_TMP/sec/ctl/control.sock" --json failover status 2>/dev/null | /usr/bin/python3 -c '
+import json, sys, time
+r = json.load(sys.stdin)["relationships"][0]
+p = r["pools"][0]
+ok = r["peer"] == "10.30.0.1:647" and r["last_contact"] > time.time() - 120 and p["backup"] > 0 and p["free"] > 0 and \
+    p["free"] + p["backup"] + p["used"] <= p["size"] and r["update_window"] == int(sys.argv[1])
+sys.exit(0 if ok else 1)' "$1"
+}
 sec_state_normal() {
 	[ "$(sqlite3 "file:$SYS_TMP/sec/state/leases.db?mode=ro" \
 		"SELECT state FROM failover_state WHERE name = 'fo'" 2>/dev/null)" = 2 ]
@@ -284,6 +299,11 @@ run_pair() {
 	done
 	check "($mode) the secondary persisted NORMAL (failover_state table)" sec_state_normal
 	check "($mode) rackdhcpctl failover status on the secondary: normal/normal, link up" ctl_says_normal
+	# Towards ISC the window is what it announced (max-unacked-updates 10);
+	# towards rackdhcpd 128 (it announces 3 for ISC's sake).
+	[ "$mode" = isc ] && win=10 || win=128
+	check "($mode) ... with the peer's address, its last contact seconds ago, the pool's FREE and BACKUP counts, window $win" \
+		ctl_shows_peer $win
 	check "($mode) the secondary's metrics: rackdhcpd_failover_state 2, link up" metrics_say_normal
 
 	# kill -9 of the primary: no SHUTDOWN, the secondary only sees the link go.

@@ -464,11 +464,14 @@ static void print_failover(const json_t *arr)
 		       json_is_true(json_object_get(f, "linked")) ? "up" : "down", str(f, "stos_iso", "-"),
 		       num(f, "queued_updates"), num(f, "unacked_updates"));
 	}
-	json_array_foreach(arr, i, f)
-		printf("%s: BNDUPD sent %lld (at most %lld awaiting BNDACK), BNDACK received %lld; BNDUPD received %lld, "
-		       "BNDACK sent %lld, rejected %lld\n", str(f, "name", "?"), num(f, "bndupd_sent"),
-		       num(f, "update_window"), num(f, "bndack_received"),
+	json_array_foreach(arr, i, f) {
+		char win[48] = "no link";
+		if (num(f, "update_window"))
+			snprintf(win, sizeof(win), "at most %lld awaiting BNDACK", num(f, "update_window"));
+		printf("%s: BNDUPD sent %lld (%s), BNDACK received %lld; BNDUPD received %lld, BNDACK sent %lld, "
+		       "rejected %lld\n", str(f, "name", "?"), num(f, "bndupd_sent"), win, num(f, "bndack_received"),
 		       num(f, "bndupd_received"), num(f, "bndack_sent"), num(f, "bndupd_rejected"));
+	}
 	json_array_foreach(arr, i, f) {
 		long long last = num(f, "last_contact");
 		long long ago = last ? (long long)time(NULL) - last : 0;

@@ -1735,6 +1735,16 @@ static void yaml_str(rd_gbuf_t *b, const char *s)
 	rd_gbuf_yaml_quoted(b, s ? s : "", s ? strlen(s) : 0, false);
 }
 
+/* "<key>: <v quoted>\n" when v is set (key carries its indentation). */
+static void yaml_kv(rd_gbuf_t *b, const char *key, const char *v)
+{
+	if (!v)
+		return;
+	rd_gbuf_printf(b, "%s: ", key);
+	yaml_str(b, v);
+	rd_gbuf_mem(b, "\n", 1);
+}
+
 static void sb_iplist(rd_gbuf_t *b, const char *indent, const char *key, const uint32_t *a, size_t n)
 {
 	char ip[16];
@@ -1776,38 +1786,14 @@ static void render_local(rd_gbuf_t *b, const rd_config_t *base)
 	snprintf(ib, sizeof(ib), "  ");
 	rd_gbuf_printf(b, "# from: the local configuration (server and region sections)\nserver:\n");
 	sb_strlist(b, ib, "interfaces", (const char *const *)sv->interfaces, sv->n_interfaces);
-	if (sv->state_dir) {
-		rd_gbuf_printf(b, "  state_dir: ");
-		yaml_str(b, sv->state_dir);
-		rd_gbuf_mem(b, "\n", 1);
-	}
-	if (sv->control_socket) {
-		rd_gbuf_printf(b, "  control_socket: ");
-		yaml_str(b, sv->control_socket);
-		rd_gbuf_mem(b, "\n", 1);
-	}
-	if (sv->pidfile) {
-		rd_gbuf_printf(b, "  pidfile: ");
-		yaml_str(b, sv->pidfile);
-		rd_gbuf_mem(b, "\n", 1);
-	}
+	yaml_kv(b, "  state_dir", sv->state_dir);
+	yaml_kv(b, "  control_socket", sv->control_socket);
+	yaml_kv(b, "  pidfile", sv->pidfile);
 	rd_gbuf_printf(b, "  workers: %u\n  durability: %s\n  log_level: %s\n", sv->workers,
 		  rd_config_durability_name(sv->durability), rd_config_log_level_name(sv->log_level));
-	if (sv->user) {
-		rd_gbuf_printf(b, "  user: ");
-		yaml_str(b, sv->user);
-		rd_gbuf_mem(b, "\n", 1);
-	}
-	if (sv->metrics) {
-		rd_gbuf_printf(b, "  metrics: ");
-		yaml_str(b, sv->metrics);
-		rd_gbuf_mem(b, "\n", 1);
-	}
-	if (sv->lease_events_socket) {
-		rd_gbuf_printf(b, "  lease_events_socket: ");
-		yaml_str(b, sv->lease_events_socket);
-		rd_gbuf_mem(b, "\n", 1);
-	}
+	yaml_kv(b, "  user", sv->user);
+	yaml_kv(b, "  metrics", sv->metrics);
+	yaml_kv(b, "  lease_events_socket", sv->lease_events_socket);
 	rd_gbuf_printf(b, "  rate_limit:\n    per_client: {rate: %u, burst: %u}\n    global: {rate: %u, burst: %u}\n"
 		  "    new_clients: {rate: %u, burst: %u}\n", rl->per_client.rate, rl->per_client.burst,
 		  rl->global.rate, rl->global.burst, rl->new_clients.rate, rl->new_clients.burst);
@@ -1820,11 +1806,7 @@ static void render_local(rd_gbuf_t *b, const rd_config_t *base)
 		rd_gbuf_printf(b, "\n  system_id: ");
 		yaml_str(b, r->system_id);
 		rd_gbuf_printf(b, "\n  poll_interval: %u\n", r->poll_interval);
-		if (r->ca_file) {
-			rd_gbuf_printf(b, "  ca_file: ");
-			yaml_str(b, r->ca_file);
-			rd_gbuf_mem(b, "\n", 1);
-		}
+		yaml_kv(b, "  ca_file", r->ca_file);
 		rd_gbuf_printf(b, "  connect_timeout: %u\n  timeout: %u\n  source: %s\n", r->connect_timeout,
 			       r->timeout, rd_config_region_source_name(r->source));
 	}
@@ -2364,11 +2346,7 @@ static void render_cfg_subnet(rd_gbuf_t *b, const rd_cfg_subnet_t *s)
 	rd_gbuf_printf(b, "  - cidr: %s/%u\n", ipv4_str(s->network, ip), s->prefix_len);
 	sb_iplist(b, "    ", "routers", s->routers, s->n_routers);
 	sb_iplist(b, "    ", "dns_servers", s->dns_servers, s->n_dns_servers);
-	if (s->domain_name) {
-		rd_gbuf_printf(b, "    domain_name: ");
-		yaml_str(b, s->domain_name);
-		rd_gbuf_mem(b, "\n", 1);
-	}
+	yaml_kv(b, "    domain_name", s->domain_name);
 	sb_strlist(b, "    ", "domain_search", (const char *const *)s->domain_search, s->n_domain_search);
 	sb_iplist(b, "    ", "ntp_servers", s->ntp_servers, s->n_ntp_servers);
 	if (s->mtu)
@@ -2386,11 +2364,8 @@ static void render_cfg_subnet(rd_gbuf_t *b, const rd_cfg_subnet_t *s)
 	for (size_t k = 0; k < s->n_pools; k++) {
 		const rd_cfg_pool_t *p = &s->pools[k];
 		rd_gbuf_printf(b, "      - range: %s-%s\n", ipv4_str(p->start, ip), ipv4_str(p->end, ip2));
-		if (p->failover) {
-			rd_gbuf_printf(b, "        failover_peer: ");
-			yaml_str(b, p->failover->name);
-			rd_gbuf_mem(b, "\n", 1);
-		}
+		if (p->failover)
+			yaml_kv(b, "        failover_peer", p->failover->name);
 	}
 	if (s->n_reservations)
 		rd_gbuf_printf(b, "    reservations:\n");
@@ -2398,11 +2373,7 @@ static void render_cfg_subnet(rd_gbuf_t *b, const rd_cfg_subnet_t *s)
 		const rd_cfg_reservation_t *r = &s->reservations[k];
 		rd_gbuf_printf(b, "      - mac: \"%s\"\n        address: %s\n", mac_str(r->mac, mac),
 			       ipv4_str(r->addr, ip));
-		if (r->hostname) {
-			rd_gbuf_printf(b, "        hostname: ");
-			yaml_str(b, r->hostname);
-			rd_gbuf_mem(b, "\n", 1);
-		}
+		yaml_kv(b, "        hostname", r->hostname);
 	}
 }
 

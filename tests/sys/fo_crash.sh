@@ -45,30 +45,9 @@ set -u
 CHECKER="$top_srcdir/tests/sys/ack_check.py"
 
 . "$top_srcdir/tests/sys/lib.sh"
-
-need_root
-need_cmd timeout sqlite3
-[ -x /usr/bin/python3 ] || skip_all "/usr/bin/python3 not found"
-[ -x "$PERFDHCP" ] || skip_all "perfdhcp (kea) not found"
-[ -x "$TCPDUMP" ] || skip_all "tcpdump not found"
-need_daemon
-need_netns
-
-diag() { echo "# $*"; }
-
-sys_init fo_crash
-
-# ------------------------------------------------------------ the checker
 . "$top_srcdir/tests/sys/fo_load.sh"
-checker_selftest
 
-# ------------------------------------------------------------ the network
-ns_setup pri sec cli
-CLI=$(ns_name cli)
-fo_bridge 0 p0 s0
-ns_addr pri p0 10.40.0.1/16
-ns_addr sec s0 10.40.0.2/16
-ns_addr cli br0 10.40.0.50/16
+fo_load_init fo_crash
 
 
 conf pri p0 primary 10.40.0.1 10.40.0.2 "$FO_CRASH_ACK_AFTER_PEER" "${FO_CRASH_MAX_UNACKED:-64}"

@@ -4,8 +4,12 @@
 # fo_load.sh — helpers shared by the failover tests that run a rackdhcpd
 # pair (namespaces pri and sec, relationship "fo", metrics on each one's
 # loopback :9467) under perfdhcp load: fo_crash.sh and fo_flap.sh.  Source
-# it after tests/sys/lib.sh and sys_init; it defines functions only.
+# it after tests/sys/lib.sh; it defines functions only.
 #
+#   fo_load_init NAME          skips without what the tests need (root, perfdhcp, tcpdump,
+#                              python3, ...), sys_init NAME, checker_selftest, and the
+#                              network: namespaces pri, sec, cli; bridge br0 in cli with
+#                              pri's p0 (10.40.0.1) and sec's s0 (10.40.0.2); cli 10.40.0.50
 #   conf NAME IF ROLE ME PEER ACK [MAX_UNACKED]   write $SYS_TMP/NAME/rackdhcpd.yaml
 #   checker_selftest           ack_check.py must catch its synthetic faults (one TAP line)
 #   start NAME                 rackdhcpd with $SYS_TMP/NAME/rackdhcpd.yaml, until it serves
@@ -16,6 +20,28 @@
 #   metric NAME SERIES         one value from NAME's Prometheus page
 #   held_ok NAME               NAME's ACKs were held for the peer's BNDACK (ack_after_peer)
 #   pstat FILE SECTION FIELD, prate FILE   numbers from perfdhcp's report
+
+# fo_load_init NAME: what both tests do first (see the top); PERFDHCP,
+# TCPDUMP and CHECKER must be set.
+fo_load_init() {
+	need_root
+	need_cmd timeout sqlite3
+	[ -x /usr/bin/python3 ] || skip_all "/usr/bin/python3 not found"
+	[ -x "$PERFDHCP" ] || skip_all "perfdhcp (kea) not found"
+	[ -x "$TCPDUMP" ] || skip_all "tcpdump not found"
+	need_daemon
+	need_netns
+	sys_init "$1"
+	checker_selftest
+	ns_setup pri sec cli
+	CLI=$(ns_name cli)
+	fo_bridge 0 p0 s0
+	ns_addr pri p0 10.40.0.1/16
+	ns_addr sec s0 10.40.0.2/16
+	ns_addr cli br0 10.40.0.50/16
+}
+
+diag() { echo "# $*"; }
 
 # conf NAME IF ROLE ME PEER ACK_AFTER_PEER [MAX_UNACKED]: the pair's configuration
 # (pool 10.40.1.0-10.40.4.255 of 10.40.0.0/16, relationship "fo", MCLT 300 s,

@@ -361,6 +361,16 @@ static uint64_t *busy_word(struct bit_blk *b, uint32_t addr)
 	return &b->busy[(addr >> 6) & (RD_BLK_WORDS - 1)];
 }
 
+static uint64_t *prev_word(struct bit_blk *b, uint32_t addr)
+{
+	return &b->prev[(addr >> 6) & (RD_BLK_WORDS - 1)];
+}
+
+static uint64_t *bkp_word(struct bit_blk *b, uint32_t addr)
+{
+	return &b->bkp[(addr >> 6) & (RD_BLK_WORDS - 1)];
+}
+
 static uint64_t bit_of(uint32_t addr)
 {
 	return 1ULL << (addr & 63);
@@ -380,6 +390,14 @@ static void bit_set(uint64_t *w, uint32_t addr)
 static void bit_clear(uint64_t *w, uint32_t addr)
 {
 	__atomic_fetch_and(w, ~bit_of(addr), __ATOMIC_ACQ_REL);
+}
+
+static void bit_put(uint64_t *w, uint32_t addr, bool on)
+{
+	if (on)
+		bit_set(w, addr);
+	else
+		bit_clear(w, addr);
 }
 
 /* Mask of the bits of the word holding addresses [w*64, w*64+63] that lie in [a, b]. */
@@ -475,16 +493,8 @@ static void pool_account_post(struct where w, const rd_lease_t *oldv, const rd_l
 	}
 	if (!w.b)
 		return;
-	uint64_t *pw = &w.b->prev[(addr >> 6) & (RD_BLK_WORDS - 1)];
-	if (newv && new_has_key)
-		bit_set(pw, addr);
-	else
-		bit_clear(pw, addr);
-	uint64_t *bw = &w.b->bkp[(addr >> 6) & (RD_BLK_WORDS - 1)];
-	if (newv && lease_backup(newv))
-		bit_set(bw, addr);
-	else
-		bit_clear(bw, addr);
+	bit_put(prev_word(w.b, addr), addr, newv && new_has_key);
+	bit_put(bkp_word(w.b, addr), addr, newv && lease_backup(newv));
 	if (!newv || !lease_takes(newv))
 		bit_clear(busy_word(w.b, addr), addr);
 }
@@ -675,9 +685,9 @@ static void seed_bits(const struct rd_pool_set *fresh, const rd_lease_t *l)
 	if (lease_takes(l))
 		bit_set(busy_word(b, l->addr), l->addr);
 	if (rd_lease_key(l, key))
-		bit_set(&b->prev[(l->addr >> 6) & (RD_BLK_WORDS - 1)], l->addr);
+		bit_set(prev_word(b, l->addr), l->addr);
 	if (lease_backup(l))
-		bit_set(&b->bkp[(l->addr >> 6) & (RD_BLK_WORDS - 1)], l->addr);
+		bit_set(bkp_word(b, l->addr), l->addr);
 }
 
 /*
@@ -1272,7 +1282,7 @@ int rd_table_unclaim(rd_table_t *t, uint32_t addr)
 		 * current version refuses the address, and its unclaim does not
 		 * set the bit again. */
 		if (cur && lease_backup(cur))
-			bit_set(&w.b->bkp[(addr >> 6) & (RD_BLK_WORDS - 1)], addr);
+			bit_set(bkp_word(w.b, addr), addr);
 		ret = 0;
 	}
 	rcu_read_unlock();
@@ -1465,12 +1475,17 @@ rd_table_t *rd_table_new_fixed(size_t expected)
 	return t;
 }
 
+/* The bucket head for hash h in index ht of a fixed table (one flat array). */
+static struct cds_lfht_node *fixed_bucket(const rd_table_t *t, struct cds_lfht *ht, unsigned long h)
+{
+	return cds_lfht_mm_mmap.bucket_at(ht, h & (t->fixed - 1));
+}
+
 void rd_table_prefetch_client(rd_table_t *t, const uint8_t *key, size_t key_len, int depth)
 {
 	if (!t->fixed || !key || !key_len)
 		return;
-	unsigned long h = key_hash(t, key, key_len);
-	struct cds_lfht_node *b = cds_lfht_mm_mmap.bucket_at(t->by_client, h & (t->fixed - 1));
+	struct cds_lfht_node *b = fixed_bucket(t, t->by_client, key_hash(t, key, key_len));
 	if (depth == 0) {
 		__builtin_prefetch(b);
 		return;
@@ -1493,13 +1508,10 @@ static void expire_prefetch(rd_table_t *t, const struct exp_ent *due, size_t k, 
 	if (!t->fixed)
 		return;
 	if (i + 3 < k)
-		__builtin_prefetch(cds_lfht_mm_mmap.bucket_at(t->by_addr,
-							      addr_hash(t, due[i + 3].addr) & (t->fixed - 1)));
-	if (i + 2 < k) {
-		struct cds_lfht_node *b = cds_lfht_mm_mmap.bucket_at(t->by_addr,
-								     addr_hash(t, due[i + 2].addr) & (t->fixed - 1));
-		__builtin_prefetch(__atomic_load_n(&b->next, __ATOMIC_RELAXED));
-	}
+		__builtin_prefetch(fixed_bucket(t, t->by_addr, addr_hash(t, due[i + 3].addr)));
+	if (i + 2 < k)
+		__builtin_prefetch(__atomic_load_n(&fixed_bucket(t, t->by_addr, addr_hash(t, due[i + 2].addr))->next,
+						   __ATOMIC_RELAXED));
 	if (i + 1 < k) {
 		const rd_lease_t *l = rd_table_by_addr(t, due[i + 1].addr);
 		uint8_t key[RD_LEASE_KEY_MAX];

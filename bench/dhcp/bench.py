@@ -448,10 +448,12 @@ ping-check false;
 {pools}}}
 """.format(lt=LEASE_TIME, head=head, net=NET, mask=MASK, pools=pools)
 
+    ranges = None    # conf_text's default: RANGES
+
     def prepare(self, d):
         conf = os.path.join(d, "dhcpd.conf")
         with open(conf, "w") as f:
-            f.write(self.conf_text())
+            f.write(self.conf_text(self.ranges))
         leases = os.path.join(d, "dhcpd.leases")
         open(leases, "w").close()          # dhcpd exits if it does not exist
         return [DHCPD, "-4", "-f", "-q", "-cf", conf, "-lf", leases, "-pf", os.path.join(d, "dhcpd.pid"), SRV_IF]
@@ -463,14 +465,7 @@ class IscOnePool(Isc):
     The `isc` row's 4,096-address ranges make it ~3x faster; the issue's
     "20x ISC" was set against the baseline."""
     name = "isc-1pool"
-
-    def prepare(self, d):
-        conf = os.path.join(d, "dhcpd.conf")
-        with open(conf, "w") as f:
-            f.write(self.conf_text(ranges=[(ip4(POOL_START), ip4(POOL_START + ONE_POOL_SIZE - 1))]))
-        leases = os.path.join(d, "dhcpd.leases")
-        open(leases, "w").close()
-        return [DHCPD, "-4", "-f", "-q", "-cf", conf, "-lf", leases, "-pf", os.path.join(d, "dhcpd.pid"), SRV_IF]
+    ranges = [(ip4(POOL_START), ip4(POOL_START + ONE_POOL_SIZE - 1))]
 
 
 class Kea(Server):

@@ -324,7 +324,7 @@ class IscPair(Pair, B.Isc):
     # here) and its linear lease lists make a big pool impractical; a
     # smaller pool only makes ISC faster (bench-baseline gotcha 17).
     pool_size = ISC_POOL_SIZE
-    isc_ranges = ISC_RANGES
+    ranges = ISC_RANGES
     title = "ISC dhcpd 4.4 failover pair (split %d)" % SPLIT
     durability = "fsync per lease (leases file), BNDUPD after the ACK"
 
@@ -343,7 +343,7 @@ class IscPair(Pair, B.Isc):
            prim="  mclt 3600;\n  split %d;\n" % SPLIT if k == "a" else "")
         conf = os.path.join(d, "dhcpd.conf")
         with open(conf, "w") as f:
-            f.write(B.Isc.conf_text(self.isc_ranges, head, 'failover peer "%s"; ' % FO_NAME))
+            f.write(B.Isc.conf_text(self.ranges, head, 'failover peer "%s"; ' % FO_NAME))
         leases = os.path.join(d, "dhcpd.leases")
         open(leases, "w").close()
         self.backup_seen = (0, time.monotonic())
@@ -366,7 +366,7 @@ class IscPairOnePool(IscPair):
     isc-pair row, so only the layout differs): its lease lists grow long,
     as in a MAAS subnet with one dynamic range."""
     name = "isc-pair-1pool"
-    isc_ranges = [(ISC_RANGES[0][0], ISC_RANGES[-1][1])]
+    ranges = [(ISC_RANGES[0][0], ISC_RANGES[-1][1])]
     title = "ISC dhcpd 4.4 failover pair, one pool (split %d)" % SPLIT
 
 

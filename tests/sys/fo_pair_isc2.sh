@@ -49,11 +49,7 @@ set -u
 
 . "$top_srcdir/tests/sys/lib.sh"
 
-need_root
-need_cmd sqlite3 timeout python3
-[ -x "$DHCPD" ] || skip_all "ISC dhcpd not found"
-need_daemon ctl
-need_netns
+need_isc_pair
 MCLT=30
 
 

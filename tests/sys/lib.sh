@@ -69,6 +69,17 @@ need_daemon() {
 	fi
 }
 
+# need_isc_pair: what a test of rackdhcpd with a live ISC dhcpd peer needs
+# (root, sqlite3, timeout, python3, ISC dhcpd at $DHCPD, rackdhcpd and
+# rackdhcpctl, network namespaces); skips the test otherwise.
+need_isc_pair() {
+	need_root
+	need_cmd sqlite3 timeout python3
+	[ -x "$DHCPD" ] || skip_all "ISC dhcpd not found"
+	need_daemon ctl
+	need_netns
+}
+
 need_netns() {
 	need_cmd ip
 	probe="rd-probe-$$"

@@ -59,11 +59,7 @@ set -u
 
 . "$top_srcdir/tests/sys/lib.sh"
 
-need_root
-need_cmd sqlite3 timeout python3
-[ -x "$DHCPD" ] || skip_all "ISC dhcpd not found"
-need_daemon ctl
-need_netns
+need_isc_pair
 
 sys_init fo_poolreq_isc
 ns_setup pri sec cli
@@ -228,6 +224,24 @@ start_isc() {	# start_isc NS IF
 		-lf "$SYS_TMP/$RUN/isc.leases" -pf "$SYS_TMP/$RUN/isc.pid" "$2"
 	wait_for 20 grep -q "^Sending on.*/$2" "$SYS_TMP/$ISC.out"
 }
+# run_start RUN ROLE OURS_BALANCE ISC_BALANCE: run RUN with us as ROLE and
+# ISC as the other; each BALANCE is "min_balance max_balance misbalance%".
+# Writes both configurations, starts ISC, then us, and waits for NORMAL.
+run_start() {
+	RUN=$1 OURS=$1-ours ISC=$1-isc
+	if [ "$2" = primary ]; then
+		set -- "$1" "$2" "$3" "$4" 10.31.0.1 10.31.0.2 secondary sec s0 pri
+	else
+		set -- "$1" "$2" "$3" "$4" 10.31.0.2 10.31.0.1 primary pri p0 sec
+	fi
+	# shellcheck disable=SC2086 # the balance settings are three words
+	ours_conf "$RUN" "$2" "$5" "$6" $3
+	# shellcheck disable=SC2086
+	isc_conf "$SYS_TMP/$RUN/isc.conf" "$7" "$6" "$5" $4
+	check "($RUN) ISC dhcpd starts as the $7" start_isc "$8" "$9"
+	check "($RUN) rackdhcpd starts as the $2" start_ours "${10}"
+	check "($RUN) both reach NORMAL" wait_for 60 both_normal
+}
 final_checks() {
 	check "($RUN) no update in flight on our side" wait_for 20 idle
 	check "($RUN) our SQLite and ISC's dhcpd.leases agree on every address's binding state" wait_for 15 agree
@@ -288,12 +302,7 @@ isc_asks() {
 }
 
 # ======== Run A: ISC dhcpd primary, rackdhcpd secondary: we ask ISC ========
-RUN=a OURS=a-ours ISC=a-isc
-ours_conf a secondary 10.31.0.2 10.31.0.1 2 5 5
-isc_conf "$SYS_TMP/a/isc.conf" primary 10.31.0.1 10.31.0.2 600 3600 15
-check "(a) ISC dhcpd starts as the primary" start_isc pri p0
-check "(a) rackdhcpd starts as the secondary" start_ours sec
-check "(a) both reach NORMAL" wait_for 60 both_normal
+run_start a secondary "2 5 5" "600 3600 15"
 has_backup() { [ "$(ours_count 7)" -ge "$1" ]; }
 check "(a) ISC hands us our BACKUP share on entry to NORMAL (20 of 40)" wait_for 20 has_backup 20
 B0=$(ours_count 7)
@@ -310,13 +319,8 @@ rd_stop "$OURS"
 proc_stop "$ISC"
 
 # ======== Run B: rackdhcpd primary, ISC dhcpd secondary: ISC asks us ========
-RUN=b OURS=b-ours ISC=b-isc
-ours_conf b primary 10.31.0.1 10.31.0.2 600 3600 15
-isc_conf "$SYS_TMP/b/isc.conf" secondary 10.31.0.2 10.31.0.1 2 5 5
 fo_cap_start cap pri p0
-check "(b) ISC dhcpd starts as the secondary" start_isc sec s0
-check "(b) rackdhcpd starts as the primary" start_ours pri
-check "(b) both reach NORMAL" wait_for 60 both_normal
+run_start b primary "600 3600 15" "2 5 5"
 check "(b) we hand ISC its BACKUP share on entry to NORMAL (20 of 40)" wait_for 20 isc_has_backup 20
 B0=$(isc_count backup)
 isc_asks 10.31.0.2 "$SEC_MACS"
@@ -343,12 +347,7 @@ else
 fi
 
 # ======== Run C: rackdhcpd primary, ISC dhcpd secondary: we ask ISC ========
-RUN=c OURS=c-ours ISC=c-isc
-ours_conf c primary 10.31.0.1 10.31.0.2 2 5 5
-isc_conf "$SYS_TMP/c/isc.conf" secondary 10.31.0.2 10.31.0.1 600 3600 15
-check "(c) ISC dhcpd starts as the secondary" start_isc sec s0
-check "(c) rackdhcpd starts as the primary" start_ours pri
-check "(c) both reach NORMAL" wait_for 60 both_normal
+run_start c primary "2 5 5" "600 3600 15"
 check "(c) we hand ISC its BACKUP share on entry to NORMAL (20 of 40)" wait_for 20 isc_has_backup 20
 B0=$(isc_count backup)
 we_ask 10.31.0.1 "$PRI_MACS"
@@ -362,12 +361,7 @@ rd_stop "$OURS"
 proc_stop "$ISC"
 
 # ======== Run D: ISC dhcpd primary, rackdhcpd secondary: ISC asks us ========
-RUN=d OURS=d-ours ISC=d-isc
-ours_conf d secondary 10.31.0.2 10.31.0.1 600 3600 15
-isc_conf "$SYS_TMP/d/isc.conf" primary 10.31.0.1 10.31.0.2 2 5 5
-check "(d) ISC dhcpd starts as the primary" start_isc pri p0
-check "(d) rackdhcpd starts as the secondary" start_ours sec
-check "(d) both reach NORMAL" wait_for 60 both_normal
+run_start d secondary "600 3600 15" "2 5 5"
 check "(d) ISC hands us our BACKUP share on entry to NORMAL (20 of 40)" wait_for 20 has_backup 20
 F0=$(isc_count free) B0=$(ours_count 7)
 isc_asks 10.31.0.1 "$PRI_MACS"
